@@ -1,0 +1,80 @@
+"""``create_app(settings)``: the Starlette application; its lifespan builds Store, Bus and Hub."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route, WebSocketRoute
+
+from . import __version__
+from .config import Settings
+from .exceptions import ClientError, StoreError
+from .hub import Hub
+from .store import make_store
+from .web import api
+from .web.errors import client_error, http_error, server_error
+from .web.ws import agent_ws, player_ws
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("chatserver")
+
+_HOME = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>chatserver</title></head>
+<body><h1>chatserver {__version__}</h1>
+<p>The server is running. Health: <a href="/healthz">/healthz</a>,
+readiness: <a href="/readyz">/readyz</a>.</p></body></html>"""
+
+
+async def home(request: Request) -> HTMLResponse:
+    return HTMLResponse(_HOME)
+
+
+def create_app(
+    settings: Settings, *, on_fatal: Callable[[StoreError], None] | None = None
+) -> Starlette:
+    """The application. ``on_fatal`` is called if the store fails for good (the CLI exits)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = make_store(settings)
+        await store.open()
+        try:
+            applied = await store.migrate()
+            if applied:
+                log.info("database %s migrated to version %d", settings.db, applied[-1])
+            hub = Hub(settings, store, on_fatal=on_fatal)
+            await hub.start()
+            app.state.hub = hub
+            try:
+                yield
+            finally:
+                await hub.stop()
+                log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
+        finally:
+            await store.close()
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", api.healthz),
+        Route("/readyz", api.readyz),
+        Route("/api/topics", api.topics),
+        Route("/api/requests/{number}", api.get_request),
+        WebSocketRoute("/ws/player", player_ws),
+        WebSocketRoute("/ws/agent", agent_ws),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ClientError: client_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+    )

@@ -1,0 +1,6 @@
+"""Cross-connection (and later cross-node) fan-out behind the ``Bus`` interface."""
+
+from .base import Bus, Subscriber
+from .local import LocalBus
+
+__all__ = ["Bus", "LocalBus", "Subscriber"]

@@ -1,0 +1,241 @@
+"""The ``chatserver`` command: serve, migrate, agent add|list, token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import uvicorn
+
+from . import __version__
+from .app import create_app
+from .config import Settings
+from .exceptions import ChatServerError, ClientError, StoreError
+from .security import hash_password, new_token, token_hash
+from .server import uvicorn_config
+from .store import Store, make_store
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+MIN_PASSWORD = 8
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return Settings.load(config_file=args.config, db=args.db, **extra)
+
+
+def _with_store(
+    settings: Settings, work: Callable[[Store], Awaitable[T]], *, migrate: bool = True
+) -> T:
+    """Run ``work`` against the (migrated) store, then close it."""
+
+    async def run() -> T:
+        store = make_store(settings)
+        await store.open()
+        try:
+            if migrate:
+                await store.migrate()
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+# -- serve ---------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, announcing the real address once it listens (port 0 included)."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+        super().__init__(config)
+        self.settings = settings
+        self.fatal = False
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.started:
+            return
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        base = f"http://{shown}:{port}"
+        print(
+            f"chatserver {__version__} listening on {base}\n"
+            f"  widget demo:   {base}/\n"
+            f"  agent console: {base}/console\n"
+            f"  health check:  {base}/healthz\n"
+            f"  database:      {self.settings.db}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+
+
+def serve(settings: Settings) -> int:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    server: _Server
+
+    def on_fatal(exc: StoreError) -> None:
+        server.fatal = True
+        server.should_exit = True
+
+    config = uvicorn_config(create_app(settings, on_fatal=on_fatal), settings)
+    server = _Server(config, settings)
+    server.run()
+    return 1 if server.fatal else 0
+
+
+# -- agents and tokens ---------------------------------------------------------
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise ClientError("password_mismatch", "the two passwords differ")
+    if len(password) < MIN_PASSWORD:
+        raise ClientError("weak_password", f"a password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
+def agent_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    password = _read_password(args)
+    if args.max_chats < 1:
+        raise ClientError("invalid_max_chats", "--max-chats must be at least 1")
+
+    async def work(store: Store) -> str:
+        agent = await store.add_agent(
+            username=args.username,
+            name=args.name or args.username,
+            password_hash=hash_password(password),
+            role=args.role,
+            departments=args.department or ["general"],
+            max_chats=args.max_chats,
+            now=time.time(),
+        )
+        return (
+            f"added agent {agent.username} (id {agent.id}, {agent.role},"
+            f" max {agent.max_chats} chats)"
+        )
+
+    print(_with_store(settings, work))
+    return 0
+
+
+def agent_list(args: argparse.Namespace) -> int:
+    agents = _with_store(_settings(args), lambda store: store.list_agents())
+    rows = [("ID", "USERNAME", "NAME", "ROLE", "DEPARTMENTS", "MAX", "STATE")]
+    for a in agents:
+        rows.append(
+            (
+                str(a.id),
+                a.username,
+                a.name,
+                a.role,
+                ",".join(a.departments),
+                str(a.max_chats),
+                "disabled" if a.disabled else "active",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def token_create(args: argparse.Namespace) -> int:
+    token = new_token("cst_")
+
+    async def work(store: Store) -> None:
+        agent = await store.agent_by_username(args.username)
+        if agent is None:
+            raise ClientError("agent_not_found", f"no agent named {args.username!r}")
+        await store.add_token(agent.id, token_hash(token), args.label, time.time())
+
+    _with_store(_settings(args), work)
+    print(token)
+    print("Keep it secret: it is shown only once.", file=sys.stderr)
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    applied = _with_store(settings, lambda store: store.migrate(), migrate=False)
+    done = f"applied migration(s) {', '.join(map(str, applied))}" if applied else "nothing to do"
+    print(f"database {settings.db} is up to date ({done})")
+    return 0
+
+
+# -- parsing -------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML settings file (also CHATSERVER_CONFIG)")
+    common.add_argument("--db", help="SQLite database file (also CHATSERVER_DB)")
+
+    parser = argparse.ArgumentParser(prog="chatserver", description="Live-chat support server.")
+    parser.add_argument("--version", action="version", version=f"chatserver {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="run the server")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(
+        func=lambda a: serve(_settings(a, host=a.host, port=a.port, log_level=a.log_level))
+    )
+
+    p = sub.add_parser("migrate", parents=[common], help="create or upgrade the database")
+    p.set_defaults(func=migrate)
+
+    agent = sub.add_parser("agent", help="manage agents").add_subparsers(
+        dest="action", required=True
+    )
+    p = agent.add_parser("add", parents=[common], help="add an agent")
+    p.add_argument("username")
+    p.add_argument("--name", help="name shown to players (default: the username)")
+    p.add_argument("--department", action="append", help="department (repeat for several)")
+    p.add_argument("--max-chats", type=int, default=3, help="concurrent chats (default 3)")
+    p.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(func=agent_add)
+    p = agent.add_parser("list", parents=[common], help="list agents")
+    p.set_defaults(func=agent_list)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    p = token.add_parser("create", parents=[common], help="create an API token for an agent")
+    p.add_argument("username")
+    p.add_argument("--label", default="", help="what the token is for")
+    p.set_defaults(func=token_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except ChatServerError as exc:
+        message = exc.message if isinstance(exc, ClientError) else str(exc)
+        print(f"chatserver: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""One frozen settings object, from defaults < TOML file < ``CHATSERVER_*`` env < CLI flags.
+
+Every field can be set in a TOML file (same name, lower case) given with
+``--config`` or ``CHATSERVER_CONFIG``, or as ``CHATSERVER_<NAME>`` in the
+environment (lists comma-separated, booleans ``1/0/true/false``). docs/deployment.md
+lists them all with their meaning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError
+
+__all__ = ["DEFAULT_TOPICS", "Settings"]
+
+DEFAULT_TOPICS = (
+    "membership",
+    "payments",
+    "bonus",
+    "technical",
+    "complaint",
+    "fraud",
+    "privacy",
+    "other",
+)
+
+_ENV_PREFIX = "CHATSERVER_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = "chatserver.db"
+    log_level: str = "info"
+    # browsers: origins (scheme://host[:port]) allowed to open /ws/player besides our own
+    allowed_origins: tuple[str, ...] = ()
+    # chats
+    topics: tuple[str, ...] = DEFAULT_TOPICS
+    player_grace_seconds: float = 300.0
+    agent_grace_seconds: float = 60.0
+    default_handle_seconds: float = 300.0
+    # limits
+    max_message_chars: int = 4000
+    max_frame_bytes: int = 16 * 1024
+    ws_max_bytes: int = 1024 * 1024
+    max_messages_per_chat: int = 1000
+    player_rate: float = 5.0
+    player_burst: int = 20
+    agent_rate: float = 20.0
+    agent_burst: int = 60
+    flood_after: int = 30
+    # connections
+    idle_timeout_seconds: float = 75.0
+    outbox_limit: int = 2000
+    shutdown_timeout_seconds: float = 10.0
+    # storage
+    sqlite_synchronous: str = "full"
+    write_batch_max: int = 512
+
+    def __post_init__(self) -> None:
+        positive = (
+            "player_grace_seconds",
+            "agent_grace_seconds",
+            "default_handle_seconds",
+            "max_message_chars",
+            "max_frame_bytes",
+            "ws_max_bytes",
+            "max_messages_per_chat",
+            "player_rate",
+            "player_burst",
+            "agent_rate",
+            "agent_burst",
+            "flood_after",
+            "idle_timeout_seconds",
+            "outbox_limit",
+            "write_batch_max",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be greater than 0")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("port must be between 0 and 65535")
+        if self.sqlite_synchronous not in ("full", "normal"):
+            raise ConfigError("sqlite_synchronous must be 'full' or 'normal'")
+        if not self.topics:
+            raise ConfigError("topics must not be empty")
+        for origin in self.allowed_origins:
+            if origin != "*" and "://" not in origin:
+                raise ConfigError(f"allowed_origins: {origin!r} is not scheme://host[:port]")
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_file: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Build settings from a TOML file, the environment and explicit overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        path = config_file or env.get(_ENV_PREFIX + "CONFIG")
+        if path:
+            values.update(_read_toml(Path(path)))
+        for f in _fields():
+            raw = env.get(_ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _from_env(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls._build(values)
+
+    @classmethod
+    def _build(cls, values: dict[str, Any]) -> Settings:
+        known = {f.name: f for f in _fields()}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**{k: _coerce(known[k], v) for k, v in values.items()})
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    section = data.get("chatserver", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [chatserver] must be a table")
+    return dict(section)
+
+
+def _kind(f: dataclasses.Field[Any]) -> Any:
+    hints = typing.get_type_hints(Settings)
+    return hints[f.name]
+
+
+def _from_env(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = _kind(f)
+    if typing.get_origin(kind) is tuple:
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if kind is bool:
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{_ENV_PREFIX}{f.name.upper()}: {raw!r} is not a boolean")
+    return raw
+
+
+def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
+    kind = _kind(f)
+    if isinstance(kind, types.UnionType):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    try:
+        if typing.get_origin(kind) is tuple:
+            if isinstance(value, str):
+                value = [p.strip() for p in value.split(",") if p.strip()]
+            return tuple(str(v) for v in value)
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if kind is int:
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {f.name}: {value!r} is not a valid {kind}") from exc

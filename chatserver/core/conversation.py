@@ -1,0 +1,249 @@
+"""One chat's lifecycle and message log, as a pure state machine.
+
+States: ``queued -> active -> ended``, with ``active -> queued`` when the agent is
+lost or the chat goes back to the queue. (``prechat`` is the state of a player
+session with no chat yet; see ``session_state``.) Illegal transitions raise
+``StateError``; nothing here awaits, reads a clock or touches a socket.
+
+Messages get a per-chat ``seq`` (1, 2, 3 ... without gaps) when accepted. A
+client-made ``id`` is remembered per author, so a resend returns the same seq
+instead of a new message. A message is *pending* from acceptance until the store
+has committed it; only committed messages are in ``messages`` and may be relayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..exceptions import LimitError, StateError
+
+__all__ = [
+    "Appended",
+    "ChatState",
+    "Conversation",
+    "Duplicate",
+    "Message",
+    "Player",
+    "Sender",
+    "clean_text",
+    "session_state",
+]
+
+# C0 controls except tab and newline, plus DEL: never meaningful in a chat message
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+def clean_text(text: str) -> str:
+    """A message as we store it: control characters removed, line breaks as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
+
+
+class ChatState(StrEnum):
+    QUEUED = "queued"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Sender(StrEnum):
+    PLAYER = "player"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+_ALLOWED: dict[ChatState, frozenset[ChatState]] = {
+    ChatState.QUEUED: frozenset({ChatState.ACTIVE, ChatState.ENDED}),
+    ChatState.ACTIVE: frozenset({ChatState.QUEUED, ChatState.ENDED}),
+    ChatState.ENDED: frozenset(),
+}
+
+
+@dataclass(slots=True, frozen=True)
+class Player:
+    """Who the player said they are in the pre-chat form."""
+
+    name: str | None
+    username: str | None
+    email: str | None
+    topic: str
+    locale: str | None = None
+
+    def public(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "username": self.username,
+            "email": self.email,
+            "topic": self.topic,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class Message:
+    """A stored chat message. ``ts`` is epoch milliseconds."""
+
+    chat_id: str
+    seq: int
+    id: str
+    sender: Sender
+    text: str
+    ts: int
+    agent_id: int | None = None
+    author_name: str | None = None
+    event: str | None = None
+
+    @property
+    def author_key(self) -> str:
+        return _author_key(self.sender, self.agent_id)
+
+
+@dataclass(slots=True, frozen=True)
+class Appended:
+    """A new message was accepted with this seq; it is pending until committed."""
+
+    message: Message
+
+
+@dataclass(slots=True, frozen=True)
+class Duplicate:
+    """A resend of an id already accepted; ``committed`` says whether it can be acked now."""
+
+    seq: int
+    committed: bool
+
+
+def _author_key(sender: Sender, agent_id: int | None) -> str:
+    return f"agent:{agent_id}" if sender is Sender.AGENT else sender.value
+
+
+def session_state(chat: Conversation | None) -> str:
+    """The state a player session reports: ``prechat`` until it has a chat."""
+    return "prechat" if chat is None else chat.state.value
+
+
+@dataclass(slots=True, eq=False)
+class Conversation:
+    """A chat between one player session and at most one agent at a time."""
+
+    id: str
+    session_id: str
+    player: Player
+    created_at: float
+    state: ChatState = ChatState.QUEUED
+    queued_at: float = 0.0
+    requeued: bool = False
+    agent_id: int | None = None
+    agent_name: str | None = None
+    assigned_at: float | None = None
+    first_response_at: float | None = None
+    ended_at: float | None = None
+    ended_by: str | None = None
+    request_number: str | None = None
+    last_seq: int = 0
+    committed_seq: int = 0
+    messages: list[Message] = field(default_factory=list)
+    _ids: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.queued_at:
+            self.queued_at = self.created_at
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def _move(self, to: ChatState) -> None:
+        if to not in _ALLOWED[self.state]:
+            raise StateError(message=f"chat {self.id} is {self.state}, cannot become {to}")
+        self.state = to
+
+    def assign(self, agent_id: int, agent_name: str, now: float) -> None:
+        """queued -> active with this agent."""
+        self._move(ChatState.ACTIVE)
+        self.agent_id = agent_id
+        self.agent_name = agent_name
+        self.assigned_at = now
+
+    def requeue(self) -> int | None:
+        """active -> queued, ahead of everyone who never had an agent; returns the lost agent.
+
+        ``queued_at`` keeps the first arrival, so among requeued chats the one
+        that has waited longest overall goes first.
+        """
+        self._move(ChatState.QUEUED)
+        lost = self.agent_id
+        self.agent_id = None
+        self.agent_name = None
+        self.requeued = True
+        return lost
+
+    def end(self, by: str, now: float) -> None:
+        """queued|active -> ended."""
+        self._move(ChatState.ENDED)
+        self.ended_by = by
+        self.ended_at = now
+
+    # -- messages ------------------------------------------------------------
+
+    def append(
+        self,
+        sender: Sender,
+        client_id: str,
+        text: str,
+        now_ms: int,
+        *,
+        agent_id: int | None = None,
+        author_name: str | None = None,
+        event: str | None = None,
+        max_messages: int | None = None,
+    ) -> Appended | Duplicate:
+        """Accept a message (or recognise a resend). Raises StateError once ended."""
+        key = (_author_key(sender, agent_id), client_id)
+        seq = self._ids.get(key)
+        if seq is not None:
+            return Duplicate(seq=seq, committed=seq <= self.committed_seq)
+        if self.state is ChatState.ENDED:
+            raise StateError(message="this chat has ended")
+        if sender is Sender.AGENT and (
+            self.state is not ChatState.ACTIVE or agent_id != self.agent_id
+        ):
+            raise StateError("not_your_chat", "this chat is not assigned to you")
+        if (
+            max_messages is not None
+            and sender is not Sender.SYSTEM
+            and self.last_seq >= max_messages
+        ):
+            raise LimitError("chat_limit_reached", "this chat has reached its message limit")
+        self.last_seq += 1
+        self._ids[key] = self.last_seq
+        if sender is Sender.AGENT and self.first_response_at is None:
+            self.first_response_at = now_ms / 1000
+        msg = Message(
+            chat_id=self.id,
+            seq=self.last_seq,
+            id=client_id,
+            sender=sender,
+            text=text,
+            ts=now_ms,
+            agent_id=agent_id,
+            author_name=author_name,
+            event=event,
+        )
+        return Appended(msg)
+
+    def committed(self, msg: Message) -> None:
+        """The store has committed ``msg``; it is now part of the log."""
+        if msg.seq != self.committed_seq + 1:
+            raise StateError(
+                "seq_gap", f"chat {self.id}: committed seq {msg.seq} after {self.committed_seq}"
+            )
+        self.committed_seq = msg.seq
+        self.messages.append(msg)
+
+    def restore(self, messages: list[Message]) -> None:
+        """Load the committed log (after a restart)."""
+        for msg in messages:
+            self._ids[(msg.author_key, msg.id)] = msg.seq
+            self.committed(msg)
+        self.last_seq = self.committed_seq
+
+    def after(self, seq: int) -> list[Message]:
+        """Committed messages with a seq greater than ``seq`` (seq 1 is index 0)."""
+        return self.messages[max(seq, 0) :]

@@ -1,0 +1,8 @@
+"""The hub: owns live connections and chats; the only layer that awaits the store."""
+
+from .agent import handle_agent_frame
+from .connection import Connection
+from .hub import Hub
+from .player import handle_player_frame
+
+__all__ = ["Connection", "Hub", "handle_agent_frame", "handle_player_frame"]

@@ -1,0 +1,145 @@
+"""One live WebSocket: a bounded outbox, drained by a task that exists only while needed.
+
+The hub never awaits a client. It ``push``es encoded frames; a per-connection
+task sends them in order. If a client reads so slowly that ``outbox_limit``
+frames pile up, the connection is closed with 1013 (try again later): the client
+reconnects and resumes from its last seq, so a slow reader loses nothing and
+cannot make the server hold unbounded memory for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..core.limits import TokenBucket
+from ..exceptions import ClientError
+from ..protocol import encode, error_frame
+
+if TYPE_CHECKING:
+    from .state import AgentPresence, PlayerSession
+
+__all__ = ["CLOSE_IDLE", "CLOSE_POLICY", "CLOSE_SLOW", "Connection", "Sink"]
+
+log = logging.getLogger("chatserver.hub")
+
+CLOSE_POLICY = 1008  # flooding, oversized, refused
+CLOSE_SLOW = 1013  # outbox overflow: try again later
+CLOSE_IDLE = 1001  # no frame within the idle timeout
+
+
+class Sink(Protocol):
+    """What a connection needs from the WebSocket (Starlette's WebSocket fits)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class Connection:
+    __slots__ = (
+        "agent",
+        "bucket",
+        "close_code",
+        "closed",
+        "kind",
+        "last_recv",
+        "limit",
+        "outbox",
+        "peer",
+        "sender",
+        "session",
+        "ws",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        ws: Sink,
+        kind: str,
+        *,
+        bucket: TokenBucket,
+        outbox_limit: int,
+        now: float,
+        peer: str = "",
+    ) -> None:
+        self.ws = ws
+        self.kind = kind  # "player" | "agent"
+        self.bucket = bucket
+        self.limit = outbox_limit
+        self.last_recv = now
+        self.peer = peer
+        self.outbox: deque[str] = deque()
+        self.sender: asyncio.Task[None] | None = None
+        self.closed = False
+        self.close_code: tuple[int, str] | None = None
+        self.session: PlayerSession | None = None
+        self.agent: AgentPresence | None = None
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.kind} {self.peer}>"
+
+    # -- sending ---------------------------------------------------------------
+
+    def push(self, data: str) -> None:
+        """Queue one encoded frame; never blocks, never raises."""
+        if self.closed or self.close_code is not None:
+            return
+        if len(self.outbox) >= self.limit:
+            log.warning("%r: %d frames unread, closing", self, len(self.outbox))
+            self.outbox.clear()
+            self.close(CLOSE_SLOW, "client too slow: reconnect and resume")
+            return
+        self.outbox.append(data)
+        self._kick()
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.push(encode(frame))
+
+    def send_error(self, err: ClientError) -> None:
+        self.send(error_frame(err.to_dict()))
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is already queued has been sent."""
+        if self.closed or self.close_code is not None:
+            return
+        self.close_code = (code, reason)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self.sender is None:
+            self.sender = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        ws = self.ws
+        try:
+            while self.outbox:
+                await ws.send_text(self.outbox.popleft())
+            if self.close_code is not None:
+                self.closed = True
+                await ws.close(*self.close_code)
+        except Exception:  # the peer is gone; the receive loop will see the disconnect
+            self.closed = True
+            self.outbox.clear()
+        finally:
+            self.sender = None
+        if self.outbox and not self.closed:  # pushed while the last send was in flight
+            self._kick()
+
+    def gone(self) -> None:
+        """The receive loop has ended: drop what was not sent."""
+        self.closed = True
+        self.outbox.clear()
+        if self.sender is not None:
+            self.sender.cancel()
+            self.sender = None
+
+    async def flush(self, timeout: float = 1.0) -> None:
+        """Wait (briefly) until queued frames are written; used before a close."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self.sender is not None:
+                    await asyncio.shield(self.sender)

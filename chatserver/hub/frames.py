@@ -1,0 +1,90 @@
+"""What every inbound frame goes through, on either endpoint, before its own handler.
+
+Charge the connection's token bucket, refuse oversized frames, decode, answer
+``ping``, then dispatch. A ``ClientError`` raised anywhere becomes an ``error``
+frame on that connection, which stays open (unless it is flooding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ..core.conversation import clean_text
+from ..exceptions import ClientError, LimitError, ProtocolError
+from ..protocol import PROTOCOL_VERSION, Ping, encode
+from .connection import CLOSE_POLICY, Connection
+from .hub import Hub
+
+__all__ = ["check_text", "check_version", "process_frame"]
+
+F = TypeVar("F")
+PONG = encode({"type": "pong"})
+
+
+async def process_frame(
+    hub: Hub,
+    conn: Connection,
+    text: str,
+    decode: Callable[[str], F],
+    dispatch: Callable[[Hub, Connection, F], Awaitable[None]],
+) -> None:
+    """Run one text frame through the common checks, then ``dispatch`` it."""
+    now = hub.clock()
+    conn.last_recv = now
+    # the token is taken before decoding so that garbage and oversized frames count too
+    wait = conn.bucket.take(now)
+    if wait and conn.bucket.flooding:
+        conn.close(CLOSE_POLICY, "too many frames")
+    try:
+        _check_size(hub, text)
+        frame = decode(text)
+        if wait:
+            raise _rate_limited(wait, frame)
+        if isinstance(frame, Ping):
+            conn.push(PONG)
+            return
+        await dispatch(hub, conn, frame)
+    except ClientError as err:
+        conn.send_error(err)
+
+
+def _rate_limited(wait: float, frame: object) -> LimitError:
+    client_id = getattr(frame, "id", None)
+    extra = {"id": client_id} if client_id is not None else {}
+    return LimitError(
+        "rate_limited", "too many frames; slow down", retry_after_ms=int(wait * 1000) + 1, **extra
+    )
+
+
+def _check_size(hub: Hub, text: str) -> None:
+    """Refuse a frame over ``max_frame_bytes`` (bigger ones never reach us: see ws_max_bytes)."""
+    limit = hub.settings.max_frame_bytes
+    # a character is at most 4 bytes: count bytes only when it could matter
+    if len(text) * 4 > limit and len(text.encode()) > limit:
+        raise LimitError("frame_too_large", f"a frame can have at most {limit} bytes")
+
+
+def check_version(v: int) -> None:
+    if v != PROTOCOL_VERSION:
+        raise ProtocolError(
+            "unsupported_version",
+            f"this server speaks protocol version {PROTOCOL_VERSION}",
+            field="v",
+        )
+
+
+def check_text(hub: Hub, text: str, client_id: str) -> str:
+    """A message text as stored, or the reason it is refused (naming the message id)."""
+    text = clean_text(text)
+    if not text.strip():
+        raise ClientError("empty_message", "a message needs some text", field="text", id=client_id)
+    limit = hub.settings.max_message_chars
+    if len(text) > limit:
+        raise LimitError(
+            "message_too_long",
+            f"a message can have at most {limit} characters",
+            field="text",
+            id=client_id,
+        )
+    return text

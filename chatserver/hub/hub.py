@@ -1,0 +1,590 @@
+"""The hub: live sessions, agents and chats; turns decisions into writes and frames.
+
+Rules of the house:
+
+- Anything that must be durable is submitted to the writer, and every frame that
+  reports it (ack, relayed message, assigned, ended ...) is sent from the op's
+  commit callback. Callbacks run in submission order, so clients see events in
+  the order they were decided, and never see anything that is not stored.
+- Decisions (which agent, what seq, which state) are taken synchronously, in
+  memory, through the pure core; nothing between a decision and its write awaits.
+- Timers (grace periods) and the idle sweeper live here; all state is on this
+  object, built in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ..bus import Bus, LocalBus
+from ..config import Settings
+from ..core.conversation import ChatState, Conversation, Duplicate, Message, Player, Sender
+from ..core.limits import TokenBucket
+from ..core.requests import format_request_number, request_number_from_bits
+from ..core.routing import AgentStatus, RollingAverage, Router, estimate_wait
+from ..exceptions import ClientError, StoreError
+from ..protocol import encode, message_dict, message_frame, to_ms
+from ..security import new_id, new_token, token_hash
+from ..store import (
+    AgentRecord,
+    AppendMessage,
+    CreateChat,
+    CreateRequest,
+    CreateSession,
+    SaveChat,
+    Store,
+)
+from .connection import CLOSE_IDLE, Connection, Sink
+from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
+from .writer import Writer
+
+__all__ = ["Hub"]
+
+log = logging.getLogger("chatserver.hub")
+
+_POSITIONS_DELAY = 0.1  # coalesce queue-position updates to at most ten a second
+_ENDED_TEXT = {
+    "player": "The player ended the chat.",
+    "agent": "{agent} ended the chat.",
+    "system": "The chat was closed.",
+}
+
+
+def _new_request_number() -> str:
+    return request_number_from_bits(secrets.randbits(45))
+
+
+class Hub:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bus: Bus | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_fatal: Callable[[StoreError], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus: Bus = bus if bus is not None else LocalBus()
+        self.clock = clock
+        self.router = Router()
+        self.handle_time = RollingAverage(50, settings.default_handle_seconds)
+        self.writer = Writer(store, batch_max=settings.write_batch_max, on_fatal=self._store_failed)
+        self.sessions: dict[str, PlayerSession] = {}
+        self.by_token: dict[bytes, PlayerSession] = {}
+        self.chats: dict[str, LiveChat] = {}
+        self.agents: dict[int, AgentPresence] = {}
+        self.conns: set[Connection] = set()
+        self.failed: StoreError | None = None
+        self._on_fatal = on_fatal
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pump_handle: asyncio.Handle | None = None
+        self._positions_handle: asyncio.TimerHandle | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None, "hub not started"
+        return self._loop
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild live state from the store, then start the writer and the sweeper."""
+        self._loop = asyncio.get_running_loop()
+        await self._restore()
+        self.writer.start()
+        self._sweeper = self.loop.create_task(self._sweep(), name="chatserver-sweeper")
+
+    async def stop(self) -> None:
+        """Stop timers and commit everything still queued."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for handle in (self._pump_handle, self._positions_handle):
+            if handle is not None:
+                handle.cancel()
+        for s in self.sessions.values():
+            if s.grace is not None:
+                s.grace.cancel()
+        for a in self.agents.values():
+            if a.grace is not None:
+                a.grace.cancel()
+        await self.writer.stop()
+
+    async def _restore(self) -> None:
+        now = self.clock()
+        agents: dict[int, AgentRecord | None] = {}
+        for conv, rec in await self.store.live_chats():
+            session = self.sessions.get(rec.id)
+            if session is None:
+                session = PlayerSession(rec.id, rec.token_hash, rec.created_at, rec.locale)
+                session.persisted = True
+                self._register_session(session)
+            live = LiveChat(conv, session, created=True)
+            session.chat = live
+            self.chats[conv.id] = live
+            if conv.state is ChatState.QUEUED:
+                self.router.enqueue(conv.id, conv.queued_at, front=conv.requeued)
+            elif conv.agent_id is not None:
+                if conv.agent_id not in agents:
+                    agents[conv.agent_id] = await self.store.agent(conv.agent_id)
+                record = agents[conv.agent_id]
+                if record is None:  # pragma: no cover - agents are never deleted
+                    continue
+                presence = self._presence(record)
+                presence.chats[conv.id] = live
+                live.notified_agent = record.id
+                self.router.take(record.id, now)
+        for session in self.sessions.values():
+            self._session_idle(session)
+        for presence in self.agents.values():
+            self._agent_idle(presence)
+        if self.chats:
+            log.info(
+                "restored %d live chats (%d queued, %d agents)",
+                len(self.chats),
+                len(self.router),
+                len(self.agents),
+            )
+
+    def _store_failed(self, exc: StoreError) -> None:
+        self.failed = exc
+        err = ClientError("store_unavailable", "the server cannot store messages right now")
+        for conn in list(self.conns):
+            conn.send_error(err)
+            conn.close(1011, "storage failure: reconnect later")
+        if self._on_fatal is not None:
+            self._on_fatal(exc)
+
+    # -- connections -----------------------------------------------------------
+
+    def connect(self, ws: Sink, kind: str, peer: str = "") -> Connection:
+        s = self.settings
+        if kind == "agent":
+            bucket = TokenBucket(s.agent_rate, s.agent_burst, s.flood_after)
+        else:
+            bucket = TokenBucket(s.player_rate, s.player_burst, s.flood_after)
+        conn = Connection(
+            ws, kind, bucket=bucket, outbox_limit=s.outbox_limit, now=self.clock(), peer=peer
+        )
+        self.conns.add(conn)
+        return conn
+
+    def disconnect(self, conn: Connection) -> None:
+        conn.gone()
+        self.conns.discard(conn)
+        session = conn.session
+        if session is not None:
+            session.conns.discard(conn)
+            self.bus.unsubscribe(session.topic, conn)
+            if not session.conns:
+                self._session_idle(session)
+        agent = conn.agent
+        if agent is not None:
+            agent.conns.discard(conn)
+            self.bus.unsubscribe(agent.topic, conn)
+            if not agent.conns:
+                self._agent_idle(agent)
+
+    async def _sweep(self) -> None:
+        timeout = self.settings.idle_timeout_seconds
+        while True:
+            await asyncio.sleep(min(5.0, timeout / 3))
+            cutoff = self.clock() - timeout
+            for conn in [c for c in self.conns if c.last_recv < cutoff]:
+                conn.close(CLOSE_IDLE, "idle timeout: send ping at least every 30 s")
+
+    # -- player sessions -------------------------------------------------------
+
+    def _register_session(self, session: PlayerSession) -> None:
+        self.sessions[session.id] = session
+        self.by_token[session.token_hash] = session
+
+    def _evict_session(self, session: PlayerSession) -> None:
+        if session.grace is not None:
+            session.grace.cancel()
+            session.grace = None
+        self.sessions.pop(session.id, None)
+        self.by_token.pop(session.token_hash, None)
+
+    def new_session(self, locale: str | None) -> tuple[str, PlayerSession]:
+        """A fresh session; returns its resume token (given to the client once) and it."""
+        token = new_token("css_")
+        session = PlayerSession(new_id("s_"), token_hash(token), self.clock(), locale)
+        self._register_session(session)
+        return token, session
+
+    async def find_session(self, token: str) -> PlayerSession | None:
+        """The session a resume token belongs to, from memory or the store."""
+        digest = token_hash(token)
+        session = self.by_token.get(digest)
+        if session is not None:
+            return session
+        rec = await self.store.session_by_token(digest)
+        if rec is None:
+            return None
+        chat = await self.store.latest_chat(rec.id)
+        session = self.by_token.get(digest)  # another tab may have loaded it meanwhile
+        if session is not None:
+            return session
+        session = PlayerSession(rec.id, rec.token_hash, rec.created_at, rec.locale, persisted=True)
+        if chat is not None and chat.request_number is not None:
+            session.ended = EndedChat(
+                chat.id, format_request_number(chat.request_number), chat.last_seq
+            )
+        self._register_session(session)
+        return session
+
+    def attach_player(self, conn: Connection, session: PlayerSession) -> None:
+        conn.session = session
+        session.conns.add(conn)
+        self.bus.subscribe(session.topic, conn)
+        if session.grace is not None:
+            session.grace.cancel()
+            session.grace = None
+
+    def _session_idle(self, session: PlayerSession) -> None:
+        """The session's last connection is gone: keep its chat for the grace period."""
+        if session.chat is None:
+            self._evict_session(session)
+        elif session.grace is None:
+            session.grace = self.loop.call_later(
+                self.settings.player_grace_seconds, self._player_gone, session
+            )
+
+    def _player_gone(self, session: PlayerSession) -> None:
+        session.grace = None
+        if session.conns or session.chat is None:
+            return
+        live = session.chat
+        if live.conv.state is not ChatState.ENDED:
+            log.info("chat %s: player did not come back, ending", live.id)
+            self.end_chat(live, by="system", reason="player_left")
+
+    # -- agents ----------------------------------------------------------------
+
+    def _presence(self, record: AgentRecord) -> AgentPresence:
+        presence = self.agents.get(record.id)
+        if presence is None:
+            presence = self.agents[record.id] = AgentPresence(record)
+        else:
+            presence.record = record
+        self.router.upsert_agent(record.id, record.max_chats)
+        return presence
+
+    def attach_agent(
+        self, conn: Connection, record: AgentRecord, status: AgentStatus | None
+    ) -> AgentPresence:
+        presence = self._presence(record)
+        conn.agent = presence
+        presence.conns.add(conn)
+        self.bus.subscribe(presence.topic, conn)
+        if presence.grace is not None:
+            presence.grace.cancel()
+            presence.grace = None
+        # the new console learns the status from welcome; other consoles only of a change
+        status = status or presence.status
+        self.set_agent_status(presence, status, exclude=conn, announce=status != presence.status)
+        return presence
+
+    def set_agent_status(
+        self,
+        presence: AgentPresence,
+        status: AgentStatus,
+        *,
+        exclude: Connection | None = None,
+        announce: bool = True,
+    ) -> None:
+        presence.status = status
+        # a disconnected agent keeps the status they chose but takes no new chats
+        effective = status if presence.conns else AgentStatus.OFFLINE
+        self.router.set_status(presence.id, effective, self.clock())
+        if announce:
+            frame = encode({"type": "status", "status": status.value})
+            self.bus.publish(presence.topic, frame, exclude=exclude)
+        self._schedule_pump()
+        self._schedule_positions()
+
+    def _agent_idle(self, presence: AgentPresence) -> None:
+        """The agent's last console is gone: no new chats; keep theirs for the grace period."""
+        self.router.set_status(presence.id, AgentStatus.OFFLINE, self.clock())
+        self._schedule_positions()
+        if not presence.chats:
+            del self.agents[presence.id]
+        elif presence.grace is None:
+            presence.grace = self.loop.call_later(
+                self.settings.agent_grace_seconds, self._agent_gone, presence
+            )
+
+    def _agent_gone(self, presence: AgentPresence) -> None:
+        presence.grace = None
+        if presence.conns:
+            return
+        for live in list(presence.chats.values()):
+            log.info("chat %s: agent %s did not come back, requeueing", live.id, presence.name)
+            self.requeue(live, reason="agent_left")
+        if not presence.conns and not presence.chats:
+            self.agents.pop(presence.id, None)
+
+    # -- chats -----------------------------------------------------------------
+
+    def create_chat(self, session: PlayerSession, player: Player) -> LiveChat:
+        """A new queued chat for the session."""
+        now = self.clock()
+        conv = Conversation(id=new_id("c_"), session_id=session.id, player=player, created_at=now)
+        live = LiveChat(conv, session)
+        if not session.persisted:
+            self.writer.submit(
+                CreateSession(session.id, session.token_hash, session.created_at, session.locale)
+            )
+            session.persisted = True
+        self.writer.submit(CreateChat.of(conv), partial(self._chat_created, live))
+        self.chats[conv.id] = live
+        session.chat = live
+        session.ended = None
+        self.router.enqueue(conv.id, now)
+        self._schedule_pump()
+        return live
+
+    def _chat_created(self, live: LiveChat) -> None:
+        live.created = True
+        if live.conv.state is ChatState.QUEUED:
+            self._send_queued(live)
+
+    def post_message(
+        self,
+        live: LiveChat,
+        sender: Sender,
+        client_id: str,
+        text: str,
+        conn: Connection | None,
+        *,
+        agent: AgentPresence | None = None,
+        event: str | None = None,
+    ) -> None:
+        """Accept a message; it is acked and relayed once committed."""
+        result = live.conv.append(
+            sender,
+            client_id,
+            text,
+            int(self.clock() * 1000),
+            agent_id=agent.id if agent is not None else None,
+            author_name=agent.name if agent is not None else None,
+            event=event,
+            max_messages=self.settings.max_messages_per_chat,
+        )
+        if isinstance(result, Duplicate):
+            if conn is not None:
+                if result.committed:
+                    conn.send(self._ack(conn, live, client_id, result.seq))
+                else:
+                    live.waiting.setdefault(result.seq, []).append((conn, client_id))
+            return
+        msg = result.message
+        self.writer.submit(AppendMessage(msg), partial(self._message_committed, live, msg, conn))
+
+    def _system(self, live: LiveChat, event: str, text: str) -> None:
+        self.post_message(live, Sender.SYSTEM, new_id("sys_"), text, None, event=event)
+
+    @staticmethod
+    def _ack(conn: Connection, live: LiveChat, client_id: str, seq: int) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "ack", "id": client_id, "seq": seq}
+        if conn.kind == "agent":
+            frame["chat"] = live.id
+        return frame
+
+    def _message_committed(self, live: LiveChat, msg: Message, conn: Connection | None) -> None:
+        live.conv.committed(msg)
+        if conn is not None:
+            conn.send(self._ack(conn, live, msg.id, msg.seq))
+        for waiter, client_id in live.waiting.pop(msg.seq, ()):
+            waiter.send(self._ack(waiter, live, client_id, msg.seq))
+        # the author's own connection has the ack; their other tabs get the message
+        exclude = conn
+        self.bus.publish(
+            live.session.topic, encode(message_frame(msg, chat=False)), exclude=exclude
+        )
+        if live.notified_agent is not None:
+            self.bus.publish(
+                f"agent:{live.notified_agent}",
+                encode(message_frame(msg, chat=True)),
+                exclude=exclude,
+            )
+
+    def _schedule_pump(self) -> None:
+        if self._pump_handle is None and self._loop is not None:
+            self._pump_handle = self.loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        """Assign queued chats to free agents (as the routing policy decides)."""
+        self._pump_handle = None
+        now = self.clock()
+        assigned = self.router.assignments(now)
+        for chat_id, agent_id in assigned:
+            live = self.chats[chat_id]
+            presence = self.agents[agent_id]
+            live.conv.assign(agent_id, presence.name, now)
+            presence.chats[chat_id] = live
+            self.writer.submit(SaveChat.of(live.conv), partial(self._assigned, live, agent_id))
+            self._system(live, "agent_joined", f"{presence.name} joined the chat.")
+        if assigned:
+            self._schedule_positions()
+
+    def _assigned(self, live: LiveChat, agent_id: int) -> None:
+        conv = live.conv
+        presence = self.agents.get(agent_id)
+        if conv.state is not ChatState.ACTIVE or conv.agent_id != agent_id or presence is None:
+            return  # ended or requeued before the assignment was stored
+        live.notified_agent = agent_id
+        live.last_queued = None
+        self.bus.publish(
+            live.session.topic,
+            encode({"type": "assigned", "chat": conv.id, "agent": {"name": presence.name}}),
+        )
+        self.bus.publish(presence.topic, encode({"type": "assigned", **self.chat_summary(live)}))
+
+    def chat_summary(self, live: LiveChat, after_seq: int = 0) -> dict[str, Any]:
+        """What an agent gets about one of their chats, in ``assigned`` and ``welcome``."""
+        conv = live.conv
+        return {
+            "chat": conv.id,
+            "state": conv.state.value,
+            "player": conv.player.public(),
+            "queued_at": to_ms(conv.created_at),
+            "assigned_at": to_ms(conv.assigned_at),
+            "last_seq": conv.committed_seq,
+            "history": [message_dict(m) for m in conv.after(after_seq)],
+        }
+
+    def requeue(self, live: LiveChat, reason: str) -> None:
+        """Take an active chat from its agent and put it at the front of the queue."""
+        conv = live.conv
+        name = conv.agent_name or "The agent"
+        self._system(live, reason, f"{name} left the chat. You are back at the front of the queue.")
+        lost = conv.requeue()
+        if lost is not None:
+            presence = self.agents.get(lost)
+            if presence is not None:
+                presence.chats.pop(conv.id, None)
+            self.router.release(lost)
+        if live.notified_agent is not None:
+            self.bus.publish(
+                f"agent:{live.notified_agent}",
+                encode({"type": "unassigned", "chat": conv.id, "reason": reason}),
+            )
+            live.notified_agent = None
+        self.router.enqueue(conv.id, conv.queued_at, front=True)
+        self.writer.submit(SaveChat.of(conv), partial(self._requeued, live))
+        self._schedule_pump()
+        self._schedule_positions()  # everyone behind it moved down one place
+
+    def _requeued(self, live: LiveChat) -> None:
+        if live.conv.state is ChatState.QUEUED:
+            live.last_queued = None
+            self._send_queued(live)
+
+    def end_chat(self, live: LiveChat, by: str, reason: str | None = None) -> None:
+        """End a queued or active chat; the request number is sent once it is stored."""
+        conv = live.conv
+        now = self.clock()
+        self._system(
+            live, "chat_ended", _ENDED_TEXT[by].format(agent=conv.agent_name or "The agent")
+        )
+        was_queued = conv.state is ChatState.QUEUED
+        agent_id = conv.agent_id
+        conv.end(by, now)
+        if was_queued:
+            self.router.remove(conv.id)
+            self._schedule_positions()
+        if agent_id is not None:
+            presence = self.agents.get(agent_id)
+            if presence is not None:
+                presence.chats.pop(conv.id, None)
+            self.router.release(agent_id)
+            if conv.assigned_at is not None:
+                self.handle_time.add(now - conv.assigned_at)
+            self._schedule_pump()
+        request = CreateRequest(conv.id, now, _new_request_number)
+        self.writer.submit(SaveChat.of(conv))
+        self.writer.submit(request, partial(self._ended, live, request, by, reason))
+
+    def _ended(self, live: LiveChat, request: CreateRequest, by: str, reason: str | None) -> None:
+        conv = live.conv
+        conv.request_number = request.number
+        shown = format_request_number(request.number)
+        frame: dict[str, Any] = {
+            "type": "ended",
+            "chat": conv.id,
+            "request_number": shown,
+            "by": by,
+        }
+        if reason is not None:
+            frame["reason"] = reason
+        self.bus.publish(live.session.topic, encode(frame))
+        if live.notified_agent is not None:
+            self.bus.publish(f"agent:{live.notified_agent}", encode(frame))
+        session = live.session
+        if session.chat is live:
+            session.chat = None
+            session.ended = EndedChat(conv.id, shown, conv.committed_seq)
+        self.chats.pop(conv.id, None)
+        if not session.conns:
+            self._evict_session(session)
+        self._drop_agent_if_idle(live.notified_agent)
+
+    def _drop_agent_if_idle(self, agent_id: int | None) -> None:
+        presence = self.agents.get(agent_id) if agent_id is not None else None
+        if presence is not None and not presence.conns and not presence.chats:
+            if presence.grace is not None:
+                presence.grace.cancel()
+            del self.agents[presence.id]
+
+    # -- queue positions -------------------------------------------------------
+
+    def queued_frame(self, live: LiveChat) -> dict[str, Any] | None:
+        position = self.router.position(live.id)
+        if position is None:
+            return None
+        eta = estimate_wait(position, self.router.capacity(), self.handle_time.value)
+        live.last_queued = (position, eta)
+        return {"type": "queued", "chat": live.id, "position": position, "eta_seconds": eta}
+
+    def _send_queued(self, live: LiveChat) -> None:
+        frame = self.queued_frame(live)
+        if frame is not None:
+            self.bus.publish(live.session.topic, encode(frame))
+
+    def _schedule_positions(self) -> None:
+        if self._positions_handle is None and self._loop is not None:
+            self._positions_handle = self.loop.call_later(_POSITIONS_DELAY, self._send_positions)
+
+    def _send_positions(self) -> None:
+        """Tell every waiting player whose position or estimate changed."""
+        self._positions_handle = None
+        capacity = self.router.capacity()
+        avg = self.handle_time.value
+        for position, chat_id in enumerate(self.router.queued(), 1):
+            live = self.chats[chat_id]
+            if not live.created:
+                continue
+            eta = estimate_wait(position, capacity, avg)
+            if live.last_queued != (position, eta):
+                live.last_queued = (position, eta)
+                self.bus.publish(
+                    live.session.topic,
+                    encode(
+                        {
+                            "type": "queued",
+                            "chat": chat_id,
+                            "position": position,
+                            "eta_seconds": eta,
+                        }
+                    ),
+                )

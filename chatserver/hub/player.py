@@ -1,0 +1,143 @@
+"""Frames from players (``/ws/player``): decode, check state and limits, call the hub.
+
+Every refusal is a ``ClientError`` turned into an ``error`` frame here; the
+connection stays open unless the client is flooding.
+"""
+
+from __future__ import annotations
+
+from ..core.conversation import ChatState, Sender, session_state
+from ..core.prechat import validate_prechat
+from ..exceptions import ClientError, StateError
+from ..protocol import (
+    PlayerEnd,
+    PlayerFrame,
+    PlayerHello,
+    PlayerMessage,
+    PlayerTyping,
+    Prechat,
+    decode_player,
+    encode,
+    message_frame,
+)
+from .connection import Connection
+from .frames import check_text, check_version, process_frame
+from .hub import Hub
+from .state import PlayerSession
+
+__all__ = ["handle_player_frame"]
+
+
+async def handle_player_frame(hub: Hub, conn: Connection, text: str) -> None:
+    """Handle one text frame from a player connection."""
+    await process_frame(hub, conn, text, decode_player, _dispatch)
+
+
+async def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> None:
+    if isinstance(frame, PlayerHello):
+        await _hello(hub, conn, frame)
+        return
+    session = conn.session
+    if session is None:
+        raise StateError("hello_required", "send hello first")
+    if isinstance(frame, PlayerMessage):
+        _message(hub, conn, session, frame)
+    elif isinstance(frame, PlayerTyping):
+        _typing(hub, session, frame)
+    elif isinstance(frame, Prechat):
+        _prechat(hub, session, frame)
+    elif isinstance(frame, PlayerEnd):
+        _end(hub, session)
+
+
+async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
+    if conn.session is not None:
+        raise StateError("already_hello", "hello was already sent on this connection")
+    check_version(frame.v)
+    session = await hub.find_session(frame.resume) if frame.resume else None
+    resumed = session is not None
+    if session is None or frame.resume is None:
+        token, session = hub.new_session(frame.locale)
+    else:
+        token = frame.resume
+    last_seq = frame.last_seq if resumed and frame.last_seq is not None else 0
+    ended = session.ended
+    replay_ended = []
+    if session.chat is None and ended is not None and last_seq < ended.last_seq:
+        # an ended chat is immutable, so reading it before attaching cannot miss anything
+        replay_ended = await hub.store.messages(ended.chat_id, last_seq)
+    hub.attach_player(conn, session)
+
+    live = session.chat
+    welcome: dict[str, object] = {
+        "type": "welcome",
+        "session": token,
+        "resumed": resumed,
+        "state": session_state(live.conv if live else None),
+    }
+    if live is not None:
+        welcome["chat"] = live.id
+        welcome["last_seq"] = live.conv.committed_seq
+        if live.notified_agent is not None and live.conv.agent_name:
+            welcome["agent"] = {"name": live.conv.agent_name}
+    elif ended is not None:
+        welcome.update(
+            state="ended",
+            chat=ended.chat_id,
+            last_seq=ended.last_seq,
+            request_number=ended.request_number,
+        )
+    conn.send(welcome)
+    # replay, then the live stream continues on the same ordered outbox
+    replay = live.conv.after(last_seq) if live is not None else replay_ended
+    for msg in replay:
+        conn.send(message_frame(msg, chat=False))
+    if live is not None and live.conv.state is ChatState.QUEUED and live.created:
+        queued = hub.queued_frame(live)
+        if queued is not None:
+            conn.send(queued)
+
+
+def _prechat(hub: Hub, session: PlayerSession, frame: Prechat) -> None:
+    if session.chat is not None:
+        raise StateError("wrong_state", "you already have a chat in progress")
+    player = validate_prechat(
+        name=frame.name,
+        username=frame.username,
+        email=frame.email,
+        topic=frame.topic,
+        age_confirmed=frame.age_confirmed,
+        topics=hub.settings.topics,
+        locale=session.locale,
+    )
+    hub.create_chat(session, player)
+
+
+def _message(hub: Hub, conn: Connection, session: PlayerSession, frame: PlayerMessage) -> None:
+    live = session.chat
+    if live is None or live.conv.state is ChatState.ENDED:
+        raise StateError("wrong_state", "there is no chat in progress", id=frame.id)
+    text = check_text(hub, frame.text, frame.id)
+    try:
+        hub.post_message(live, Sender.PLAYER, frame.id, text, conn)
+    except ClientError as err:
+        err.extra.setdefault("id", frame.id)
+        raise
+
+
+def _typing(hub: Hub, session: PlayerSession, frame: PlayerTyping) -> None:
+    live = session.chat
+    if live is None or live.conv.state is ChatState.ENDED:
+        raise StateError("wrong_state", "there is no chat in progress")
+    if live.notified_agent is not None:
+        hub.bus.publish(
+            f"agent:{live.notified_agent}",
+            encode({"type": "typing", "chat": live.id, "from": "player", "active": frame.active}),
+        )
+
+
+def _end(hub: Hub, session: PlayerSession) -> None:
+    live = session.chat
+    if live is None or live.conv.state is ChatState.ENDED:
+        raise StateError("wrong_state", "there is no chat in progress")
+    hub.end_chat(live, by="player")

@@ -1,0 +1,84 @@
+"""What the hub keeps in memory about sessions, agents and live chats.
+
+Only the live part: queued and active chats with their committed messages, the
+sessions that own them or have a connection, and agents with a connection or a
+chat. Everything here can be rebuilt from the store after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from ..core.conversation import Conversation
+from ..core.routing import AgentStatus
+from ..store import AgentRecord
+from .connection import Connection
+
+__all__ = ["AgentPresence", "EndedChat", "LiveChat", "PlayerSession"]
+
+
+@dataclass(slots=True, frozen=True)
+class EndedChat:
+    """The last ended chat of a session, for ``welcome`` after a reconnect."""
+
+    chat_id: str
+    request_number: str
+    last_seq: int
+
+
+@dataclass(slots=True, eq=False)
+class PlayerSession:
+    id: str
+    token_hash: bytes
+    created_at: float
+    locale: str | None
+    persisted: bool = False
+    conns: set[Connection] = field(default_factory=set)
+    chat: LiveChat | None = None
+    ended: EndedChat | None = None
+    grace: asyncio.TimerHandle | None = None
+
+    @property
+    def topic(self) -> str:
+        return f"session:{self.id}"
+
+
+@dataclass(slots=True, eq=False)
+class AgentPresence:
+    record: AgentRecord
+    status: AgentStatus = AgentStatus.OFFLINE
+    conns: set[Connection] = field(default_factory=set)
+    # chats assigned to this agent, in assignment order
+    chats: dict[str, LiveChat] = field(default_factory=dict)
+    grace: asyncio.TimerHandle | None = None
+
+    @property
+    def id(self) -> int:
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def topic(self) -> str:
+        return f"agent:{self.record.id}"
+
+
+@dataclass(slots=True, eq=False)
+class LiveChat:
+    conv: Conversation
+    session: PlayerSession
+    # the CreateChat op has committed: the chat may be announced and counted
+    created: bool = False
+    # the agent who was sent `assigned` and now receives the chat's live frames
+    notified_agent: int | None = None
+    # last (position, eta) sent in `queued`
+    last_queued: tuple[int, int | None] | None = None
+    # connections waiting for the ack of a resent message that is not committed yet
+    waiting: dict[int, list[tuple[Connection, str]]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.conv.id

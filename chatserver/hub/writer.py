@@ -1,0 +1,120 @@
+"""Group commit: one task applies every queued write op in as few transactions as it can.
+
+Ops are applied strictly in submission order, and each op's callback runs after
+the transaction holding it has committed, again in order. That is what lets the
+hub acknowledge and relay a message only once it is stored, while thousands of
+messages a second share a handful of fsyncs.
+
+A transient failure (the file locked by a CLI command, say) is retried with
+backoff. A failure that outlasts the retries is fatal: the writer stops taking
+ops and reports it, so the server can stop and restart from what is committed
+(crash-only: no acknowledged message depends on in-memory state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..exceptions import StoreError
+from ..store import Op, Store
+
+__all__ = ["Writer"]
+
+log = logging.getLogger("chatserver.writer")
+
+Callback = Callable[[], None] | None
+_RETRY_DELAYS = (0.05, 0.25, 1.0)
+
+
+class Writer:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        batch_max: int,
+        on_fatal: Callable[[StoreError], None],
+    ) -> None:
+        self.store = store
+        self.batch_max = batch_max
+        self.on_fatal = on_fatal
+        self.failed: StoreError | None = None
+        self.batches = 0
+        self.ops_written = 0
+        self._ops: list[Op] = []
+        self._cbs: list[Callback] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="chatserver-writer")
+
+    def submit(self, op: Op, callback: Callback = None) -> None:
+        """Queue ``op``; ``callback`` runs once it is committed. Raises StoreError if failed."""
+        if self.failed is not None:
+            raise self.failed
+        self._ops.append(op)
+        self._cbs.append(callback)
+        self._idle.clear()
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._ops)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._ops:
+                n = self.batch_max
+                ops, cbs = self._ops[:n], self._cbs[:n]
+                del self._ops[:n], self._cbs[:n]
+                if not await self._apply(ops):
+                    return
+                self.batches += 1
+                self.ops_written += len(ops)
+                for cb in cbs:
+                    if cb is not None:
+                        try:
+                            cb()
+                        except Exception:  # one bad callback must not stop the writer
+                            log.exception("commit callback failed")
+            self._idle.set()
+
+    async def _apply(self, ops: list[Op]) -> bool:
+        for delay in (*_RETRY_DELAYS, None):
+            try:
+                await self.store.apply(ops)
+                return True
+            except StoreError as exc:
+                if delay is None:
+                    log.critical("store write failed for good: %s", exc)
+                    self.failed = exc
+                    self._ops.clear()
+                    self._cbs.clear()
+                    self._idle.set()
+                    self.on_fatal(exc)
+                    return False
+                log.warning("store write failed, retrying in %.2fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+        return False  # pragma: no cover - the loop always returns
+
+    async def drain(self) -> None:
+        """Wait until every submitted op has been committed (or the writer failed)."""
+        await self._idle.wait()
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop the task."""
+        if self._task is None:
+            return
+        await self.drain()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None

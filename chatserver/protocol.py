@@ -1,0 +1,218 @@
+"""Wire protocol v1: JSON text frames over WebSocket, ``{"type": ..., ...}``.
+
+Inbound frames are decoded into typed structs (one union per endpoint); anything
+else raises ``ProtocolError`` with a stable code:
+
+- ``bad_json``       the frame is not JSON
+- ``bad_frame``      not an object, or no string ``type``
+- ``unknown_type``   a ``type`` this endpoint does not know
+- ``invalid_field``  a field is missing, of the wrong type or out of range (``field`` names it)
+
+Outbound frames are built by the small functions at the bottom and encoded once
+per recipient kind. docs/protocol.md is the reference for all of it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+from .core.conversation import Message
+from .exceptions import ProtocolError
+
+__all__ = [
+    "AgentEnd",
+    "AgentFrame",
+    "AgentHello",
+    "AgentMessage",
+    "AgentStatusFrame",
+    "AgentTyping",
+    "PROTOCOL_VERSION",
+    "Ping",
+    "PlayerEnd",
+    "PlayerFrame",
+    "PlayerHello",
+    "PlayerMessage",
+    "PlayerTyping",
+    "Prechat",
+    "decode_agent",
+    "decode_player",
+    "encode",
+    "error_frame",
+    "message_dict",
+    "message_frame",
+    "to_ms",
+]
+
+PROTOCOL_VERSION = 1
+T = TypeVar("T")
+
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ChatId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class _Frame(msgspec.Struct, tag_field="type"):
+    pass
+
+
+# -- player endpoint /ws/player ----------------------------------------------
+
+
+class PlayerHello(_Frame, tag="hello"):
+    v: int
+    resume: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    last_seq: Seq | None = None
+    locale: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+
+
+class Prechat(_Frame, tag="prechat"):
+    topic: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    age_confirmed: bool
+    name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    username: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+
+
+class PlayerMessage(_Frame, tag="message"):
+    id: ClientId
+    text: str
+
+
+class PlayerTyping(_Frame, tag="typing"):
+    active: bool
+
+
+class PlayerEnd(_Frame, tag="end"):
+    pass
+
+
+class Ping(_Frame, tag="ping"):
+    pass
+
+
+PlayerFrame = PlayerHello | Prechat | PlayerMessage | PlayerTyping | PlayerEnd | Ping
+
+# -- agent endpoint /ws/agent ------------------------------------------------
+
+
+class AgentHello(_Frame, tag="hello"):
+    v: int
+    token: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    status: Literal["online", "away", "offline"] | None = None
+    # last seq the console has seen per chat, so welcome replays only what it missed
+    chats: dict[ChatId, Seq] | None = None
+
+
+class AgentStatusFrame(_Frame, tag="status"):
+    status: Literal["online", "away", "offline"]
+
+
+class AgentMessage(_Frame, tag="message"):
+    chat: ChatId
+    id: ClientId
+    text: str
+
+
+class AgentTyping(_Frame, tag="typing"):
+    chat: ChatId
+    active: bool
+
+
+class AgentEnd(_Frame, tag="end"):
+    chat: ChatId
+
+
+AgentFrame = AgentHello | AgentStatusFrame | AgentMessage | AgentTyping | AgentEnd | Ping
+
+_player_decoder: msgspec.json.Decoder[PlayerFrame] = msgspec.json.Decoder(PlayerFrame)
+_agent_decoder: msgspec.json.Decoder[AgentFrame] = msgspec.json.Decoder(AgentFrame)
+_PLAYER_TYPES = ("hello", "prechat", "message", "typing", "end", "ping")
+_AGENT_TYPES = ("hello", "status", "message", "typing", "end", "ping")
+
+_AT = re.compile(r" - at `\$\.([A-Za-z_]+)")
+_MISSING = re.compile(r"missing required field `([A-Za-z_]+)`")
+
+
+def decode_player(text: str) -> PlayerFrame:
+    """Decode one frame from a player; raises ProtocolError."""
+    return _decode(_player_decoder, _PLAYER_TYPES, text)
+
+
+def decode_agent(text: str) -> AgentFrame:
+    """Decode one frame from an agent; raises ProtocolError."""
+    return _decode(_agent_decoder, _AGENT_TYPES, text)
+
+
+def _decode(decoder: msgspec.json.Decoder[T], known: tuple[str, ...], text: str) -> T:
+    try:
+        return decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise _translate(exc, known) from None
+    except msgspec.DecodeError:
+        raise ProtocolError("bad_json", "the frame is not valid JSON") from None
+
+
+def _translate(exc: msgspec.ValidationError, known: tuple[str, ...]) -> ProtocolError:
+    detail = str(exc)
+    at = _AT.search(detail)
+    missing = _MISSING.search(detail)
+    field = at.group(1) if at else missing.group(1) if missing else None
+    if field == "type":
+        if detail.startswith("Invalid value"):
+            return ProtocolError(
+                "unknown_type",
+                f"unknown frame type; this endpoint accepts {', '.join(known)}",
+                field="type",
+            )
+        return ProtocolError("bad_frame", "a frame needs a string 'type'", field="type")
+    if field is None:
+        return ProtocolError("bad_frame", "a frame is a JSON object with a 'type'")
+    return ProtocolError("invalid_field", _AT.sub("", detail), field=field)
+
+
+# -- outbound ----------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder()
+
+
+def to_ms(t: float | None) -> int | None:
+    """Epoch seconds as the epoch milliseconds every timestamp on the wire uses."""
+    return None if t is None else int(t * 1000)
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """One outbound frame as JSON text."""
+    return _encoder.encode(frame).decode()
+
+
+def message_frame(msg: Message, *, chat: bool) -> dict[str, Any]:
+    """A stored message as sent to clients; agents also get the ``chat`` id."""
+    out: dict[str, Any] = {
+        "type": "message",
+        "seq": msg.seq,
+        "id": msg.id,
+        "from": msg.sender.value,
+        "text": msg.text,
+        "ts": msg.ts,
+    }
+    if msg.author_name is not None:
+        out["name"] = msg.author_name
+    if msg.event is not None:
+        out["event"] = msg.event
+    if chat:
+        out["chat"] = msg.chat_id
+    return out
+
+
+def message_dict(msg: Message) -> dict[str, Any]:
+    """A message inside ``history`` lists and transcripts (no ``type``)."""
+    out = message_frame(msg, chat=False)
+    del out["type"]
+    return out
+
+
+def error_frame(error: dict[str, object]) -> dict[str, Any]:
+    return {"type": "error", **error}

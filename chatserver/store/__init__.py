@@ -1,0 +1,40 @@
+"""Persistence behind the small ``Store`` interface; SQLite is the embedded default."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from .base import (
+    AgentRecord,
+    AppendMessage,
+    ChatRecord,
+    CreateChat,
+    CreateRequest,
+    CreateSession,
+    Op,
+    RequestRecord,
+    SaveChat,
+    SessionRecord,
+    Store,
+)
+from .sqlite import SqliteStore
+
+__all__ = [
+    "AgentRecord",
+    "AppendMessage",
+    "ChatRecord",
+    "CreateChat",
+    "CreateRequest",
+    "CreateSession",
+    "Op",
+    "RequestRecord",
+    "SaveChat",
+    "SessionRecord",
+    "SqliteStore",
+    "Store",
+    "make_store",
+]
+
+
+def make_store(settings: Settings) -> Store:
+    """The store the settings ask for (not yet opened)."""
+    return SqliteStore(settings.db, synchronous=settings.sqlite_synchronous)

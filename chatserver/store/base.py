@@ -1,0 +1,240 @@
+"""The Store interface, its records and the write operations it applies.
+
+Writes that belong to live chats are *operations* (plain data) that the hub's
+writer hands to ``Store.apply`` in batches: one transaction per batch (group
+commit). Everything in a batch commits or nothing does. Administrative writes
+(agents, tokens) are ordinary methods with their own transaction.
+
+Implementations translate driver errors into ``StoreError`` at this boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..core.conversation import Conversation, Message, Player
+
+__all__ = [
+    "AgentRecord",
+    "AppendMessage",
+    "ChatRecord",
+    "CreateChat",
+    "CreateRequest",
+    "CreateSession",
+    "Op",
+    "RequestRecord",
+    "SaveChat",
+    "SessionRecord",
+    "Store",
+]
+
+
+# -- records -----------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class AgentRecord:
+    id: int
+    username: str
+    name: str
+    role: str
+    departments: tuple[str, ...]
+    max_chats: int
+    disabled: bool
+    created_at: float
+    password_hash: str | None = field(default=None, repr=False)
+
+    def public(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "name": self.name,
+            "role": self.role,
+            "departments": list(self.departments),
+            "max_chats": self.max_chats,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class SessionRecord:
+    id: str
+    token_hash: bytes
+    created_at: float
+    locale: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class ChatRecord:
+    """A chat as stored (any state), with its request number once ended."""
+
+    id: str
+    session_id: str
+    state: str
+    name: str | None
+    username: str | None
+    email: str | None
+    topic: str
+    locale: str | None
+    agent_id: int | None
+    agent_name: str | None
+    created_at: float
+    queued_at: float
+    assigned_at: float | None
+    first_response_at: float | None
+    ended_at: float | None
+    ended_by: str | None
+    last_seq: int
+    request_number: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class RequestRecord:
+    number: str
+    status: str
+    created_at: float
+    updated_at: float
+    chat: ChatRecord
+    messages: list[Message]
+
+
+# -- write operations ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CreateSession:
+    id: str
+    token_hash: bytes
+    created_at: float
+    locale: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class CreateChat:
+    """A new chat as it is when the op is built."""
+
+    id: str
+    session_id: str
+    player: Player
+    state: str
+    created_at: float
+    queued_at: float
+
+    @classmethod
+    def of(cls, chat: Conversation) -> CreateChat:
+        return cls(
+            id=chat.id,
+            session_id=chat.session_id,
+            player=chat.player,
+            state=chat.state.value,
+            created_at=chat.created_at,
+            queued_at=chat.queued_at,
+        )
+
+
+@dataclass(slots=True)
+class SaveChat:
+    """Persist the mutable fields of a chat as they are when the op is built."""
+
+    id: str
+    state: str
+    agent_id: int | None
+    requeued: bool
+    assigned_at: float | None
+    first_response_at: float | None
+    ended_at: float | None
+    ended_by: str | None
+
+    @classmethod
+    def of(cls, chat: Conversation) -> SaveChat:
+        return cls(
+            id=chat.id,
+            state=chat.state.value,
+            agent_id=chat.agent_id,
+            requeued=chat.requeued,
+            assigned_at=chat.assigned_at,
+            first_response_at=chat.first_response_at,
+            ended_at=chat.ended_at,
+            ended_by=chat.ended_by,
+        )
+
+
+@dataclass(slots=True)
+class AppendMessage:
+    message: Message
+
+
+@dataclass(slots=True)
+class CreateRequest:
+    """The request (ticket) record of an ended chat.
+
+    ``new_number`` makes a fresh random request number; the store calls it again
+    if a number is already taken, and leaves the one it stored in ``number``.
+    """
+
+    chat_id: str
+    created_at: float
+    new_number: Callable[[], str]
+    number: str = ""
+
+
+Op = CreateSession | CreateChat | SaveChat | AppendMessage | CreateRequest
+
+
+class Store(Protocol):
+    """Persistence for chats, messages, requests, sessions, agents and tokens."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def migrate(self) -> list[int]:
+        """Apply pending schema migrations; returns the versions applied."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the store answers."""
+        ...
+
+    async def apply(self, ops: Sequence[Op]) -> None:
+        """Apply ops in order in one transaction."""
+        ...
+
+    # -- reads for the hub --
+
+    async def live_chats(self) -> list[tuple[Conversation, SessionRecord]]:
+        """Every chat not ended, with its committed messages and its session."""
+        ...
+
+    async def session_by_token(self, token_hash: bytes) -> SessionRecord | None: ...
+
+    async def latest_chat(self, session_id: str) -> ChatRecord | None: ...
+
+    async def messages(self, chat_id: str, after_seq: int = 0) -> list[Message]: ...
+
+    async def request(self, number: str) -> RequestRecord | None: ...
+
+    # -- agents and tokens --
+
+    async def add_agent(
+        self,
+        *,
+        username: str,
+        name: str,
+        password_hash: str | None,
+        role: str,
+        departments: Sequence[str],
+        max_chats: int,
+        now: float,
+    ) -> AgentRecord: ...
+
+    async def list_agents(self) -> list[AgentRecord]: ...
+
+    async def agent(self, agent_id: int) -> AgentRecord | None: ...
+
+    async def agent_by_username(self, username: str) -> AgentRecord | None: ...
+
+    async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int: ...
+
+    async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None: ...

@@ -1,0 +1,474 @@
+"""SqliteStore: the embedded default store, one file, WAL mode.
+
+Two aiosqlite connections: one for writes, serialised by a lock so one
+transaction never sees another's statements, and one for reads, which in WAL
+mode never waits for the writer. ``synchronous=FULL`` (the default setting)
+fsyncs every commit, so a committed (and therefore acknowledged) message
+survives a power cut as well as a crash; group commit keeps that affordable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..core.conversation import ChatState, Conversation, Message, Player, Sender
+from ..exceptions import ConflictError, StoreError
+from .base import (
+    AgentRecord,
+    AppendMessage,
+    ChatRecord,
+    CreateChat,
+    CreateRequest,
+    CreateSession,
+    Op,
+    RequestRecord,
+    SaveChat,
+    SessionRecord,
+)
+
+__all__ = ["SqliteStore", "migrations"]
+
+_REQUEST_NUMBER_ATTEMPTS = 8
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with the package, in order."""
+    out = []
+    for entry in resources.files("chatserver.store").joinpath("migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            out.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+_INSERT = {
+    CreateSession: "INSERT INTO sessions (id, token_hash, created_at, locale) VALUES (?, ?, ?, ?)",
+    CreateChat: (
+        "INSERT INTO chats (id, session_id, state, player_name, player_username, player_email,"
+        " topic, locale, created_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    SaveChat: (
+        "UPDATE chats SET state = ?, agent_id = ?, requeued = ?, assigned_at = ?,"
+        " first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?"
+    ),
+    AppendMessage: (
+        "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
+        " text, event, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+}
+
+
+def _params(op: Op) -> tuple[Any, ...]:
+    if isinstance(op, AppendMessage):
+        m = op.message
+        return (
+            m.chat_id,
+            m.seq,
+            m.id,
+            m.author_key,
+            m.sender.value,
+            m.agent_id,
+            m.author_name,
+            m.text,
+            m.event,
+            m.ts,
+        )
+    if isinstance(op, SaveChat):
+        return (
+            op.state,
+            op.agent_id,
+            int(op.requeued),
+            op.assigned_at,
+            op.first_response_at,
+            op.ended_at,
+            op.ended_by,
+            op.id,
+        )
+    if isinstance(op, CreateChat):
+        p = op.player
+        return (
+            op.id,
+            op.session_id,
+            op.state,
+            p.name,
+            p.username,
+            p.email,
+            p.topic,
+            p.locale,
+            op.created_at,
+            op.queued_at,
+        )
+    if isinstance(op, CreateSession):
+        return (op.id, op.token_hash, op.created_at, op.locale)
+    raise TypeError(f"no statement for {type(op).__name__}")
+
+
+_CHAT_COLUMNS = """
+    c.id, c.session_id, c.state, c.player_name, c.player_username, c.player_email, c.topic,
+    c.locale, c.agent_id, a.name AS agent_name, c.requeued, c.created_at, c.queued_at,
+    c.assigned_at, c.first_response_at, c.ended_at, c.ended_by,
+    (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.chat_id = c.id) AS last_seq,
+    r.number AS request_number
+"""
+_CHAT_FROM = """
+    FROM chats c
+    LEFT JOIN agents a ON a.id = c.agent_id
+    LEFT JOIN requests r ON r.chat_id = c.id
+"""
+_AGENT_SELECT = """
+    SELECT a.*, (SELECT group_concat(department, ',') FROM
+                 (SELECT department FROM agent_departments d WHERE d.agent_id = a.id
+                  ORDER BY department)) AS departments
+    FROM agents a
+"""
+
+
+def _chat_record(row: sqlite3.Row) -> ChatRecord:
+    return ChatRecord(
+        id=row["id"],
+        session_id=row["session_id"],
+        state=row["state"],
+        name=row["player_name"],
+        username=row["player_username"],
+        email=row["player_email"],
+        topic=row["topic"],
+        locale=row["locale"],
+        agent_id=row["agent_id"],
+        agent_name=row["agent_name"],
+        created_at=row["created_at"],
+        queued_at=row["queued_at"],
+        assigned_at=row["assigned_at"],
+        first_response_at=row["first_response_at"],
+        ended_at=row["ended_at"],
+        ended_by=row["ended_by"],
+        last_seq=row["last_seq"],
+        request_number=row["request_number"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        chat_id=row["chat_id"],
+        seq=row["seq"],
+        id=row["client_id"],
+        sender=Sender(row["sender"]),
+        text=row["text"],
+        ts=row["ts"],
+        agent_id=row["agent_id"],
+        author_name=row["author_name"],
+        event=row["event"],
+    )
+
+
+def _agent(row: sqlite3.Row) -> AgentRecord:
+    deps = row["departments"]
+    return AgentRecord(
+        id=row["id"],
+        username=row["username"],
+        name=row["name"],
+        role=row["role"],
+        departments=tuple(deps.split(",")) if deps else (),
+        max_chats=row["max_chats"],
+        disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+        password_hash=row["password_hash"],
+    )
+
+
+class SqliteStore:
+    """The Store on one SQLite file."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "full") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._w: aiosqlite.Connection | None = None
+        self._r: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._w = await self._connect()
+            await self._w.execute_fetchall("PRAGMA journal_mode = WAL")
+            self._r = await self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            await self.close()
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        # PRAGMAs answer with a row; a statement left unread keeps its lock, so read them all
+        await conn.execute_fetchall("PRAGMA busy_timeout = 5000")
+        await conn.execute_fetchall("PRAGMA foreign_keys = ON")
+        await conn.execute_fetchall(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._w, self._r):
+            if conn is not None:
+                try:
+                    await conn.close()
+                except sqlite3.Error:  # pragma: no cover - closing a broken file
+                    pass
+        self._w = self._r = None
+
+    @property
+    def _writer(self) -> aiosqlite.Connection:
+        if self._w is None:
+            raise StoreError("the store is not open")
+        return self._w
+
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        if self._r is None:
+            raise StoreError("the store is not open")
+        return self._r
+
+    async def migrate(self) -> list[int]:
+        w = self._writer
+        async with self._lock:
+            try:
+                await w.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations"
+                    " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+                )
+                done = {
+                    r[0] for r in await w.execute_fetchall("SELECT version FROM schema_migrations")
+                }
+                applied = []
+                for version, name, sql in migrations():
+                    if version in done:
+                        continue
+                    try:
+                        await w.executescript(
+                            f"BEGIN IMMEDIATE;\n{sql}\n"
+                            "INSERT INTO schema_migrations"
+                            f" VALUES ({version}, '{name}', {time.time()});\n"
+                            "COMMIT;"
+                        )
+                    except sqlite3.Error:
+                        await self._rollback()
+                        raise
+                    applied.append(version)
+                return applied
+            except sqlite3.Error as exc:
+                raise StoreError(f"migration failed: {exc}") from exc
+
+    async def ping(self) -> None:
+        try:
+            await self._reader.execute_fetchall("SELECT 1")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database not answering: {exc}") from exc
+
+    async def _rollback(self) -> None:
+        try:
+            await self._writer.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # no transaction was open
+
+    # -- group commit ----------------------------------------------------------
+
+    async def apply(self, ops: Sequence[Op]) -> None:
+        w = self._writer
+        async with self._lock:
+            try:
+                await w.execute("BEGIN IMMEDIATE")
+                i = 0
+                while i < len(ops):
+                    op = ops[i]
+                    if isinstance(op, CreateRequest):
+                        await self._create_request(w, op)
+                        i += 1
+                        continue
+                    # consecutive ops of one kind go in one executemany
+                    j = i + 1
+                    while j < len(ops) and type(ops[j]) is type(op):
+                        j += 1
+                    await w.executemany(_INSERT[type(op)], [_params(o) for o in ops[i:j]])
+                    i = j
+                await w.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise StoreError(f"write failed: {exc}") from exc
+
+    async def _create_request(self, w: aiosqlite.Connection, op: CreateRequest) -> None:
+        for _ in range(_REQUEST_NUMBER_ATTEMPTS):
+            number = op.new_number()
+            cur = await w.execute(
+                "INSERT INTO requests (number, chat_id, status, created_at, updated_at)"
+                " VALUES (?, ?, 'open', ?, ?) ON CONFLICT (number) DO NOTHING",
+                (number, op.chat_id, op.created_at, op.created_at),
+            )
+            if cur.rowcount == 1:
+                op.number = number
+                return
+        raise sqlite3.IntegrityError("no free request number after several attempts")
+
+    # -- reads -----------------------------------------------------------------
+
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return list(await self._reader.execute_fetchall(sql, tuple(params)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {exc}") from exc
+
+    async def live_chats(self) -> list[tuple[Conversation, SessionRecord]]:
+        rows = await self._fetch(
+            f"SELECT {_CHAT_COLUMNS}, s.token_hash, s.created_at AS s_created, s.locale AS s_locale"
+            f" {_CHAT_FROM} JOIN sessions s ON s.id = c.session_id"
+            " WHERE c.state != 'ended' ORDER BY c.queued_at"
+        )
+        msgs: dict[str, list[Message]] = {}
+        for mrow in await self._fetch(
+            "SELECT * FROM messages WHERE chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
+            " ORDER BY chat_id, seq"
+        ):
+            msgs.setdefault(mrow["chat_id"], []).append(_message(mrow))
+        out = []
+        for row in rows:
+            rec = _chat_record(row)
+            chat = Conversation(
+                id=rec.id,
+                session_id=rec.session_id,
+                player=Player(rec.name, rec.username, rec.email, rec.topic, rec.locale),
+                created_at=rec.created_at,
+                state=ChatState(rec.state),
+                queued_at=rec.queued_at,
+                requeued=bool(row["requeued"]),
+                agent_id=rec.agent_id,
+                agent_name=rec.agent_name,
+                assigned_at=rec.assigned_at,
+                first_response_at=rec.first_response_at,
+            )
+            chat.restore(msgs.get(rec.id, []))
+            session = SessionRecord(
+                rec.session_id, row["token_hash"], row["s_created"], row["s_locale"]
+            )
+            out.append((chat, session))
+        return out
+
+    async def session_by_token(self, token_hash: bytes) -> SessionRecord | None:
+        rows = await self._fetch(
+            "SELECT id, created_at, locale FROM sessions WHERE token_hash = ?", (token_hash,)
+        )
+        if not rows:
+            return None
+        return SessionRecord(rows[0]["id"], token_hash, rows[0]["created_at"], rows[0]["locale"])
+
+    async def latest_chat(self, session_id: str) -> ChatRecord | None:
+        rows = await self._fetch(
+            f"SELECT {_CHAT_COLUMNS} {_CHAT_FROM} WHERE c.session_id = ?"
+            " ORDER BY c.created_at DESC LIMIT 1",
+            (session_id,),
+        )
+        return _chat_record(rows[0]) if rows else None
+
+    async def messages(self, chat_id: str, after_seq: int = 0) -> list[Message]:
+        rows = await self._fetch(
+            "SELECT * FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq",
+            (chat_id, after_seq),
+        )
+        return [_message(r) for r in rows]
+
+    async def request(self, number: str) -> RequestRecord | None:
+        rows = await self._fetch(
+            f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
+            f" r.updated_at AS r_updated {_CHAT_FROM} WHERE r.number = ?",
+            (number,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return RequestRecord(
+            number=number,
+            status=row["r_status"],
+            created_at=row["r_created"],
+            updated_at=row["r_updated"],
+            chat=_chat_record(row),
+            messages=await self.messages(row["id"]),
+        )
+
+    # -- agents and tokens -----------------------------------------------------
+
+    async def add_agent(
+        self,
+        *,
+        username: str,
+        name: str,
+        password_hash: str | None,
+        role: str,
+        departments: Sequence[str],
+        max_chats: int,
+        now: float,
+    ) -> AgentRecord:
+        w = self._writer
+        async with self._lock:
+            try:
+                await w.execute("BEGIN IMMEDIATE")
+                cur = await w.execute(
+                    "INSERT INTO agents (username, name, password_hash, role, max_chats,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (username, name, password_hash, role, max_chats, now),
+                )
+                agent_id = cur.lastrowid
+                await w.executemany(
+                    "INSERT INTO agent_departments (agent_id, department) VALUES (?, ?)",
+                    [(agent_id, d) for d in sorted(set(departments))],
+                )
+                await w.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                await self._rollback()
+                if "agents.username" in str(exc):
+                    raise ConflictError(
+                        "username_taken", f"an agent named {username!r} already exists"
+                    ) from exc
+                raise StoreError(f"cannot add agent: {exc}") from exc
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise StoreError(f"cannot add agent: {exc}") from exc
+        agent = await self.agent(int(agent_id or 0))
+        assert agent is not None
+        return agent
+
+    async def list_agents(self) -> list[AgentRecord]:
+        return [_agent(r) for r in await self._fetch(_AGENT_SELECT + " ORDER BY a.username")]
+
+    async def agent(self, agent_id: int) -> AgentRecord | None:
+        rows = await self._fetch(_AGENT_SELECT + " WHERE a.id = ?", (agent_id,))
+        return _agent(rows[0]) if rows else None
+
+    async def agent_by_username(self, username: str) -> AgentRecord | None:
+        rows = await self._fetch(_AGENT_SELECT + " WHERE a.username = ?", (username,))
+        return _agent(rows[0]) if rows else None
+
+    async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int:
+        w = self._writer
+        async with self._lock:
+            try:
+                cur = await w.execute(
+                    "INSERT INTO api_tokens (agent_id, token_hash, label, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (agent_id, token_hash, label, now),
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot add token: {exc}") from exc
+        return int(cur.lastrowid or 0)
+
+    async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None:
+        rows = await self._fetch(
+            _AGENT_SELECT + " JOIN api_tokens t ON t.agent_id = a.id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0",
+            (token_hash,),
+        )
+        return _agent(rows[0]) if rows else None

@@ -1,0 +1,1 @@
+"""Starlette routes: thin adapters between HTTP/WebSocket and the hub."""

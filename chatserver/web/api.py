@@ -1,0 +1,98 @@
+"""REST API: health checks, topics, and requests for integrations (API token auth)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..core.requests import format_request_number, parse_request_number
+from ..exceptions import AuthError, NotFoundError, StoreError
+from ..hub import Hub
+from ..protocol import message_dict
+from ..security import token_hash
+from ..store import AgentRecord, RequestRecord
+from .errors import error_response
+
+__all__ = ["get_request", "healthz", "readyz", "topics"]
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the store answers and the writer has not failed."""
+    hub = _hub(request)
+    if hub.failed is not None:
+        return error_response(503, "store_unavailable", "the store failed; restarting is needed")
+    try:
+        await hub.store.ping()
+    except StoreError as exc:
+        return error_response(503, "store_unavailable", str(exc))
+    return JSONResponse(
+        {"status": "ready", "connections": len(hub.conns), "queued": len(hub.router)}
+    )
+
+
+async def topics(request: Request) -> JSONResponse:
+    """The topics a player may choose in the pre-chat form."""
+    return JSONResponse({"topics": [{"id": t} for t in _hub(request).settings.topics]})
+
+
+async def api_agent(request: Request) -> AgentRecord:
+    """The agent behind ``Authorization: Bearer <API token>``; raises AuthError."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("auth_required", "send an API token: Authorization: Bearer <token>")
+    agent = await _hub(request).store.agent_by_token(token_hash(token.strip()))
+    if agent is None:
+        raise AuthError("invalid_token", "unknown or revoked API token")
+    return agent
+
+
+def iso(t: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, as the REST API shows times."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def request_json(rec: RequestRecord) -> dict[str, Any]:
+    chat = rec.chat
+    return {
+        "number": format_request_number(rec.number),
+        "status": rec.status,
+        "created_at": iso(rec.created_at),
+        "updated_at": iso(rec.updated_at),
+        "chat": {
+            "id": chat.id,
+            "topic": chat.topic,
+            "created_at": iso(chat.created_at),
+            "assigned_at": iso(chat.assigned_at),
+            "first_response_at": iso(chat.first_response_at),
+            "ended_at": iso(chat.ended_at),
+            "ended_by": chat.ended_by,
+        },
+        "player": {"name": chat.name, "username": chat.username, "email": chat.email},
+        "agent": None if chat.agent_id is None else {"id": chat.agent_id, "name": chat.agent_name},
+        "transcript": [message_dict(m) for m in rec.messages],
+    }
+
+
+async def get_request(request: Request) -> JSONResponse:
+    """GET /api/requests/{number}: a request and its transcript."""
+    await api_agent(request)
+    number = parse_request_number(request.path_params["number"])
+    rec = await _hub(request).store.request(number)
+    if rec is None:
+        raise NotFoundError("request_not_found", "no request has this number")
+    return JSONResponse(request_json(rec))

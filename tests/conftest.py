@@ -1,0 +1,61 @@
+"""Fixtures shared by every tier, and the strict mode CI runs in.
+
+With ``CHATSERVER_TEST_STRICT=1`` (set by .ci/run) a skipped test is a failure:
+CI must never pass because a service binary was missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatserver.config import Settings
+from tests.support import RunningServer, running_server
+
+STRICT = os.environ.get("CHATSERVER_TEST_STRICT") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in strict mode (CHATSERVER_TEST_STRICT=1): {report.longrepr}"
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings on a fresh database in the test's temporary folder."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("db", str(tmp_path / "chat.db"))
+        return Settings(**overrides)
+
+    return make
+
+
+@pytest.fixture
+def serve(
+    settings_for: Callable[..., Settings],
+) -> Callable[..., AbstractAsyncContextManager[RunningServer]]:
+    """``async with serve(**settings) as srv``: a real server with these settings."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[RunningServer]:
+        return running_server(settings_for(**overrides))
+
+    return start
+
+
+@pytest.fixture
+async def server(
+    serve: Callable[..., AbstractAsyncContextManager[RunningServer]],
+) -> AsyncIterator[RunningServer]:
+    """A real server with default settings on a fresh database."""
+    async with serve() as srv:
+        yield srv
