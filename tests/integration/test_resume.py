@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -189,3 +190,18 @@ async def test_queued_player_keeps_place_on_resume(server: RunningServer) -> Non
     assert (await again.expect("queued"))["position"] == 2
     live = server.hub.chats[w2["chat"]]
     assert live.conv.state is ChatState.QUEUED
+
+
+async def test_silent_connections_are_closed(serve: Serve) -> None:
+    """A client that stops sending (no ping) is closed with 1001; one that pings stays."""
+    async with serve(idle_timeout_seconds=0.6) as server:
+        silent, _ = await player(server)
+        chatty, _ = await player(server)
+        closed = asyncio.create_task(silent.closed(timeout=10))
+        while not closed.done():
+            await chatty.send("ping")
+            await chatty.expect("pong")
+            await asyncio.wait({closed}, timeout=0.1)
+        assert closed.result() == 1001
+        await chatty.send("ping")
+        await chatty.expect("pong")

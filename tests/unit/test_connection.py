@@ -1,0 +1,74 @@
+"""A connection's outbox: order, closing after what is queued, and slow readers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatserver.core.limits import TokenBucket
+from chatserver.hub.connection import CLOSE_SLOW, Connection
+
+
+class Sink:
+    """Stands in for the socket; ``send_text`` blocks while ``open`` is clear."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.closed: tuple[int, str | None] | None = None
+        self.open = asyncio.Event()
+        self.open.set()
+        self.done = asyncio.Event()
+
+    async def send_text(self, data: str) -> None:
+        await self.open.wait()
+        self.sent.append(data)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed = (code, reason)
+        self.done.set()
+
+
+def conn(sink: Sink, limit: int = 100) -> Connection:
+    return Connection(sink, "player", bucket=TokenBucket(1, 1, 1), outbox_limit=limit, now=0.0)
+
+
+async def test_frames_go_out_in_order_then_close() -> None:
+    """Everything queued before close() is sent, in order, then the socket closes."""
+    sink = Sink()
+    c = conn(sink)
+    for i in range(5):
+        c.push(str(i))
+    c.close(1000, "bye")
+    c.push("after close")  # ignored
+    await asyncio.wait_for(sink.done.wait(), 5)
+    assert sink.sent == ["0", "1", "2", "3", "4"] and sink.closed == (1000, "bye")
+
+
+async def test_slow_reader_is_disconnected_not_buffered_forever() -> None:
+    """When the outbox reaches its bound the frames are dropped and the socket closes (1013)."""
+    sink = Sink()
+    sink.open.clear()  # the client stops reading
+    c = conn(sink, limit=3)
+    for i in range(10):
+        c.push(str(i))
+    assert len(c.outbox) == 0 and c.close_code is not None and c.close_code[0] == CLOSE_SLOW
+    sink.open.set()
+    await asyncio.wait_for(sink.done.wait(), 5)
+    assert sink.closed is not None and sink.closed[0] == CLOSE_SLOW
+    assert sink.sent == []  # the pushes overflowed before the sender ever ran
+
+
+async def test_a_dead_peer_marks_the_connection_closed() -> None:
+    """An error while sending means the peer is gone: stop sending, drop the rest."""
+
+    class Broken(Sink):
+        async def send_text(self, data: str) -> None:
+            raise ConnectionResetError
+
+    c = conn(Broken())
+    c.push("x")
+    c.push("y")
+    assert c.sender is not None
+    await c.sender
+    assert c.closed and not c.outbox
+    c.push("z")
+    assert not c.outbox
