@@ -47,6 +47,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     # chats
     topics: tuple[str, ...] = DEFAULT_TOPICS
+    # with no agent online, players leave a message (False) or may wait in the queue (True)
+    queue_without_agents: bool = False
     player_grace_seconds: float = 300.0
     agent_grace_seconds: float = 60.0
     default_handle_seconds: float = 300.0

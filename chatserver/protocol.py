@@ -29,6 +29,7 @@ __all__ = [
     "AgentMessage",
     "AgentStatusFrame",
     "AgentTyping",
+    "LeaveMessage",
     "PROTOCOL_VERSION",
     "Ping",
     "PlayerEnd",
@@ -37,6 +38,7 @@ __all__ = [
     "PlayerMessage",
     "PlayerTyping",
     "Prechat",
+    "Rate",
     "decode_agent",
     "decode_player",
     "encode",
@@ -85,6 +87,26 @@ class PlayerTyping(_Frame, tag="typing"):
     active: bool
 
 
+class LeaveMessage(_Frame, tag="leave_message"):
+    """The offline form: a message that becomes a request without a live chat."""
+
+    id: ClientId
+    topic: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    age_confirmed: bool
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    text: str
+    name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    username: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class Rate(_Frame, tag="rate"):
+    """The player's answer after a chat ended: resolved or not, and 1 to 5."""
+
+    resolved: bool
+    rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
 class PlayerEnd(_Frame, tag="end"):
     pass
 
@@ -93,7 +115,9 @@ class Ping(_Frame, tag="ping"):
     pass
 
 
-PlayerFrame = PlayerHello | Prechat | PlayerMessage | PlayerTyping | PlayerEnd | Ping
+PlayerFrame = (
+    PlayerHello | Prechat | PlayerMessage | PlayerTyping | PlayerEnd | LeaveMessage | Rate | Ping
+)
 
 # -- agent endpoint /ws/agent ------------------------------------------------
 
@@ -129,7 +153,16 @@ AgentFrame = AgentHello | AgentStatusFrame | AgentMessage | AgentTyping | AgentE
 
 _player_decoder: msgspec.json.Decoder[PlayerFrame] = msgspec.json.Decoder(PlayerFrame)
 _agent_decoder: msgspec.json.Decoder[AgentFrame] = msgspec.json.Decoder(AgentFrame)
-_PLAYER_TYPES = ("hello", "prechat", "message", "typing", "end", "ping")
+_PLAYER_TYPES = (
+    "hello",
+    "prechat",
+    "message",
+    "typing",
+    "end",
+    "leave_message",
+    "rate",
+    "ping",
+)
 _AGENT_TYPES = ("hello", "status", "message", "typing", "end", "ping")
 
 _AT = re.compile(r" - at `\$\.([A-Za-z_]+)")

@@ -59,3 +59,12 @@ async def server(
     """A real server with default settings on a fresh database."""
     async with serve() as srv:
         yield srv
+
+
+@pytest.fixture
+async def queue_server(
+    serve: Callable[..., AbstractAsyncContextManager[RunningServer]],
+) -> AsyncIterator[RunningServer]:
+    """A real server where players may wait in the queue while no agent is online."""
+    async with serve(queue_without_agents=True) as srv:
+        yield srv

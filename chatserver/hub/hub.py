@@ -26,9 +26,13 @@ from ..bus import Bus, LocalBus
 from ..config import Settings
 from ..core.conversation import ChatState, Conversation, Duplicate, Message, Player, Sender
 from ..core.limits import TokenBucket
-from ..core.requests import format_request_number, request_number_from_bits
+from ..core.requests import (
+    format_request_number,
+    parse_request_number,
+    request_number_from_bits,
+)
 from ..core.routing import AgentStatus, RollingAverage, Router, estimate_wait
-from ..exceptions import ClientError, StoreError
+from ..exceptions import ClientError, StateError, StoreError
 from ..protocol import encode, message_dict, message_frame, to_ms
 from ..security import new_id, new_token, token_hash
 from ..store import (
@@ -37,6 +41,7 @@ from ..store import (
     CreateChat,
     CreateRequest,
     CreateSession,
+    RateRequest,
     SaveChat,
     Store,
 )
@@ -88,6 +93,7 @@ class Hub:
         self._pump_handle: asyncio.Handle | None = None
         self._positions_handle: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._was_available = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -237,7 +243,7 @@ class Hub:
         session = PlayerSession(rec.id, rec.token_hash, rec.created_at, rec.locale, persisted=True)
         if chat is not None and chat.request_number is not None:
             session.ended = EndedChat(
-                chat.id, format_request_number(chat.request_number), chat.last_seq
+                chat.id, format_request_number(chat.request_number), chat.last_seq, chat.ended_by
             )
         self._register_session(session)
         return session
@@ -309,6 +315,7 @@ class Hub:
         if announce:
             frame = encode({"type": "status", "status": status.value})
             self.bus.publish(presence.topic, frame, exclude=exclude)
+        self._availability_changed()
         self._schedule_pump()
         self._schedule_positions()
 
@@ -316,6 +323,7 @@ class Hub:
         """The agent's last console is gone: no new chats; keep theirs for the grace period."""
         self.router.set_status(presence.id, AgentStatus.OFFLINE, self.clock())
         self._schedule_positions()
+        self._availability_changed()
         if not presence.chats:
             del self.agents[presence.id]
         elif presence.grace is None:
@@ -335,10 +343,26 @@ class Hub:
 
     # -- chats -----------------------------------------------------------------
 
-    def create_chat(self, session: PlayerSession, player: Player) -> LiveChat:
-        """A new queued chat for the session."""
-        now = self.clock()
-        conv = Conversation(id=new_id("c_"), session_id=session.id, player=player, created_at=now)
+    @property
+    def available(self) -> bool:
+        """Is any agent online to take chats?"""
+        return self.router.capacity() > 0
+
+    def _availability_changed(self) -> None:
+        """When the first agent comes online or the last one leaves, tell players choosing."""
+        available = self.available
+        if available == self._was_available:
+            return
+        self._was_available = available
+        frame = encode({"type": "availability", "available": available})
+        for session in self.sessions.values():
+            if session.chat is None:
+                self.bus.publish(session.topic, frame)
+
+    def _open_chat(self, session: PlayerSession, player: Player) -> LiveChat:
+        conv = Conversation(
+            id=new_id("c_"), session_id=session.id, player=player, created_at=self.clock()
+        )
         live = LiveChat(conv, session)
         if not session.persisted:
             self.writer.submit(
@@ -349,9 +373,47 @@ class Hub:
         self.chats[conv.id] = live
         session.chat = live
         session.ended = None
-        self.router.enqueue(conv.id, now)
+        return live
+
+    def create_chat(self, session: PlayerSession, player: Player) -> LiveChat:
+        """A new queued chat for the session (refused while nobody is online, by default)."""
+        if not self.available and not self.settings.queue_without_agents:
+            raise ClientError(
+                "service_offline", "no agent is online right now; leave a message instead"
+            )
+        live = self._open_chat(session, player)
+        self.router.enqueue(live.id, live.conv.created_at)
         self._schedule_pump()
         return live
+
+    def leave_message(
+        self, session: PlayerSession, player: Player, client_id: str, text: str
+    ) -> None:
+        """The offline path: a chat with one message, ended at once, so it gets a request."""
+        live = self._open_chat(session, player)
+        session.last_left_id = client_id
+        self.post_message(live, Sender.PLAYER, client_id, text, None)
+        self.end_chat(live, by="player", reason="offline_message")
+
+    def rate(
+        self, session: PlayerSession, resolved: bool, rating: int, comment: str | None
+    ) -> None:
+        """Store the player's answer on their last request; ``rated`` confirms it."""
+        ended = session.ended
+        if ended is None:
+            raise StateError("wrong_state", "there is no ended chat to rate")
+        op = RateRequest(
+            parse_request_number(ended.request_number), resolved, rating, comment, self.clock()
+        )
+        frame = encode(
+            {
+                "type": "rated",
+                "request_number": ended.request_number,
+                "resolved": resolved,
+                "rating": rating,
+            }
+        )
+        self.writer.submit(op, partial(self.bus.publish, session.topic, frame))
 
     def _chat_created(self, live: LiveChat) -> None:
         live.created = True
@@ -368,6 +430,7 @@ class Hub:
         *,
         agent: AgentPresence | None = None,
         event: str | None = None,
+        author_name: str | None = None,
     ) -> None:
         """Accept a message; it is acked and relayed once committed."""
         result = live.conv.append(
@@ -376,7 +439,7 @@ class Hub:
             text,
             int(self.clock() * 1000),
             agent_id=agent.id if agent is not None else None,
-            author_name=agent.name if agent is not None else None,
+            author_name=agent.name if agent is not None else author_name,
             event=event,
             max_messages=self.settings.max_messages_per_chat,
         )
@@ -390,8 +453,11 @@ class Hub:
         msg = result.message
         self.writer.submit(AppendMessage(msg), partial(self._message_committed, live, msg, conn))
 
-    def _system(self, live: LiveChat, event: str, text: str) -> None:
-        self.post_message(live, Sender.SYSTEM, new_id("sys_"), text, None, event=event)
+    def _system(self, live: LiveChat, event: str, text: str, name: str | None = None) -> None:
+        """A system note in the chat; ``name`` is the agent it is about (for translations)."""
+        self.post_message(
+            live, Sender.SYSTEM, new_id("sys_"), text, None, event=event, author_name=name
+        )
 
     @staticmethod
     def _ack(conn: Connection, live: LiveChat, client_id: str, seq: int) -> dict[str, Any]:
@@ -433,7 +499,7 @@ class Hub:
             live.conv.assign(agent_id, presence.name, now)
             presence.chats[chat_id] = live
             self.writer.submit(SaveChat.of(live.conv), partial(self._assigned, live, agent_id))
-            self._system(live, "agent_joined", f"{presence.name} joined the chat.")
+            self._system(live, "agent_joined", f"{presence.name} joined the chat.", presence.name)
         if assigned:
             self._schedule_positions()
 
@@ -467,7 +533,8 @@ class Hub:
         """Take an active chat from its agent and put it at the front of the queue."""
         conv = live.conv
         name = conv.agent_name or "The agent"
-        self._system(live, reason, f"{name} left the chat. You are back at the front of the queue.")
+        text = f"{name} left the chat. You are back at the front of the queue."
+        self._system(live, reason, text, conv.agent_name)
         lost = conv.requeue()
         if lost is not None:
             presence = self.agents.get(lost)
@@ -494,9 +561,12 @@ class Hub:
         """End a queued or active chat; the request number is sent once it is stored."""
         conv = live.conv
         now = self.clock()
-        self._system(
-            live, "chat_ended", _ENDED_TEXT[by].format(agent=conv.agent_name or "The agent")
-        )
+        if reason == "offline_message":
+            self._system(live, reason, "Message left while no agent was online.")
+        else:
+            name = conv.agent_name if by == "agent" else None
+            text = _ENDED_TEXT[by].format(agent=conv.agent_name or "The agent")
+            self._system(live, "chat_ended", text, name)
         was_queued = conv.state is ChatState.QUEUED
         agent_id = conv.agent_id
         conv.end(by, now)
@@ -518,22 +588,17 @@ class Hub:
     def _ended(self, live: LiveChat, request: CreateRequest, by: str, reason: str | None) -> None:
         conv = live.conv
         conv.request_number = request.number
-        shown = format_request_number(request.number)
-        frame: dict[str, Any] = {
-            "type": "ended",
-            "chat": conv.id,
-            "request_number": shown,
-            "by": by,
-        }
-        if reason is not None:
-            frame["reason"] = reason
-        self.bus.publish(live.session.topic, encode(frame))
+        ended = EndedChat(
+            conv.id, format_request_number(request.number), conv.committed_seq, by, reason
+        )
+        frame = encode(ended.frame())
+        self.bus.publish(live.session.topic, frame)
         if live.notified_agent is not None:
-            self.bus.publish(f"agent:{live.notified_agent}", encode(frame))
+            self.bus.publish(f"agent:{live.notified_agent}", frame)
         session = live.session
         if session.chat is live:
             session.chat = None
-            session.ended = EndedChat(conv.id, shown, conv.committed_seq)
+            session.ended = ended
         self.chats.pop(conv.id, None)
         if not session.conns:
             self._evict_session(session)

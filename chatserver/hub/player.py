@@ -6,16 +6,18 @@ connection stays open unless the client is flooding.
 
 from __future__ import annotations
 
-from ..core.conversation import ChatState, Sender, session_state
+from ..core.conversation import ChatState, Sender, clean_text, session_state
 from ..core.prechat import validate_prechat
 from ..exceptions import ClientError, StateError
 from ..protocol import (
+    LeaveMessage,
     PlayerEnd,
     PlayerFrame,
     PlayerHello,
     PlayerMessage,
     PlayerTyping,
     Prechat,
+    Rate,
     decode_player,
     encode,
     message_frame,
@@ -48,6 +50,11 @@ async def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> None:
         _prechat(hub, session, frame)
     elif isinstance(frame, PlayerEnd):
         _end(hub, session)
+    elif isinstance(frame, LeaveMessage):
+        _leave_message(hub, conn, session, frame)
+    elif isinstance(frame, Rate):
+        comment = clean_text(frame.comment).strip() or None if frame.comment else None
+        hub.rate(session, frame.resolved, frame.rating, comment)
 
 
 async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
@@ -74,6 +81,7 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
         "session": token,
         "resumed": resumed,
         "state": session_state(live.conv if live else None),
+        "available": hub.available,
     }
     if live is not None:
         welcome["chat"] = live.id
@@ -111,6 +119,31 @@ def _prechat(hub: Hub, session: PlayerSession, frame: Prechat) -> None:
         locale=session.locale,
     )
     hub.create_chat(session, player)
+
+
+def _leave_message(hub: Hub, conn: Connection, session: PlayerSession, frame: LeaveMessage) -> None:
+    if frame.id == session.last_left_id:
+        # a resend: the request exists (or is being stored and will be announced)
+        if session.ended is not None and session.chat is None:
+            conn.send(session.ended.frame())
+        return
+    if session.chat is not None:
+        raise StateError("wrong_state", "you already have a chat in progress")
+    if not frame.email.strip():
+        raise ClientError(
+            "email_required", "give an e-mail address so we can answer", field="email"
+        )
+    player = validate_prechat(
+        name=frame.name,
+        username=frame.username,
+        email=frame.email,
+        topic=frame.topic,
+        age_confirmed=frame.age_confirmed,
+        topics=hub.settings.topics,
+        locale=session.locale,
+    )
+    text = check_text(hub, frame.text, frame.id)
+    hub.leave_message(session, player, frame.id, text)
 
 
 def _message(hub: Hub, conn: Connection, session: PlayerSession, frame: PlayerMessage) -> None:

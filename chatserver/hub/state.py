@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.conversation import Conversation
 from ..core.routing import AgentStatus
@@ -23,8 +24,22 @@ class EndedChat:
     """The last ended chat of a session, for ``welcome`` after a reconnect."""
 
     chat_id: str
-    request_number: str
+    request_number: str  # as shown: ABCDE-FGHJK
     last_seq: int
+    by: str | None = None
+    reason: str | None = None
+
+    def frame(self) -> dict[str, Any]:
+        """The ``ended`` frame announcing it."""
+        out: dict[str, Any] = {
+            "type": "ended",
+            "chat": self.chat_id,
+            "request_number": self.request_number,
+            "by": self.by,
+        }
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
 
 
 @dataclass(slots=True, eq=False)
@@ -38,6 +53,8 @@ class PlayerSession:
     chat: LiveChat | None = None
     ended: EndedChat | None = None
     grace: asyncio.TimerHandle | None = None
+    # client id of the last offline message, so a resend does not make a second request
+    last_left_id: str | None = None
 
     @property
     def topic(self) -> str:

@@ -24,7 +24,7 @@ __all__ = ["Writer"]
 
 log = logging.getLogger("chatserver.writer")
 
-Callback = Callable[[], None] | None
+Callback = Callable[[], object] | None
 _RETRY_DELAYS = (0.05, 0.25, 1.0)
 
 

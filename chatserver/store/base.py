@@ -24,6 +24,7 @@ __all__ = [
     "CreateRequest",
     "CreateSession",
     "Op",
+    "RateRequest",
     "RequestRecord",
     "SaveChat",
     "SessionRecord",
@@ -97,6 +98,9 @@ class RequestRecord:
     updated_at: float
     chat: ChatRecord
     messages: list[Message]
+    resolved: bool | None = None
+    rating: int | None = None
+    rating_comment: str | None = None
 
 
 # -- write operations ----------------------------------------------------------
@@ -179,7 +183,18 @@ class CreateRequest:
     number: str = ""
 
 
-Op = CreateSession | CreateChat | SaveChat | AppendMessage | CreateRequest
+@dataclass(slots=True, frozen=True)
+class RateRequest:
+    """The player's satisfaction answer for a request (a later answer replaces it)."""
+
+    number: str
+    resolved: bool
+    rating: int
+    comment: str | None
+    rated_at: float
+
+
+Op = CreateSession | CreateChat | SaveChat | AppendMessage | CreateRequest | RateRequest
 
 
 class Store(Protocol):

@@ -29,6 +29,7 @@ from .base import (
     CreateRequest,
     CreateSession,
     Op,
+    RateRequest,
     RequestRecord,
     SaveChat,
     SessionRecord,
@@ -58,6 +59,10 @@ _INSERT = {
     SaveChat: (
         "UPDATE chats SET state = ?, agent_id = ?, requeued = ?, assigned_at = ?,"
         " first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?"
+    ),
+    RateRequest: (
+        "UPDATE requests SET resolved = ?, rating = ?, rating_comment = ?, rated_at = ?,"
+        " updated_at = ? WHERE number = ?"
     ),
     AppendMessage: (
         "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
@@ -108,6 +113,8 @@ def _params(op: Op) -> tuple[Any, ...]:
         )
     if isinstance(op, CreateSession):
         return (op.id, op.token_hash, op.created_at, op.locale)
+    if isinstance(op, RateRequest):
+        return (int(op.resolved), op.rating, op.comment, op.rated_at, op.rated_at, op.number)
     raise TypeError(f"no statement for {type(op).__name__}")
 
 
@@ -384,7 +391,8 @@ class SqliteStore:
     async def request(self, number: str) -> RequestRecord | None:
         rows = await self._fetch(
             f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
-            f" r.updated_at AS r_updated {_CHAT_FROM} WHERE r.number = ?",
+            " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment"
+            f" {_CHAT_FROM} WHERE r.number = ?",
             (number,),
         )
         if not rows:
@@ -397,6 +405,9 @@ class SqliteStore:
             updated_at=row["r_updated"],
             chat=_chat_record(row),
             messages=await self.messages(row["id"]),
+            resolved=None if row["resolved"] is None else bool(row["resolved"]),
+            rating=row["rating"],
+            rating_comment=row["rating_comment"],
         )
 
     # -- agents and tokens -----------------------------------------------------

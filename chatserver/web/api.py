@@ -84,6 +84,9 @@ def request_json(rec: RequestRecord) -> dict[str, Any]:
         },
         "player": {"name": chat.name, "username": chat.username, "email": chat.email},
         "agent": None if chat.agent_id is None else {"id": chat.agent_id, "name": chat.agent_name},
+        "satisfaction": None
+        if rec.rating is None
+        else {"resolved": rec.resolved, "rating": rec.rating, "comment": rec.rating_comment},
         "transcript": [message_dict(m) for m in rec.messages],
     }
 

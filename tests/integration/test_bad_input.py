@@ -43,9 +43,9 @@ async def test_malformed_frames_before_hello(
     await still_serving(ws)
 
 
-async def test_state_errors_for_players(server: RunningServer) -> None:
+async def test_state_errors_for_players(queue_server: RunningServer) -> None:
     """Frames not allowed in the current state get wrong_state (or hello_required)."""
-    ws = await WS.open(f"{server.ws}/ws/player")
+    ws = await WS.open(f"{queue_server.ws}/ws/player")
     await ws.send("message", id="m1", text="hi")
     await ws.expect_error("hello_required")
     await ws.send("hello", v=1)
@@ -79,10 +79,10 @@ async def test_state_errors_for_players(server: RunningServer) -> None:
     ],
 )
 async def test_prechat_refusals(
-    server: RunningServer, fields: dict[str, object], code: str, field: str
+    queue_server: RunningServer, fields: dict[str, object], code: str, field: str
 ) -> None:
     """The pre-chat form's refusals name the field to fix; a corrected form then works."""
-    ws, _ = await player(server)
+    ws, _ = await player(queue_server)
     await ws.send("prechat", **fields)
     assert (await ws.expect_error(code))["field"] == field
     await ws.send("prechat", name="M", topic="payments", age_confirmed=True)
@@ -91,7 +91,9 @@ async def test_prechat_refusals(
 
 async def test_message_limits(serve: Serve) -> None:
     """Too long, empty and oversized frames are refused with the message id."""
-    async with serve(max_message_chars=50, max_frame_bytes=2000) as server:
+    async with serve(
+        max_message_chars=50, max_frame_bytes=2000, queue_without_agents=True
+    ) as server:
         ws, _ = await start_chat(server)
         await ws.expect("queued")
         await ws.send("message", id="long", text="x" * 51)
@@ -119,7 +121,9 @@ async def test_frames_over_the_protocol_limit_close_with_1009(serve: Serve) -> N
 
 async def test_rate_limit_then_flood_close(serve: Serve) -> None:
     """Over the rate a frame is refused with a retry hint; a flood is closed with 1008."""
-    async with serve(player_rate=1.0, player_burst=3, flood_after=5) as server:
+    async with serve(
+        player_rate=1.0, player_burst=3, flood_after=5, queue_without_agents=True
+    ) as server:
         ws, _ = await start_chat(server)  # hello + prechat: 2 of 3 tokens
         await ws.send("message", id="m1", text="a")
         await ws.expect("ack", id="m1")

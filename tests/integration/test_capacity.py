@@ -27,14 +27,14 @@ async def test_three_players_one_agent_with_max_two(server: RunningServer) -> No
     assert server.hub.router.agents[1].active == 2
 
 
-async def test_away_agent_keeps_chats_but_gets_no_new_ones(server: RunningServer) -> None:
+async def test_away_agent_keeps_chats_but_gets_no_new_ones(queue_server: RunningServer) -> None:
     """Going away stops new assignments; coming back online takes the waiting player."""
-    token = await make_agent(server, "ayse", max_chats=3)
-    a, _ = await agent(server, token)
-    p1, _ = await start_chat(server, name="One")
+    token = await make_agent(queue_server, "ayse", max_chats=3)
+    a, _ = await agent(queue_server, token)
+    p1, _ = await start_chat(queue_server, name="One")
     c1 = (await p1.expect("assigned"))["chat"]
     await a.send("status", status="away")
-    p2, _ = await start_chat(server, name="Two")
+    p2, _ = await start_chat(queue_server, name="Two")
     assert (await p2.expect("queued"))["eta_seconds"] is None  # nobody online serves
     await a.send("message", chat=c1, id="m", text="still with you")
     await p1.expect("message", id="m")

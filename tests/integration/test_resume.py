@@ -72,13 +72,13 @@ async def test_resend_after_reconnect_is_acked_with_the_same_seq(server: Running
     assert [m.seq for m in rec.messages] == list(range(1, len(rec.messages) + 1))
 
 
-async def test_resume_without_last_seq_replays_everything(server: RunningServer) -> None:
+async def test_resume_without_last_seq_replays_everything(queue_server: RunningServer) -> None:
     """A client that lost its local state gets the whole chat again."""
-    p, welcome = await start_chat(server)
+    p, welcome = await start_chat(queue_server)
     await p.send("message", id="m1", text="first")
     await p.expect("ack", id="m1")
     await p.close()
-    p2, w2 = await player(server, resume=welcome["session"])
+    p2, w2 = await player(queue_server, resume=welcome["session"])
     assert w2["state"] == "queued"
     assert (await p2.expect("message"))["id"] == "m1"
     queued = await p2.expect("queued")
@@ -144,7 +144,7 @@ async def test_agent_drop_and_resume_within_grace(server: RunningServer) -> None
 
 async def test_agent_grace_expiry_requeues_to_front(serve: Serve) -> None:
     """When the agent does not come back, the player is told and goes ahead of the queue."""
-    async with serve(agent_grace_seconds=0.3) as server:
+    async with serve(agent_grace_seconds=0.3, queue_without_agents=True) as server:
         t1 = await make_agent(server, "ayse", max_chats=1)
         first, _ = await start_chat(server, name="First")
         await first.expect("queued", position=1)
@@ -178,17 +178,17 @@ async def test_player_grace_expiry_ends_the_chat(serve: Serve) -> None:
         assert chat not in server.hub.chats
 
 
-async def test_queued_player_keeps_place_on_resume(server: RunningServer) -> None:
+async def test_queued_player_keeps_place_on_resume(queue_server: RunningServer) -> None:
     """A waiting player who reconnects is still at the same position."""
-    first, _ = await start_chat(server, name="First")
+    first, _ = await start_chat(queue_server, name="First")
     await first.expect("queued", position=1)
-    second, w = await start_chat(server, name="Second")
+    second, w = await start_chat(queue_server, name="Second")
     await second.expect("queued", position=2)
     await second.close()
-    again, w2 = await player(server, resume=w["session"], last_seq=0)
+    again, w2 = await player(queue_server, resume=w["session"], last_seq=0)
     assert w2["state"] == "queued"
     assert (await again.expect("queued"))["position"] == 2
-    live = server.hub.chats[w2["chat"]]
+    live = queue_server.hub.chats[w2["chat"]]
     assert live.conv.state is ChatState.QUEUED
 
 

@@ -124,17 +124,17 @@ async def test_health_and_readiness(server: RunningServer) -> None:
 
 
 async def test_player_messages_while_queued_reach_the_agent_in_history(
-    server: RunningServer,
+    queue_server: RunningServer,
 ) -> None:
     """What a player writes while waiting is stored and shown to the agent who takes the chat."""
-    p, _ = await start_chat(server)
+    p, _ = await start_chat(queue_server)
     queued = await p.expect("queued")
     assert queued["position"] == 1 and queued["eta_seconds"] is None  # nobody online yet
     await p.send("message", id="q1", text="Hello, anyone?")
     assert (await p.expect("ack", id="q1"))["seq"] == 1
 
-    token = await make_agent(server, "ayse")
-    a, _ = await agent(server, token)
+    token = await make_agent(queue_server, "ayse")
+    a, _ = await agent(queue_server, token)
     assigned = await a.expect("assigned")
     assert [m["text"] for m in assigned["history"]] == ["Hello, anyone?"]
     assert assigned["history"][0]["seq"] == 1
