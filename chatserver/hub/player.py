@@ -6,7 +6,7 @@ connection stays open unless the client is flooding.
 
 from __future__ import annotations
 
-from ..core.conversation import ChatState, Sender, clean_text, session_state
+from ..core.conversation import ChatState, Player, Sender, clean_text, session_state
 from ..core.prechat import validate_prechat
 from ..exceptions import ClientError, StateError
 from ..protocol import (
@@ -106,10 +106,11 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
             conn.send(queued)
 
 
-def _prechat(hub: Hub, session: PlayerSession, frame: Prechat) -> None:
+def _player(hub: Hub, session: PlayerSession, frame: Prechat | LeaveMessage) -> Player:
+    """Who the player says they are, checked; only when no chat is in progress."""
     if session.chat is not None:
         raise StateError("wrong_state", "you already have a chat in progress")
-    player = validate_prechat(
+    return validate_prechat(
         name=frame.name,
         username=frame.username,
         email=frame.email,
@@ -118,7 +119,10 @@ def _prechat(hub: Hub, session: PlayerSession, frame: Prechat) -> None:
         topics=hub.settings.topics,
         locale=session.locale,
     )
-    hub.create_chat(session, player)
+
+
+def _prechat(hub: Hub, session: PlayerSession, frame: Prechat) -> None:
+    hub.create_chat(session, _player(hub, session, frame))
 
 
 def _leave_message(hub: Hub, conn: Connection, session: PlayerSession, frame: LeaveMessage) -> None:
@@ -127,21 +131,11 @@ def _leave_message(hub: Hub, conn: Connection, session: PlayerSession, frame: Le
         if session.ended is not None and session.chat is None:
             conn.send(session.ended.frame())
         return
-    if session.chat is not None:
-        raise StateError("wrong_state", "you already have a chat in progress")
     if not frame.email.strip():
         raise ClientError(
             "email_required", "give an e-mail address so we can answer", field="email"
         )
-    player = validate_prechat(
-        name=frame.name,
-        username=frame.username,
-        email=frame.email,
-        topic=frame.topic,
-        age_confirmed=frame.age_confirmed,
-        topics=hub.settings.topics,
-        locale=session.locale,
-    )
+    player = _player(hub, session, frame)
     text = check_text(hub, frame.text, frame.id)
     hub.leave_message(session, player, frame.id, text)
 
