@@ -8,32 +8,22 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from . import __version__
 from .config import Settings
 from .exceptions import ClientError, StoreError
 from .hub import Hub
 from .store import make_store
-from .web import api
+from .web import api, widget
 from .web.errors import client_error, http_error, server_error
 from .web.ws import agent_ws, player_ws
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("chatserver")
-
-_HOME = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>chatserver</title></head>
-<body><h1>chatserver {__version__}</h1>
-<p>The server is running. Health: <a href="/healthz">/healthz</a>,
-readiness: <a href="/readyz">/readyz</a>.</p></body></html>"""
-
-
-async def home(request: Request) -> HTMLResponse:
-    return HTMLResponse(_HOME)
 
 
 def create_app(
@@ -61,7 +51,11 @@ def create_app(
             await store.close()
 
     routes = [
-        Route("/", home),
+        Route("/", widget.demo),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/widget.js", widget.widget_js),
+        Route("/widget/demo.js", widget.demo_js),
+        Route("/widget/i18n/{locale}.json", widget.catalog),
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/api/topics", api.topics),
@@ -69,8 +63,17 @@ def create_app(
         WebSocketRoute("/ws/player", player_ws),
         WebSocketRoute("/ws/agent", agent_ws),
     ]
+    # pages on allowed origins may call the public API (topics) from the widget
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
     return Starlette(
         routes=routes,
+        middleware=[cors],
         lifespan=lifespan,
         exception_handlers={
             ClientError: client_error,

@@ -1,0 +1,883 @@
+/*! chatserver widget: live support for any page. Vanilla JS, no dependencies, no other hosts.
+ *
+ * <script src="https://CHAT-SERVER/widget.js" async data-locale="tr" data-position="right"></script>
+ *
+ * Everything it shows is in a Shadow DOM (styles cannot leak in or out) and every string comes
+ * from the catalog of the chosen language. Player text is only ever inserted as text.
+ * docs/embedding.md describes the options, the JS API and the events.
+ */
+(function () {
+  "use strict";
+  if (window.ChatWidget && window.ChatWidget.version) return; // loaded twice
+
+  var VERSION = "1.0";
+  var LOCALES = ["tr", "en"];
+
+  var script = document.currentScript || (function () {
+    var all = document.querySelectorAll('script[src*="widget.js"]');
+    return all[all.length - 1];
+  })();
+  var data = (script && script.dataset) || {};
+  var server = (data.server || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var wsUrl = server.replace(/^http/, "ws") + "/ws/player";
+  var locale = pickLocale(data.locale);
+  var side = data.position === "left" ? "left" : "right";
+  var color = /^#[0-9a-fA-F]{6}$/.test(data.color || "") ? data.color : "#0b5cad";
+  var identity = data.identity || null;
+  var KEY = "chatserver:" + server;
+
+  function pickLocale(wanted) {
+    var list = [wanted].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < list.length; i++) {
+      var code = String(list[i] || "").toLowerCase().slice(0, 2);
+      if (LOCALES.indexOf(code) >= 0) return code;
+    }
+    return "en";
+  }
+
+  // -- persistence (localStorage may be unavailable: then the chat lives as long as the page) --
+
+  var memory = {};
+  function loadStored() {
+    try {
+      return JSON.parse(window.localStorage.getItem(KEY)) || {};
+    } catch (e) {
+      return memory;
+    }
+  }
+  function store() {
+    var value = {
+      session: st.session,
+      live: st.state === "queued" || st.state === "active",
+      open: st.open,
+      seen: st.seen,
+      pending: st.pending.map(function (p) { return { id: p.id, text: p.text }; })
+    };
+    memory = value;
+    try {
+      window.localStorage.setItem(KEY, JSON.stringify(value));
+    } catch (e) { /* private mode: keep it in memory */ }
+  }
+
+  // -- state --
+
+  var saved = loadStored();
+  var st = {
+    session: saved.session || null,
+    open: !!saved.open,
+    seen: saved.seen || 0, // highest seq the player has looked at (for the unread badge)
+    state: "connecting", // connecting | prechat | offline | queued | active | ended
+    available: true,
+    chat: null,
+    agent: null,
+    lastSeq: 0,
+    shown: {}, // seq -> element
+    pending: [], // own messages without an ack: {id, text, el, failed}
+    unread: 0,
+    ended: null,
+    ws: null,
+    connected: false,
+    retry: 0,
+    timers: {},
+    topics: [],
+    lastLeave: null,
+    typingSentAt: 0
+  };
+  (saved.pending || []).forEach(function (p) { st.pending.push({ id: p.id, text: p.text }); });
+
+  var T = {};
+  function t(key, vars) {
+    var s = Object.prototype.hasOwnProperty.call(T, key) ? T[key] : key;
+    return vars ? s.replace(/\{(\w+)\}/g, function (_, k) { return vars[k] == null ? "" : vars[k]; }) : s;
+  }
+
+  function emit(name, detail) {
+    try {
+      window.dispatchEvent(new CustomEvent("chat:" + name, { detail: detail || {} }));
+    } catch (e) { /* very old browsers */ }
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  }
+
+  // -- DOM helpers: text always goes in as text --
+
+  function h(tag, props, kids) {
+    var el = document.createElement(tag);
+    if (props) {
+      Object.keys(props).forEach(function (k) {
+        var v = props[k];
+        if (v == null || v === false) return;
+        if (k === "text") el.textContent = v;
+        else if (k === "class") el.className = v;
+        else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? "" : v);
+      });
+    }
+    (kids || []).forEach(function (c) { if (c) el.appendChild(c); });
+    return el;
+  }
+
+  var URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+  // Text with http(s) links made clickable; nothing in it is ever parsed as HTML.
+  function linkify(parent, text) {
+    var last = 0;
+    text.replace(URL_RE, function (match, offset) {
+      var url = match.replace(/[.,;:!?)\]]+$/, "");
+      var safe = null;
+      try {
+        var u = new URL(url);
+        if (u.protocol === "http:" || u.protocol === "https:") safe = u.href;
+      } catch (e) { /* not a URL after all */ }
+      if (!safe) return match;
+      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      parent.appendChild(h("a", { href: safe, target: "_blank", rel: "noopener noreferrer nofollow", text: url }));
+      last = offset + url.length;
+      return match;
+    });
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function clock(ts) {
+    try {
+      return new Date(ts).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function duration(seconds) {
+    if (seconds < 60) return t("duration.soon");
+    return t("duration.minutes", { m: Math.round(seconds / 60) });
+  }
+
+  // -- the window --
+
+  var host, root, ui = {};
+
+  var CSS = [
+    ":host{all:initial}",
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}",
+    ".launcher{position:fixed;bottom:20px;SIDE:20px;width:60px;height:60px;border-radius:50%;border:0;",
+    "background:var(--c);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    ".launcher svg{width:28px;height:28px;fill:currentColor}",
+    ".launcher:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,a:focus-visible",
+    "{outline:3px solid #ffbf47;outline-offset:2px}",
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;",
+    "background:#b3261e;color:#fff;font:700 12px/22px system-ui,sans-serif}",
+    ".panel{position:fixed;bottom:92px;SIDE:20px;width:370px;height:min(600px,calc(100vh - 112px));display:flex;",
+    "flex-direction:column;background:#fff;color:#1f2328;border-radius:14px;overflow:hidden;",
+    "box-shadow:0 10px 40px rgba(0,0,0,.3);z-index:2147483000;font-size:15px;line-height:1.4}",
+    ".panel[hidden],[hidden]{display:none!important}",
+    "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}}",
+    "header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--c);color:#fff}",
+    "header h2{margin:0;font-size:17px;font-weight:650}",
+    "header .sub{font-size:13px;opacity:.95;margin-top:2px}",
+    "header .grow{flex:1;min-width:0}",
+    "header button{background:transparent;border:1px solid rgba(255,255,255,.7);color:#fff;border-radius:8px;",
+    "padding:6px 10px;font-size:13px;cursor:pointer;min-height:36px}",
+    ".conn{background:#fff4ce;color:#5c4400;padding:6px 12px;font-size:13px}",
+    ".view{flex:1;overflow:auto;padding:16px}",
+    ".view.chat{display:flex;flex-direction:column;padding:0;overflow:hidden}",
+    "form{display:flex;flex-direction:column;gap:12px}",
+    "label{font-weight:600;font-size:14px;display:block;margin-bottom:4px}",
+    "label .opt{font-weight:400;color:#57606a}",
+    "input[type=text],input[type=email],select,textarea{width:100%;padding:9px 10px;border:1px solid #6e7781;",
+    "border-radius:8px;font-size:15px;color:#1f2328;background:#fff}",
+    "textarea{resize:none}",
+    "[aria-invalid=true]{border-color:#b3261e!important}",
+    ".err{color:#b3261e;font-size:13px;margin-top:4px}",
+    ".check{display:flex;gap:8px;align-items:flex-start}",
+    ".check input{width:20px;height:20px;margin:0}",
+    ".check label{font-weight:500;margin:0}",
+    ".primary{background:var(--c);color:#fff;border:0;border-radius:8px;padding:11px 14px;font-size:15px;",
+    "font-weight:600;cursor:pointer;min-height:44px}",
+    ".primary[disabled]{opacity:.6;cursor:default}",
+    ".link{background:none;border:0;color:var(--c);text-decoration:underline;cursor:pointer;font-size:14px;padding:4px}",
+    ".intro{margin:0 0 4px;color:#3d444d}",
+    ".queue{padding:10px 14px;background:#eef5fc;border-bottom:1px solid #d0def0;font-size:14px}",
+    ".queue p{margin:0 0 4px}",
+    ".log{flex:1;overflow:auto;padding:14px;display:flex;flex-direction:column;gap:8px}",
+    ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".msg .meta{font-size:12px;margin-top:3px;opacity:.85}",
+    ".msg a{color:inherit}",
+    ".msg.player{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:4px}",
+    ".msg.agent{align-self:flex-start;background:#eaeef2;color:#1f2328;border-bottom-left-radius:4px}",
+    ".msg.system{align-self:center;background:none;color:#57606a;font-size:13px;text-align:center;padding:2px}",
+    ".msg.failed{background:#fbe9e7;color:#8c1d18}",
+    ".msg .who{font-size:12px;font-weight:600;margin-bottom:2px}",
+    ".msg button{background:none;border:0;color:inherit;text-decoration:underline;cursor:pointer;padding:0;font-size:12px}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".typing{padding:0 14px 6px;font-size:13px;color:#57606a;min-height:20px}",
+    ".composer{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}",
+    ".composer textarea{flex:1;height:44px;max-height:120px}",
+    ".number{font:700 24px/1.3 ui-monospace,Menlo,Consolas,monospace;letter-spacing:1px;margin:6px 0}",
+    ".row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}",
+    "fieldset{border:0;padding:0;margin:0}",
+    "legend{font-weight:600;font-size:14px;margin-bottom:6px;padding:0}",
+    ".stars label{display:inline-flex;align-items:center;gap:4px;font-weight:500;margin-right:10px}",
+    ".dialog{position:absolute;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;justify-content:center;padding:20px}",
+    ".dialog>div{background:#fff;border-radius:12px;padding:18px;max-width:300px;display:flex;flex-direction:column;gap:12px}",
+    ".dialog p{margin:0;font-weight:600}",
+    ".secondary{background:#fff;color:#1f2328;border:1px solid #6e7781;border-radius:8px;padding:10px 14px;",
+    "font-size:15px;cursor:pointer;min-height:44px}",
+    ".ok{color:#1a7f37;font-weight:600}"
+  ].join("\n").replace(/SIDE/g, side);
+
+  var ICON = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8S17.5 3 12 3z";
+
+  function build() {
+    host = h("div", { id: "chatserver-widget" });
+    root = host.attachShadow({ mode: "open" });
+    root.appendChild(h("style", { text: CSS }));
+    host.style.setProperty("--c", color);
+
+    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", ICON);
+    svg.appendChild(path);
+    ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+    ui.launcher = h("button", {
+      class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "cs-panel",
+      "aria-label": t("launcher"), onclick: function () { setOpen(!st.open); }
+    }, [svg, ui.badge]);
+
+    ui.title = h("h2", { id: "cs-title", text: t("title") });
+    ui.sub = h("div", { class: "sub", "aria-live": "polite" });
+    ui.endBtn = h("button", { type: "button", hidden: true, text: t("chat.end"), onclick: function () { confirmEnd(); } });
+    ui.closeBtn = h("button", { type: "button", "aria-label": t("close"), text: "—", onclick: function () { setOpen(false); } });
+    var header = h("header", null, [h("div", { class: "grow" }, [ui.title, ui.sub]), ui.endBtn, ui.closeBtn]);
+    ui.conn = h("div", { class: "conn", role: "status", hidden: true });
+
+    ui.views = {
+      connecting: h("div", { class: "view", role: "status", text: t("connecting") }),
+      prechat: buildPrechat(),
+      offline: buildOffline(),
+      chat: buildChat(),
+      ended: buildEnded()
+    };
+    ui.panel = h("section", {
+      class: "panel", id: "cs-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "cs-title", hidden: true,
+      onkeydown: function (ev) { if (ev.key === "Escape") { ev.stopPropagation(); setOpen(false); } }
+    }, [header, ui.conn].concat(Object.keys(ui.views).map(function (k) { return ui.views[k]; })));
+
+    root.appendChild(ui.launcher);
+    root.appendChild(ui.panel);
+    document.body.appendChild(host);
+  }
+
+  // A labelled field with a place for its error; returns {wrap, input, error}.
+  function field(name, kind, label, opts) {
+    opts = opts || {};
+    var id = "cs-" + opts.form + "-" + name;
+    var input;
+    if (kind === "select") input = h("select", { id: id, name: name });
+    else if (kind === "textarea") input = h("textarea", { id: id, name: name, rows: 4 });
+    else input = h("input", { id: id, name: name, type: kind, autocomplete: opts.autocomplete || "off", maxlength: opts.max });
+    var error = h("div", { class: "err", id: id + "-err", hidden: true });
+    input.setAttribute("aria-describedby", id + "-err");
+    var lab = h("label", { for: id, text: label + " " }, [opts.optional ? h("span", { class: "opt", text: "(" + t("optional") + ")" }) : null]);
+    return { wrap: h("div", null, [lab, input, error]), input: input, error: error };
+  }
+
+  function ageBox(form) {
+    var id = "cs-" + form + "-age";
+    var input = h("input", { type: "checkbox", id: id, name: "age_confirmed" });
+    var error = h("div", { class: "err", id: id + "-err", hidden: true });
+    input.setAttribute("aria-describedby", id + "-err");
+    return { wrap: h("div", null, [h("div", { class: "check" }, [input, h("label", { for: id, text: t("field.age") })]), error]), input: input, error: error };
+  }
+
+  function buildPrechat() {
+    var f = ui.pre = {
+      name: field("name", "text", t("field.name"), { form: "pre", optional: true, autocomplete: "name", max: 100 }),
+      username: field("username", "text", t("field.username"), { form: "pre", optional: true, autocomplete: "username", max: 64 }),
+      email: field("email", "email", t("field.email"), { form: "pre", optional: true, autocomplete: "email", max: 254 }),
+      topic: field("topic", "select", t("field.topic"), { form: "pre" }),
+      age_confirmed: ageBox("pre")
+    };
+    f.submit = h("button", { class: "primary", type: "submit", text: t("prechat.submit") });
+    f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
+      [h("p", { class: "intro", text: t("prechat.intro") }), f.name.wrap, f.username.wrap, f.email.wrap, f.topic.wrap, f.age_confirmed.wrap, f.submit]);
+    return h("div", { class: "view", hidden: true }, [f.form]);
+  }
+
+  function buildOffline() {
+    var f = ui.off = {
+      name: field("name", "text", t("field.name"), { form: "off", optional: true, autocomplete: "name", max: 100 }),
+      email: field("email", "email", t("field.email"), { form: "off", autocomplete: "email", max: 254 }),
+      topic: field("topic", "select", t("field.topic"), { form: "off" }),
+      text: field("text", "textarea", t("field.message"), { form: "off" }),
+      age_confirmed: ageBox("off")
+    };
+    f.submit = h("button", { class: "primary", type: "submit", text: t("offline.submit") });
+    f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitOffline(); } },
+      [h("h3", { text: t("offline.title") }), h("p", { class: "intro", text: t("offline.intro") }),
+        f.name.wrap, f.email.wrap, f.topic.wrap, f.text.wrap, f.age_confirmed.wrap, f.submit]);
+    return h("div", { class: "view", hidden: true }, [f.form]);
+  }
+
+  function buildChat() {
+    ui.queuePos = h("p");
+    ui.queueEta = h("p");
+    ui.queue = h("div", { class: "queue", role: "status", hidden: true }, [
+      ui.queuePos, ui.queueEta,
+      h("button", { type: "button", class: "link", text: t("queue.leave"), onclick: function () { confirmEnd(); } })
+    ]);
+    ui.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("chat.log"), tabindex: "0" });
+    ui.typing = h("div", { class: "typing", "aria-live": "polite" });
+    ui.input = h("textarea", {
+      rows: 1, "aria-label": t("chat.placeholder"), placeholder: t("chat.placeholder"),
+      onkeydown: function (ev) {
+        if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); sendMessage(); }
+      },
+      oninput: function () { typing(); }
+    });
+    ui.send = h("button", { type: "button", class: "primary", text: t("chat.send"), onclick: function () { sendMessage(); } });
+    ui.dialogText = h("p", { id: "cs-confirm" });
+    ui.dialogYes = h("button", { type: "button", class: "primary", text: t("confirm.yes"), onclick: function () { closeDialog(); send({ type: "end" }); } });
+    ui.dialogNo = h("button", { type: "button", class: "secondary", text: t("confirm.no"), onclick: function () { closeDialog(); ui.input.focus(); } });
+    ui.dialog = h("div", { class: "dialog", role: "alertdialog", "aria-modal": "true", "aria-labelledby": "cs-confirm", hidden: true },
+      [h("div", null, [ui.dialogText, ui.dialogYes, ui.dialogNo])]);
+    return h("div", { class: "view chat", hidden: true, style: "position:relative" },
+      [ui.queue, ui.log, ui.typing, h("div", { class: "composer" }, [ui.input, ui.send]), ui.dialog]);
+  }
+
+  function buildEnded() {
+    ui.endTitle = h("h3", { id: "cs-ended-title" });
+    ui.number = h("div", { class: "number" });
+    ui.copy = h("button", { type: "button", class: "secondary", text: t("ended.copy"), onclick: copyNumber });
+    var resolved = h("fieldset", null, [h("legend", { text: t("ended.resolved") }), h("div", { class: "row" }, [
+      h("label", null, [h("input", { type: "radio", name: "resolved", value: "yes" }), document.createTextNode(" " + t("ended.yes"))]),
+      h("label", null, [h("input", { type: "radio", name: "resolved", value: "no" }), document.createTextNode(" " + t("ended.no"))])
+    ])]);
+    var stars = [];
+    for (var n = 1; n <= 5; n++) {
+      stars.push(h("label", null, [h("input", { type: "radio", name: "rating", value: String(n), "aria-label": t("ended.stars", { n: n }) }),
+        h("span", { "aria-hidden": "true", text: n + "★" })]));
+    }
+    ui.comment = h("textarea", { id: "cs-comment", rows: 2, maxlength: 1000 });
+    ui.rateErr = h("div", { class: "err", role: "alert", hidden: true });
+    ui.rateForm = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitRating(); } }, [
+      resolved, h("fieldset", { class: "stars" }, [h("legend", { text: t("ended.rating") })].concat(stars)),
+      h("div", null, [h("label", { for: "cs-comment", text: t("ended.comment") + " " }, [h("span", { class: "opt", text: "(" + t("optional") + ")" })]), ui.comment]),
+      ui.rateErr, h("button", { class: "primary", type: "submit", text: t("ended.submit") })
+    ]);
+    ui.thanks = h("p", { class: "ok", role: "status", hidden: true, text: t("ended.thanks") });
+    ui.newChat = h("button", { type: "button", class: "link", text: t("ended.new"), onclick: newChat });
+    return h("div", { class: "view", hidden: true, "aria-labelledby": "cs-ended-title" }, [
+      ui.endTitle, h("p", { text: t("ended.number") }), h("div", { class: "row" }, [ui.number, ui.copy]),
+      h("p", { text: t("ended.keep") }), ui.rateForm, ui.thanks, ui.newChat
+    ]);
+  }
+
+  function fillTopics(select) {
+    select.textContent = "";
+    select.appendChild(h("option", { value: "", text: t("field.topic_choose") }));
+    st.topics.forEach(function (tp) {
+      var key = "topic." + tp.id;
+      var label = tp.labels && tp.labels[locale] ? tp.labels[locale] : (T[key] || tp.label || tp.id);
+      select.appendChild(h("option", { value: tp.id, text: label }));
+    });
+  }
+
+  // -- showing things --
+
+  function show(view) {
+    Object.keys(ui.views).forEach(function (k) { ui.views[k].hidden = k !== view; });
+    ui.endBtn.hidden = !(st.state === "active" || st.state === "queued");
+    var sub = "";
+    if (st.state === "active" && st.agent) sub = t("chat.with", { name: st.agent });
+    else if (st.state === "queued") sub = t("chat.waiting");
+    ui.sub.textContent = sub;
+  }
+
+  function viewFor(state) {
+    if (state === "queued" || state === "active") return "chat";
+    if (state === "prechat") return st.available ? "prechat" : "offline";
+    return state;
+  }
+
+  function setState(state) {
+    st.state = state;
+    show(viewFor(state));
+    ui.queue.hidden = state !== "queued";
+    store();
+  }
+
+  function focusView() {
+    var view = ui.views[viewFor(st.state)];
+    var target = view && view.querySelector("input,select,textarea,button");
+    if (st.state === "queued" || st.state === "active") target = ui.input;
+    if (st.state === "ended") target = ui.copy;
+    if (target) target.focus();
+  }
+
+  function setOpen(open) {
+    st.open = open;
+    ui.panel.hidden = !open;
+    ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      st.unread = 0;
+      st.seen = Math.max(st.seen, st.lastSeq);
+      badge();
+      if (!st.ws) connect();
+      focusView();
+      scrollDown();
+    } else {
+      ui.launcher.focus();
+    }
+    store();
+    emit(open ? "open" : "close");
+  }
+
+  function badge() {
+    ui.badge.hidden = st.unread === 0;
+    ui.badge.textContent = st.unread > 9 ? "9+" : String(st.unread);
+    ui.launcher.setAttribute("aria-label", st.unread ? t("launcher_unread", { n: st.unread }) : t("launcher"));
+    emit("unread", { count: st.unread });
+  }
+
+  function scrollDown() {
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function showQueue(f) {
+    ui.queuePos.textContent = t("queue.position", { position: f.position });
+    ui.queueEta.textContent = f.eta_seconds == null ? t("queue.eta_unknown") : t("queue.eta", { eta: duration(f.eta_seconds) });
+  }
+
+  function messageText(m) {
+    if (m.from === "system" && m.event && T["event." + m.event]) return t("event." + m.event, { name: m.name || "" });
+    return m.text;
+  }
+
+  // Put a message element in seq order; own messages without a seq stay at the end.
+  function place(el, seq) {
+    var kids = ui.log.children;
+    for (var i = 0; i < kids.length; i++) {
+      var s = Number(kids[i].getAttribute("data-seq") || Infinity);
+      if (s > seq) { ui.log.insertBefore(el, kids[i]); return; }
+    }
+    ui.log.appendChild(el);
+  }
+
+  function bubble(from, who, text, ts) {
+    var body = h("div", { class: "text" });
+    linkify(body, text);
+    var meta = h("div", { class: "meta", text: ts ? clock(ts) : "" });
+    var kids = [h("span", { class: "sr", text: who + ": " })];
+    if (from === "agent") kids.push(h("div", { class: "who", "aria-hidden": "true", text: who }));
+    return h("div", { class: "msg " + from }, kids.concat([body, meta]));
+  }
+
+  function addMessage(m) {
+    if (st.shown[m.seq]) return; // replay after resume: never twice
+    var mine = null;
+    for (var i = 0; i < st.pending.length; i++) if (st.pending[i].id === m.id) mine = st.pending[i];
+    var el;
+    if (m.from === "player" && mine) {
+      acked(mine, m.seq);
+      return;
+    }
+    var who = m.from === "agent" ? (m.name || t("chat.agent")) : m.from === "player" ? t("chat.you") : t("chat.system");
+    el = bubble(m.from, who, messageText(m), m.ts);
+    el.setAttribute("data-seq", m.seq);
+    st.shown[m.seq] = el;
+    place(el, m.seq);
+    st.lastSeq = Math.max(st.lastSeq, m.seq);
+    if (m.from === "agent") ui.typing.textContent = "";
+    if (m.from !== "player") {
+      if (st.open && !document.hidden) st.seen = Math.max(st.seen, m.seq);
+      else if (m.seq > st.seen) { st.unread++; badge(); }
+    }
+    scrollDown();
+    emit("message", { seq: m.seq, from: m.from, text: m.text });
+  }
+
+  function ownBubble(p) {
+    p.el = bubble("player", t("chat.you"), p.text, Date.now());
+    p.status = p.el.querySelector(".meta");
+    p.status.textContent = t("chat.sending");
+    ui.log.appendChild(p.el);
+    scrollDown();
+  }
+
+  function acked(p, seq) {
+    st.pending = st.pending.filter(function (x) { return x !== p; });
+    if (!p.el) ownBubble(p);
+    p.el.classList.remove("failed");
+    p.status.textContent = clock(Date.now()) + " · " + t("chat.sent");
+    p.el.setAttribute("data-seq", seq);
+    ui.log.removeChild(p.el);
+    place(p.el, seq);
+    st.shown[seq] = p.el;
+    st.lastSeq = Math.max(st.lastSeq, seq);
+    store();
+    emit("message", { seq: seq, from: "player", text: p.text });
+  }
+
+  function failed(p) {
+    p.failed = true;
+    p.el.classList.add("failed");
+    p.status.textContent = t("chat.failed") + " · ";
+    p.status.appendChild(h("button", { type: "button", text: t("chat.retry"), onclick: function () { p.failed = false; trySend(p); } }));
+  }
+
+  function trySend(p) {
+    if (!p.el) ownBubble(p);
+    p.el.classList.remove("failed");
+    p.status.textContent = t("chat.sending");
+    send({ type: "message", id: p.id, text: p.text });
+  }
+
+  // -- actions --
+
+  function sendMessage() {
+    var text = ui.input.value;
+    if (!text.trim()) return;
+    var p = { id: newId(), text: text };
+    st.pending.push(p);
+    store();
+    ui.input.value = "";
+    trySend(p);
+    if (st.typingSentAt) { send({ type: "typing", active: false }); st.typingSentAt = 0; }
+  }
+
+  function typing() {
+    if (st.state !== "active") return;
+    var now = Date.now();
+    if (now - st.typingSentAt > 3000) { send({ type: "typing", active: true }); st.typingSentAt = now; }
+    clearTimeout(st.timers.typingOff);
+    st.timers.typingOff = setTimeout(function () {
+      if (st.typingSentAt) { send({ type: "typing", active: false }); st.typingSentAt = 0; }
+    }, 4000);
+  }
+
+  function clearErrors(form) {
+    Object.keys(form).forEach(function (k) {
+      var f = form[k];
+      if (f && f.error) { f.error.hidden = true; f.error.textContent = ""; f.input.removeAttribute("aria-invalid"); }
+    });
+  }
+
+  function fieldError(form, err) {
+    var f = form[err.field] || (err.field === "text" && form.text) || null;
+    var text = T["error." + err.code] ? t("error." + err.code) : err.message || t("error.generic");
+    if (!f) f = form.name || form.email;
+    f.error.textContent = text;
+    f.error.hidden = false;
+    f.input.setAttribute("aria-invalid", "true");
+    f.input.focus();
+  }
+
+  function value(f) {
+    var v = f.input.value.trim();
+    return v === "" ? null : v;
+  }
+
+  function submitPrechat() {
+    var f = ui.pre;
+    clearErrors(f);
+    f.submit.disabled = true;
+    var frame = {
+      type: "prechat", name: value(f.name), username: value(f.username), email: value(f.email),
+      topic: f.topic.input.value, age_confirmed: f.age_confirmed.input.checked
+    };
+    if (identity) frame.identity = identity;
+    if (!send(frame)) f.submit.disabled = false; // offline: the banner says we are reconnecting
+  }
+
+  function submitOffline() {
+    var f = ui.off;
+    clearErrors(f);
+    f.submit.disabled = true;
+    st.lastLeave = st.lastLeave || newId();
+    var sent = send({
+      type: "leave_message", id: st.lastLeave, name: value(f.name), email: f.email.input.value.trim(),
+      topic: f.topic.input.value, text: f.text.input.value, age_confirmed: f.age_confirmed.input.checked
+    });
+    if (!sent) f.submit.disabled = false;
+  }
+
+  function submitRating() {
+    var resolved = ui.rateForm.querySelector("input[name=resolved]:checked");
+    var rating = ui.rateForm.querySelector("input[name=rating]:checked");
+    if (!resolved || !rating) {
+      ui.rateErr.textContent = t("ended.resolved") + " / " + t("ended.rating");
+      ui.rateErr.hidden = false;
+      return;
+    }
+    ui.rateErr.hidden = true;
+    send({ type: "rate", resolved: resolved.value === "yes", rating: Number(rating.value), comment: ui.comment.value.trim() || null });
+  }
+
+  function copyNumber() {
+    var number = ui.number.textContent;
+    function done() { ui.copy.textContent = t("ended.copied"); setTimeout(function () { ui.copy.textContent = t("ended.copy"); }, 2000); }
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(number).then(done, function () {});
+  }
+
+  function confirmEnd() {
+    ui.dialogText.textContent = st.state === "queued" ? t("confirm.leave") : t("confirm.end");
+    ui.dialog.hidden = false;
+    ui.dialogNo.focus();
+  }
+
+  function closeDialog() {
+    ui.dialog.hidden = true;
+  }
+
+  function newChat() {
+    ui.log.textContent = "";
+    st.shown = {};
+    st.lastSeq = 0;
+    st.pending = [];
+    st.ended = null;
+    st.lastLeave = null;
+    st.agent = null;
+    ui.rateForm.reset();
+    ui.rateForm.hidden = false;
+    ui.thanks.hidden = true;
+    // keep who they are; the old message and errors go
+    ui.off.text.input.value = "";
+    clearErrors(ui.pre);
+    clearErrors(ui.off);
+    ui.pre.submit.disabled = false;
+    ui.off.submit.disabled = false;
+    setState("prechat");
+    focusView();
+  }
+
+  function ended(f) {
+    st.ended = f;
+    st.pending = [];
+    ui.number.textContent = f.request_number;
+    var offline = f.reason === "offline_message";
+    ui.endTitle.textContent = offline ? t("ended.offline_title") : t("ended.title");
+    ui.rateForm.hidden = offline;
+    ui.typing.textContent = "";
+    closeDialog();
+    setState("ended");
+    if (st.open) focusView();
+    emit("ended", { requestNumber: f.request_number, by: f.by });
+  }
+
+  // -- the connection --
+
+  function send(frame) {
+    if (st.ws && st.connected) {
+      st.ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false; // own messages stay pending and are resent after the reconnect
+  }
+
+  function connect() {
+    clearTimeout(st.timers.reconnect);
+    var ws;
+    try {
+      ws = new WebSocket(wsUrl);
+    } catch (e) {
+      return scheduleReconnect();
+    }
+    st.ws = ws;
+    ws.onopen = function () {
+      st.connected = true;
+      var hello = { type: "hello", v: 1, last_seq: st.lastSeq, locale: locale };
+      if (st.session) hello.resume = st.session;
+      ws.send(JSON.stringify(hello));
+      heartbeat();
+    };
+    ws.onmessage = function (ev) {
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      handle(f);
+    };
+    ws.onclose = function (ev) {
+      if (st.ws !== ws) return;
+      st.ws = null;
+      st.connected = false;
+      clearInterval(st.timers.ping);
+      clearTimeout(st.timers.pong);
+      ui.conn.textContent = t("reconnecting");
+      ui.conn.hidden = false;
+      emit("connection", { online: false });
+      scheduleReconnect(ev.code);
+    };
+  }
+
+  function scheduleReconnect(code) {
+    // back off 0.5 s, 1 s, 2 s ... up to 30 s, with jitter so a restarted server is not stampeded
+    var base = code === 1008 ? 30 : Math.min(30, 0.5 * Math.pow(2, st.retry));
+    st.retry++;
+    st.timers.reconnect = setTimeout(connect, base * (0.5 + Math.random() / 2) * 1000);
+  }
+
+  function heartbeat() {
+    clearInterval(st.timers.ping);
+    st.timers.ping = setInterval(function () {
+      if (!send({ type: "ping" })) return;
+      clearTimeout(st.timers.pong);
+      st.timers.pong = setTimeout(function () { if (st.ws) st.ws.close(); }, 10000);
+    }, 20000 + Math.random() * 8000);
+  }
+
+  function handle(f) {
+    switch (f.type) {
+      case "welcome":
+        st.retry = 0;
+        ui.conn.hidden = true;
+        st.session = f.session;
+        st.available = f.available !== false;
+        st.chat = f.chat || null;
+        if (f.agent) st.agent = f.agent.name;
+        if (!f.resumed) { ui.log.textContent = ""; st.shown = {}; st.lastSeq = 0; }
+        emit("connection", { online: true });
+        if (f.state === "ended" && f.request_number) {
+          if (!st.ended || st.ended.request_number !== f.request_number) {
+            ended({ request_number: f.request_number, by: null, reason: null });
+          } else setState("ended");
+        } else {
+          setState(f.state);
+        }
+        // whatever has no ack yet goes again, with the same id: the server never doubles it
+        if (f.state === "queued" || f.state === "active") st.pending.forEach(trySend);
+        else if (f.state === "prechat" && !f.resumed) st.pending = [];
+        if (st.open) focusView();
+        emit("ready", { state: f.state });
+        break;
+      case "queued":
+        st.chat = f.chat;
+        ui.pre.submit.disabled = false;
+        if (st.state !== "queued") { setState("queued"); if (st.open) focusView(); }
+        showQueue(f);
+        emit("queued", { position: f.position, eta: f.eta_seconds });
+        break;
+      case "assigned":
+        st.chat = f.chat;
+        st.agent = f.agent.name;
+        ui.pre.submit.disabled = false;
+        var was = st.state;
+        setState("active");
+        if (was !== "queued" && was !== "active" && st.open) focusView();
+        emit("assigned", { agent: f.agent.name });
+        break;
+      case "message":
+        addMessage(f);
+        store();
+        break;
+      case "ack":
+        for (var i = 0; i < st.pending.length; i++) {
+          if (st.pending[i].id === f.id) { acked(st.pending[i], f.seq); break; }
+        }
+        break;
+      case "typing":
+        clearTimeout(st.timers.typing);
+        ui.typing.textContent = f.active ? t("chat.typing", { name: st.agent || t("chat.agent") }) : "";
+        if (f.active) st.timers.typing = setTimeout(function () { ui.typing.textContent = ""; }, 6000);
+        break;
+      case "ended":
+        ended(f);
+        break;
+      case "rated":
+        ui.rateForm.hidden = true;
+        ui.thanks.hidden = false;
+        ui.thanks.setAttribute("tabindex", "-1");
+        ui.thanks.focus();
+        emit("rated", { rating: f.rating, resolved: f.resolved });
+        break;
+      case "availability":
+        availability(f.available);
+        break;
+      case "pong":
+        clearTimeout(st.timers.pong);
+        break;
+      case "error":
+        onError(f);
+        break;
+    }
+  }
+
+  // Switch between the pre-chat form and the offline form, carrying over what was typed.
+  function availability(available) {
+    if (available === st.available) return;
+    if (available && ui.off.text.input.value.trim()) return; // they are writing a message: let them
+    var from = available ? ui.off : ui.pre, to = available ? ui.pre : ui.off;
+    ["name", "email", "topic"].forEach(function (k) { to[k].input.value = from[k].input.value; });
+    to.age_confirmed.input.checked = from.age_confirmed.input.checked;
+    st.available = available;
+    if (st.state === "prechat") {
+      var focused = root.activeElement;
+      show(viewFor("prechat"));
+      if (st.open && focused) focusView();
+    }
+    emit("availability", { available: available });
+  }
+
+  function onError(err) {
+    ui.pre.submit.disabled = false;
+    ui.off.submit.disabled = false;
+    if (err.code === "service_offline") {
+      availability(false);
+      return;
+    }
+    var mine = null;
+    for (var i = 0; i < st.pending.length; i++) if (err.id && st.pending[i].id === err.id) mine = st.pending[i];
+    if (mine) {
+      if (err.code === "rate_limited") {
+        setTimeout(function () { trySend(mine); }, err.retry_after_ms || 1000);
+        return;
+      }
+      failed(mine);
+      return;
+    }
+    if (st.state === "prechat") fieldError(st.available ? ui.pre : ui.off, err);
+    else if (st.state === "ended" && !ui.rateForm.hidden) {
+      ui.rateErr.textContent = t("error.generic");
+      ui.rateErr.hidden = false;
+    }
+  }
+
+  function loadTopics() {
+    fetch(server + "/api/topics").then(function (r) { return r.json(); }).then(function (body) {
+      st.topics = body.topics || [];
+      fillTopics(ui.pre.topic.input);
+      fillTopics(ui.off.topic.input);
+    }).catch(function () {});
+  }
+
+  // -- start --
+
+  function start() {
+    fetch(server + "/widget/i18n/" + locale + ".json").then(function (r) { return r.json(); }).then(function (catalog) {
+      T = catalog;
+      build();
+      loadTopics();
+      // pending messages from before a reload are drawn now, resent once connected
+      st.pending.forEach(function (p) { ownBubble(p); });
+      if (saved.live || st.open) connect();
+      if (st.open) setOpen(true);
+      badge();
+    }).catch(function () { /* the server is unreachable: show nothing rather than a broken button */ });
+  }
+
+  window.ChatWidget = {
+    version: VERSION,
+    open: function () { if (ui.panel) setOpen(true); },
+    close: function () { if (ui.panel) setOpen(false); },
+    toggle: function () { if (ui.panel) setOpen(!st.open); },
+    identify: function (token) { identity = token || null; },
+    get state() { return st.state; },
+    get requestNumber() { return st.ended ? st.ended.request_number : null; }
+  };
+  window.addEventListener("online", function () { if (!st.ws && (st.open || saved.live)) connect(); });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
