@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -79,7 +80,7 @@ async def test_full_chat_from_the_demo_page(serve: Serve, new_page) -> None:  # 
         await expect(w(page).locator(".msg.player .meta")).to_contain_text("İletildi")
 
         await w(page).locator("textarea[placeholder]").type("Bir şey daha")
-        assert (await a.expect("typing", chat=chat))["active"] is True
+        await a.expect("typing", chat=chat, active=True)
         await w(page).locator("textarea[placeholder]").fill("")
 
         await a.send("typing", chat=chat, active=True)
@@ -354,3 +355,67 @@ async def test_cross_origin_embedding_with_browser_language(serve: Serve, new_pa
         finally:
             server.should_exit = True
             await task
+
+
+async def test_queue_position_and_wait_update_live(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """A waiting player sees their place and estimate; leaving the queue asks first."""
+    async with serve() as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse", max_chats=1))
+        first = await new_page()
+        chat1 = await paired(first, srv, a)
+        second = await new_page()
+        await open_widget(second, srv)
+        await start_chat(second, name="İkinci")
+        await expect(w(second).get_by_text("Sırada 1. sıradasınız.")).to_be_visible()
+        await expect(w(second).get_by_text("Tahmini bekleme süresi:")).to_be_visible()
+        await shot(second, "widget-queue-tr")
+        third = await new_page()
+        await open_widget(third, srv)
+        await start_chat(third, name="Üçüncü")
+        await expect(w(third).get_by_text("Sırada 2. sıradasınız.")).to_be_visible()
+
+        # the second player leaves the queue: the third moves up, live
+        await w(second).get_by_role("button", name="Sıradan çık").click()
+        await expect(w(second).get_by_role("alertdialog")).to_contain_text("Sıradan çıkmak")
+        await w(second).get_by_role("button", name="Evet, sonlandır").click()
+        await expect(w(second).locator(".number")).to_have_text(re.compile(r"^\w{5}-\w{5}$"))
+        await expect(w(third).get_by_text("Sırada 1. sıradasınız.")).to_be_visible()
+
+        await a.send("end", chat=chat1)
+        await expect(w(third).get_by_text("Ayse size yardımcı oluyor")).to_be_visible()
+
+
+async def test_refused_message_can_be_retried(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """A message the server refuses is marked as not sent, with a retry button."""
+    async with serve(max_message_chars=20) as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse"))
+        page = await new_page()
+        await paired(page, srv, a)
+        await say(page, "x" * 30)
+        failed = w(page).locator(".msg.failed")
+        await expect(failed).to_contain_text("Gönderilemedi")
+        await expect(failed.get_by_role("button", name="Tekrar dene")).to_be_visible()
+        await failed.get_by_role("button", name="Tekrar dene").click()
+        await expect(w(page).locator(".msg.failed")).to_have_count(1)  # refused again, once
+
+
+async def test_reconnects_by_itself_when_the_server_drops_it(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """A dropped socket is reopened with backoff; what was said meanwhile appears once."""
+    async with serve() as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse"))
+        page = await new_page()
+        chat = await paired(page, srv, a)
+        players = [c for c in srv.hub.conns if c.kind == "player"]
+        assert len(players) == 1
+        await page.evaluate(
+            "window.drops = 0; window.back = 0; addEventListener('chat:connection',"
+            " e => e.detail.online ? window.back++ : window.drops++)"
+        )
+        players[0].close(1012, "restarting")
+        await page.wait_for_function("window.drops === 1")
+        await a.send("message", chat=chat, id="gap", text="while you were away")
+        await a.expect("ack", id="gap")
+        await expect(w(page).locator(".msg .text", has_text="while you were away")).to_have_count(1)
+        await page.wait_for_function("window.back === 1")
+        await say(page, "back")
+        assert (await a.expect("message", chat=chat, **{"from": "player"}))["text"] == "back"
