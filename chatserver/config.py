@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigError
 
@@ -49,6 +50,16 @@ class Settings:
     topics: tuple[str, ...] = DEFAULT_TOPICS
     # with no agent online, players leave a message (False) or may wait in the queue (True)
     queue_without_agents: bool = False
+    # what an agent records when ending a chat
+    resolutions: tuple[str, ...] = (
+        "resolved",
+        "needs_follow_up",
+        "escalated",
+        "no_response",
+        "spam",
+    )
+    # "today" on the supervisor's floor view, and business hours later
+    timezone: str = "Europe/Istanbul"
     player_grace_seconds: float = 300.0
     agent_grace_seconds: float = 60.0
     default_handle_seconds: float = 300.0
@@ -97,6 +108,10 @@ class Settings:
             raise ConfigError("sqlite_synchronous must be 'full' or 'normal'")
         if not self.topics:
             raise ConfigError("topics must not be empty")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"timezone {self.timezone!r} is not a known time zone") from exc
         for origin in self.allowed_origins:
             if origin != "*" and "://" not in origin:
                 raise ConfigError(f"allowed_origins: {origin!r} is not scheme://host[:port]")

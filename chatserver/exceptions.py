@@ -51,12 +51,15 @@ class ClientError(ChatServerError):
         message: str = "",
         *,
         field: str | None = None,
+        status: int | None = None,
         **extra: object,
     ) -> None:
         self.code = code or type(self).code
         self.message = message or self.code.replace("_", " ")
         self.field = field
         self.extra = extra
+        if status is not None:
+            self.http_status = status
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, object]:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from .core.conversation import Message
+from .core.conversation import Message, Note
 from .exceptions import ProtocolError
 
 __all__ = [
@@ -27,6 +27,12 @@ __all__ = [
     "AgentFrame",
     "AgentHello",
     "AgentMessage",
+    "AgentNote",
+    "Floor",
+    "Monitor",
+    "Roster",
+    "Transfer",
+    "Unmonitor",
     "AgentStatusFrame",
     "AgentTyping",
     "LeaveMessage",
@@ -45,6 +51,7 @@ __all__ = [
     "error_frame",
     "message_dict",
     "message_frame",
+    "note_dict",
     "to_ms",
 ]
 
@@ -147,9 +154,55 @@ class AgentTyping(_Frame, tag="typing"):
 
 class AgentEnd(_Frame, tag="end"):
     chat: ChatId
+    resolution: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
-AgentFrame = AgentHello | AgentStatusFrame | AgentMessage | AgentTyping | AgentEnd | Ping
+class AgentNote(_Frame, tag="note"):
+    """An internal note: other agents see it, the player never does."""
+
+    chat: ChatId
+    id: ClientId
+    text: str
+
+
+class Transfer(_Frame, tag="transfer"):
+    """To another agent (``to`` = their id), or back to the queue (no ``to``)."""
+
+    chat: ChatId
+    to: int | None = None
+
+
+class Roster(_Frame, tag="roster"):
+    pass
+
+
+class Floor(_Frame, tag="floor"):
+    watch: bool
+
+
+class Monitor(_Frame, tag="monitor"):
+    chat: ChatId
+
+
+class Unmonitor(_Frame, tag="unmonitor"):
+    chat: ChatId
+
+
+AgentFrame = (
+    AgentHello
+    | AgentStatusFrame
+    | AgentMessage
+    | AgentTyping
+    | AgentEnd
+    | AgentNote
+    | Transfer
+    | Roster
+    | Floor
+    | Monitor
+    | Unmonitor
+    | Ping
+)
 
 _player_decoder: msgspec.json.Decoder[PlayerFrame] = msgspec.json.Decoder(PlayerFrame)
 _agent_decoder: msgspec.json.Decoder[AgentFrame] = msgspec.json.Decoder(AgentFrame)
@@ -163,7 +216,20 @@ _PLAYER_TYPES = (
     "rate",
     "ping",
 )
-_AGENT_TYPES = ("hello", "status", "message", "typing", "end", "ping")
+_AGENT_TYPES = (
+    "hello",
+    "status",
+    "message",
+    "typing",
+    "end",
+    "note",
+    "transfer",
+    "roster",
+    "floor",
+    "monitor",
+    "unmonitor",
+    "ping",
+)
 
 _AT = re.compile(r" - at `\$\.([A-Za-z_]+)")
 _MISSING = re.compile(r"missing required field `([A-Za-z_]+)`")
@@ -245,6 +311,18 @@ def message_dict(msg: Message) -> dict[str, Any]:
     out = message_frame(msg, chat=False)
     del out["type"]
     return out
+
+
+def note_dict(note: Note) -> dict[str, Any]:
+    """An internal note as agents get it (inside ``note`` frames and chat summaries)."""
+    return {
+        "chat": note.chat_id,
+        "id": note.id,
+        "agent": {"id": note.agent_id, "name": note.author_name},
+        "text": note.text,
+        "ts": note.ts,
+        "after_seq": note.after_seq,
+    }
 
 
 def error_frame(error: dict[str, object]) -> dict[str, Any]:

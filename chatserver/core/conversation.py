@@ -13,6 +13,7 @@ has committed it; only committed messages are in ``messages`` and may be relayed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -24,6 +25,7 @@ __all__ = [
     "Conversation",
     "Duplicate",
     "Message",
+    "Note",
     "Player",
     "Sender",
     "clean_text",
@@ -97,6 +99,23 @@ class Message:
 
 
 @dataclass(slots=True, frozen=True)
+class Note:
+    """An internal note: agents see it, the player never does.
+
+    Notes are not in the player's message sequence; ``after_seq`` is the last
+    message seq when the note was written, which places it in the conversation.
+    """
+
+    chat_id: str
+    id: str
+    agent_id: int
+    author_name: str
+    text: str
+    after_seq: int
+    ts: int
+
+
+@dataclass(slots=True, frozen=True)
 class Appended:
     """A new message was accepted with this seq; it is pending until committed."""
 
@@ -141,7 +160,9 @@ class Conversation:
     last_seq: int = 0
     committed_seq: int = 0
     messages: list[Message] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     _ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    _note_ids: set[tuple[int, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if not self.queued_at:
@@ -160,6 +181,17 @@ class Conversation:
         self.agent_id = agent_id
         self.agent_name = agent_name
         self.assigned_at = now
+
+    def transfer(self, agent_id: int, agent_name: str) -> int:
+        """active -> active with another agent; returns the agent who handed it over."""
+        if self.state is not ChatState.ACTIVE or self.agent_id is None:
+            raise StateError(message=f"chat {self.id} is {self.state}, it cannot be transferred")
+        if agent_id == self.agent_id:
+            raise StateError("wrong_state", "the chat is already yours")
+        previous = self.agent_id
+        self.agent_id = agent_id
+        self.agent_name = agent_name
+        return previous
 
     def requeue(self) -> int | None:
         """active -> queued, ahead of everyone who never had an agent; returns the lost agent.
@@ -228,6 +260,21 @@ class Conversation:
         )
         return Appended(msg)
 
+    def add_note(
+        self, agent_id: int, author_name: str, client_id: str, text: str, now_ms: int
+    ) -> Note | None:
+        """A new note, or None if this agent already wrote one with this id (a resend)."""
+        if self.state is ChatState.ENDED:
+            raise StateError(message="this chat has ended")
+        key = (agent_id, client_id)
+        if key in self._note_ids:
+            return None
+        self._note_ids.add(key)
+        return Note(self.id, client_id, agent_id, author_name, text, self.last_seq, now_ms)
+
+    def note_committed(self, note: Note) -> None:
+        self.notes.append(note)
+
     def committed(self, msg: Message) -> None:
         """The store has committed ``msg``; it is now part of the log."""
         if msg.seq != self.committed_seq + 1:
@@ -237,12 +284,15 @@ class Conversation:
         self.committed_seq = msg.seq
         self.messages.append(msg)
 
-    def restore(self, messages: list[Message]) -> None:
+    def restore(self, messages: Sequence[Message], notes: Sequence[Note] = ()) -> None:
         """Load the committed log (after a restart)."""
         for msg in messages:
             self._ids[(msg.author_key, msg.id)] = msg.seq
             self.committed(msg)
         self.last_seq = self.committed_seq
+        for note in notes:
+            self._note_ids.add((note.agent_id, note.id))
+            self.notes.append(note)
 
     def after(self, seq: int) -> list[Message]:
         """Committed messages with a seq greater than ``seq`` (seq 1 is index 0)."""

@@ -2,6 +2,8 @@
 
 One FIFO queue. A chat that lost its agent goes back to the *front* (ahead of
 everyone who never had an agent; among such chats, the longest waiting first).
+A chat an agent sent back to the queue is never given to that agent again while
+it waits (``avoid``); the next chat in line may be, so nobody idles.
 An agent takes work only while ``online`` and below ``max_chats``. Among free
 agents the policy picks the fewest active chats, then the one idle longest
 (idle since their last assignment or since coming online), then the lowest id.
@@ -55,6 +57,8 @@ class AgentSlot:
 
 Policy = Callable[[Iterable[AgentSlot]], AgentSlot | None]
 
+_Key = tuple[int, float, int]
+
 
 def fewest_chats_then_longest_idle(agents: Iterable[AgentSlot]) -> AgentSlot | None:
     """The default choice among agents: fewest active chats, then idle longest."""
@@ -71,9 +75,6 @@ def fewest_chats_then_longest_idle(agents: Iterable[AgentSlot]) -> AgentSlot | N
     return best
 
 
-_Key = tuple[int, float, int]
-
-
 class Router:
     """The waiting queue and the agents' load, deciding assignments."""
 
@@ -83,12 +84,15 @@ class Router:
         self._order: list[_Key] = []
         self._chat_of: dict[_Key, str] = {}
         self._key_of: dict[str, _Key] = {}
+        self._avoid: dict[str, int] = {}
         self._counter = 0
 
     # -- queue ---------------------------------------------------------------
 
-    def enqueue(self, chat_id: str, queued_at: float, *, front: bool = False) -> None:
-        """Put a chat in the queue (front = it had an agent and lost them)."""
+    def enqueue(
+        self, chat_id: str, queued_at: float, *, front: bool = False, avoid: int | None = None
+    ) -> None:
+        """Put a chat in the queue (front = it had an agent); never give it to ``avoid``."""
         if chat_id in self._key_of:
             raise StateError(message=f"chat {chat_id} is already queued")
         self._counter += 1
@@ -96,15 +100,22 @@ class Router:
         bisect.insort(self._order, key)
         self._chat_of[key] = chat_id
         self._key_of[chat_id] = key
+        if avoid is not None:
+            self._avoid[chat_id] = avoid
 
     def remove(self, chat_id: str) -> bool:
         """Take a chat out of the queue; False if it was not there."""
-        key = self._key_of.pop(chat_id, None)
+        key = self._key_of.get(chat_id)
         if key is None:
             return False
         del self._order[bisect.bisect_left(self._order, key)]
-        del self._chat_of[key]
+        self._forget(key, chat_id)
         return True
+
+    def _forget(self, key: _Key, chat_id: str) -> None:
+        del self._chat_of[key]
+        del self._key_of[chat_id]
+        self._avoid.pop(chat_id, None)
 
     def position(self, chat_id: str) -> int | None:
         """1-based place in the queue, or None."""
@@ -159,15 +170,22 @@ class Router:
     # -- decisions -----------------------------------------------------------
 
     def assignments(self, now: float) -> list[tuple[str, int]]:
-        """Pair queue heads with free agents until one side runs out."""
+        """Pair queued chats, in order, with free agents until one side runs out."""
         out: list[tuple[str, int]] = []
-        while self._order:
-            agent = self.policy(self.agents.values())
+        i = 0
+        while i < len(self._order):
+            key = self._order[i]
+            chat_id = self._chat_of[key]
+            avoid = self._avoid.get(chat_id)
+            candidates = (a for a in self.agents.values() if a.agent_id != avoid)
+            agent = self.policy(candidates)
             if agent is None:
-                break
-            key = self._order.pop(0)
-            chat_id = self._chat_of.pop(key)
-            del self._key_of[chat_id]
+                if avoid is None or self.policy(self.agents.values()) is None:
+                    break  # nobody is free at all
+                i += 1  # only the avoided agent is free: try the next chat
+                continue
+            del self._order[i]
+            self._forget(key, chat_id)
             agent.active += 1
             agent.idle_since = now
             out.append((chat_id, agent.agent_id))

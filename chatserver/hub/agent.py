@@ -1,26 +1,34 @@
 """Frames from agents (``/ws/agent``): authenticate, then work on assigned chats.
 
-An agent authenticates with an API token in ``hello``. A chat that is not
-assigned to the agent gets ``not_your_chat`` whether or not it exists.
+An agent authenticates with the console's sign-in session (the web layer puts
+the agent on the connection before the first frame) or with an API token in
+``hello``. A chat that is not assigned to the agent gets ``not_your_chat``
+whether or not it exists. Supervisors and admins may also watch the floor and
+monitor any live chat, read-only.
 """
 
 from __future__ import annotations
 
-from ..core.conversation import Sender
+from ..core.conversation import Sender, clean_text
 from ..core.routing import AgentStatus
-from ..exceptions import AuthError, StateError
+from ..exceptions import AuthError, ClientError, NotFoundError, StateError
 from ..protocol import (
     AgentEnd,
     AgentFrame,
     AgentHello,
     AgentMessage,
+    AgentNote,
     AgentStatusFrame,
     AgentTyping,
+    Floor,
+    Monitor,
+    Roster,
+    Transfer,
+    Unmonitor,
     decode_agent,
     encode,
 )
 from ..security import token_hash
-from ..store import AgentRecord
 from .connection import Connection
 from .frames import check_text, check_version, process_frame
 from .hub import Hub
@@ -47,12 +55,63 @@ async def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> None:
         hub.post_message(live, Sender.AGENT, frame.id, body, conn, agent=agent)
     elif isinstance(frame, AgentTyping):
         live = _own_chat(hub, agent, frame.chat)
-        typing = {"type": "typing", "chat": live.id, "from": "agent", "active": frame.active}
-        hub.bus.publish(live.session.topic, encode(typing))
+        typing = encode(
+            {"type": "typing", "chat": live.id, "from": "agent", "active": frame.active}
+        )
+        hub.bus.publish(live.session.topic, typing)
+        hub.bus.publish(live.topic, typing, exclude=conn)  # supervisors watching
+    elif isinstance(frame, AgentNote):
+        live = _own_chat(hub, agent, frame.chat, frame.id)
+        hub.add_note(live, agent, frame.id, check_text(hub, frame.text, frame.id))
     elif isinstance(frame, AgentEnd):
-        hub.end_chat(_own_chat(hub, agent, frame.chat), by="agent")
+        live = _own_chat(hub, agent, frame.chat)
+        if frame.resolution is not None and frame.resolution not in hub.settings.resolutions:
+            raise ClientError(
+                "unknown_resolution",
+                f"resolution must be one of {', '.join(hub.settings.resolutions)}",
+                field="resolution",
+                chat=frame.chat,
+            )
+        note = clean_text(frame.note).strip() or None if frame.note else None
+        hub.end_chat(live, by="agent", resolution=frame.resolution, note=note)
+    elif isinstance(frame, Transfer):
+        _transfer(hub, agent, frame)
     elif isinstance(frame, AgentStatusFrame):
         hub.set_agent_status(agent, AgentStatus(frame.status))
+    elif isinstance(frame, Roster):
+        conn.send({"type": "roster", "agents": hub.supervision.roster()})
+    elif isinstance(frame, Floor):
+        _require_supervisor(agent)
+        hub.supervision.watch(conn, frame.watch)
+    elif isinstance(frame, Monitor | Unmonitor):
+        _require_supervisor(agent)
+        watched = hub.chats.get(frame.chat)
+        if watched is None:
+            raise NotFoundError("chat_not_found", "no live chat has this id", chat=frame.chat)
+        if isinstance(frame, Monitor):
+            hub.supervision.monitor(conn, watched)
+        else:
+            hub.supervision.unmonitor(conn, watched)
+
+
+def _require_supervisor(agent: AgentPresence) -> None:
+    if agent.record.role not in ("supervisor", "admin"):
+        raise AuthError("forbidden", "only supervisors and admins can do this")
+
+
+def _transfer(hub: Hub, agent: AgentPresence, frame: Transfer) -> None:
+    live = _own_chat(hub, agent, frame.chat)
+    if frame.to is None:
+        hub.requeue(live, reason="requeued")
+        return
+    target = hub.agents.get(frame.to)
+    if target is None or target.id == agent.id:
+        raise StateError("agent_unavailable", "choose another agent who is online", chat=frame.chat)
+    try:
+        hub.transfer(live, target)
+    except StateError as err:
+        err.extra.setdefault("chat", frame.chat)
+        raise
 
 
 def _own_chat(
@@ -60,8 +119,10 @@ def _own_chat(
 ) -> LiveChat:
     live = hub.chats.get(chat_id)
     if live is None or live.notified_agent != agent.id or live.conv.agent_id != agent.id:
-        extra = {"id": client_id} if client_id is not None else {}
-        raise StateError("not_your_chat", "this chat is not assigned to you", chat=chat_id, **extra)
+        err = StateError("not_your_chat", "this chat is not assigned to you", chat=chat_id)
+        if client_id is not None:
+            err.extra["id"] = client_id
+        raise err
     return live
 
 
@@ -69,7 +130,7 @@ async def _hello(hub: Hub, conn: Connection, frame: AgentHello) -> None:
     if conn.agent is not None:
         raise StateError("already_hello", "hello was already sent on this connection")
     check_version(frame.v)
-    record: AgentRecord | None = None
+    record = conn.preauth
     if frame.token is not None:
         record = await hub.store.agent_by_token(token_hash(frame.token))
         if record is None:
@@ -85,6 +146,7 @@ async def _hello(hub: Hub, conn: Connection, frame: AgentHello) -> None:
         {
             "type": "welcome",
             "agent": {**record.public(), "status": presence.status.value},
+            "resolutions": list(hub.settings.resolutions),
             "chats": [
                 hub.chat_summary(live, known.get(live.id, 0))
                 for live in presence.chats.values()

@@ -20,6 +20,7 @@ from ..exceptions import ClientError
 from ..protocol import encode, error_frame
 
 if TYPE_CHECKING:
+    from ..store import AgentRecord
     from .state import AgentPresence, PlayerSession
 
 __all__ = ["CLOSE_IDLE", "CLOSE_POLICY", "CLOSE_SLOW", "Connection", "Sink"]
@@ -50,8 +51,10 @@ class Connection:
         "limit",
         "outbox",
         "peer",
+        "preauth",
         "sender",
         "session",
+        "topics",
         "ws",
         "__weakref__",
     )
@@ -78,6 +81,8 @@ class Connection:
         self.close_code: tuple[int, str] | None = None
         self.session: PlayerSession | None = None
         self.agent: AgentPresence | None = None
+        self.topics: set[str] = set()  # bus topics to leave when the connection goes
+        self.preauth: AgentRecord | None = None  # the console's signed-in agent, if any
 
     def __repr__(self) -> str:
         return f"<Connection {self.kind} {self.peer}>"

@@ -24,7 +24,15 @@ from typing import Any
 
 from ..bus import Bus, LocalBus
 from ..config import Settings
-from ..core.conversation import ChatState, Conversation, Duplicate, Message, Player, Sender
+from ..core.conversation import (
+    ChatState,
+    Conversation,
+    Duplicate,
+    Message,
+    Note,
+    Player,
+    Sender,
+)
 from ..core.limits import TokenBucket
 from ..core.requests import (
     format_request_number,
@@ -33,11 +41,12 @@ from ..core.requests import (
 )
 from ..core.routing import AgentStatus, RollingAverage, Router, estimate_wait
 from ..exceptions import ClientError, StateError, StoreError
-from ..protocol import encode, message_dict, message_frame, to_ms
+from ..protocol import encode, message_dict, message_frame, note_dict, to_ms
 from ..security import new_id, new_token, token_hash
 from ..store import (
     AgentRecord,
     AppendMessage,
+    AppendNote,
     CreateChat,
     CreateRequest,
     CreateSession,
@@ -45,8 +54,9 @@ from ..store import (
     SaveChat,
     Store,
 )
-from .connection import CLOSE_IDLE, Connection, Sink
+from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
+from .supervision import Supervision
 from .writer import Writer
 
 __all__ = ["Hub"]
@@ -94,6 +104,7 @@ class Hub:
         self._positions_handle: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._was_available = False
+        self.supervision = Supervision(self)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -122,6 +133,7 @@ class Hub:
         for a in self.agents.values():
             if a.grace is not None:
                 a.grace.cancel()
+        await self.supervision.stop()
         await self.writer.stop()
 
     async def _restore(self) -> None:
@@ -186,18 +198,34 @@ class Hub:
     def disconnect(self, conn: Connection) -> None:
         conn.gone()
         self.conns.discard(conn)
+        for topic in list(conn.topics):
+            self.unsubscribe(conn, topic)
+        self.supervision.forget(conn)
         session = conn.session
         if session is not None:
             session.conns.discard(conn)
-            self.bus.unsubscribe(session.topic, conn)
             if not session.conns:
                 self._session_idle(session)
         agent = conn.agent
         if agent is not None:
             agent.conns.discard(conn)
-            self.bus.unsubscribe(agent.topic, conn)
             if not agent.conns:
                 self._agent_idle(agent)
+
+    def subscribe(self, conn: Connection, topic: str) -> None:
+        self.bus.subscribe(topic, conn)
+        conn.topics.add(topic)
+
+    def unsubscribe(self, conn: Connection, topic: str) -> None:
+        self.bus.unsubscribe(topic, conn)
+        conn.topics.discard(topic)
+
+    def _unwatch(self, live: LiveChat, agent_id: int | None) -> None:
+        """The agent's consoles stop receiving the chat's frames."""
+        presence = self.agents.get(agent_id) if agent_id is not None else None
+        if presence is not None:
+            for c in presence.conns:
+                self.unsubscribe(c, live.topic)
 
     async def _sweep(self) -> None:
         timeout = self.settings.idle_timeout_seconds
@@ -251,7 +279,7 @@ class Hub:
     def attach_player(self, conn: Connection, session: PlayerSession) -> None:
         conn.session = session
         session.conns.add(conn)
-        self.bus.subscribe(session.topic, conn)
+        self.subscribe(conn, session.topic)
         if session.grace is not None:
             session.grace.cancel()
             session.grace = None
@@ -291,7 +319,10 @@ class Hub:
         presence = self._presence(record)
         conn.agent = presence
         presence.conns.add(conn)
-        self.bus.subscribe(presence.topic, conn)
+        self.subscribe(conn, presence.topic)
+        for live in presence.chats.values():
+            if live.notified_agent == presence.id:
+                self.subscribe(conn, live.topic)
         if presence.grace is not None:
             presence.grace.cancel()
             presence.grace = None
@@ -473,16 +504,8 @@ class Hub:
         for waiter, client_id in live.waiting.pop(msg.seq, ()):
             waiter.send(self._ack(waiter, live, client_id, msg.seq))
         # the author's own connection has the ack; their other tabs get the message
-        exclude = conn
-        self.bus.publish(
-            live.session.topic, encode(message_frame(msg, chat=False)), exclude=exclude
-        )
-        if live.notified_agent is not None:
-            self.bus.publish(
-                f"agent:{live.notified_agent}",
-                encode(message_frame(msg, chat=True)),
-                exclude=exclude,
-            )
+        self.bus.publish(live.session.topic, encode(message_frame(msg, chat=False)), exclude=conn)
+        self.bus.publish(live.topic, encode(message_frame(msg, chat=True)), exclude=conn)
 
     def _schedule_pump(self) -> None:
         if self._pump_handle is None and self._loop is not None:
@@ -515,6 +538,8 @@ class Hub:
             encode({"type": "assigned", "chat": conv.id, "agent": {"name": presence.name}}),
         )
         self.bus.publish(presence.topic, encode({"type": "assigned", **self.chat_summary(live)}))
+        for c in presence.conns:
+            self.subscribe(c, live.topic)
 
     def chat_summary(self, live: LiveChat, after_seq: int = 0) -> dict[str, Any]:
         """What an agent gets about one of their chats, in ``assigned`` and ``welcome``."""
@@ -527,37 +552,108 @@ class Hub:
             "assigned_at": to_ms(conv.assigned_at),
             "last_seq": conv.committed_seq,
             "history": [message_dict(m) for m in conv.after(after_seq)],
+            "notes": [note_dict(n) for n in conv.notes],
         }
 
     def requeue(self, live: LiveChat, reason: str) -> None:
-        """Take an active chat from its agent and put it at the front of the queue."""
+        """Take an active chat from its agent and put it at the front of the queue.
+
+        ``reason`` is ``agent_left`` (they did not come back) or ``requeued`` (they sent it
+        back; then it will not be given to them again while it waits).
+        """
         conv = live.conv
         name = conv.agent_name or "The agent"
-        text = f"{name} left the chat. You are back at the front of the queue."
+        if reason == "requeued":
+            text = f"{name} put the chat back in the queue. You are at the front."
+        else:
+            text = f"{name} left the chat. You are back at the front of the queue."
         self._system(live, reason, text, conv.agent_name)
         lost = conv.requeue()
-        if lost is not None:
-            presence = self.agents.get(lost)
-            if presence is not None:
-                presence.chats.pop(conv.id, None)
-            self.router.release(lost)
-        if live.notified_agent is not None:
-            self.bus.publish(
-                f"agent:{live.notified_agent}",
-                encode({"type": "unassigned", "chat": conv.id, "reason": reason}),
-            )
-            live.notified_agent = None
-        self.router.enqueue(conv.id, conv.queued_at, front=True)
+        self._release(live, lost, reason)
+        avoid = lost if reason == "requeued" else None
+        self.router.enqueue(conv.id, conv.queued_at, front=True, avoid=avoid)
         self.writer.submit(SaveChat.of(conv), partial(self._requeued, live))
         self._schedule_pump()
         self._schedule_positions()  # everyone behind it moved down one place
+
+    def _release(self, live: LiveChat, agent_id: int | None, reason: str) -> None:
+        """The chat is no longer ``agent_id``'s: free the slot, tell and unsubscribe them."""
+        if agent_id is None:
+            return
+        presence = self.agents.get(agent_id)
+        if presence is not None:
+            presence.chats.pop(live.id, None)
+            if live.notified_agent == agent_id:
+                unassigned = {"type": "unassigned", "chat": live.id, "reason": reason}
+                self.bus.publish(presence.topic, encode(unassigned))
+        self._unwatch(live, agent_id)
+        if live.notified_agent == agent_id:
+            live.notified_agent = None
+        self.router.release(agent_id)
+        self._schedule_pump()
+
+    def transfer(self, live: LiveChat, to: AgentPresence) -> None:
+        """Hand an active chat to another agent who is online and has room."""
+        if to.status is not AgentStatus.ONLINE or not to.conns:
+            raise StateError("agent_unavailable", f"{to.name} is not online")
+        slot = self.router.agents.get(to.id)
+        if slot is None or slot.active >= slot.max_chats:
+            raise StateError("agent_unavailable", f"{to.name} has no room for another chat")
+        conv = live.conv
+        from_name = conv.agent_name or "The agent"
+        previous = conv.transfer(to.id, to.name)
+        self._release(live, previous, "transferred")
+        self.router.take(to.id, self.clock())
+        to.chats[live.id] = live
+        # as with any assignment: first "assigned" (with the history), then the note about it
+        self.writer.submit(SaveChat.of(conv), partial(self._assigned, live, to.id))
+        self._system(
+            live, "transferred", f"{from_name} transferred the chat to {to.name}.", to.name
+        )
+
+    def add_note(self, live: LiveChat, agent: AgentPresence, client_id: str, text: str) -> None:
+        """An internal note; every console on the chat gets it once it is stored."""
+        note = live.conv.add_note(agent.id, agent.name, client_id, text, int(self.clock() * 1000))
+        if note is None:
+            return  # a resend: the first one is (or will be) delivered to this console too
+        self.writer.submit(AppendNote(note), partial(self._note_committed, live, note))
+
+    def _note_committed(self, live: LiveChat, note: Note) -> None:
+        live.conv.note_committed(note)
+        self.bus.publish(live.topic, encode({"type": "note", **note_dict(note)}))
+
+    def agent_changed(self, record: AgentRecord) -> None:
+        """An admin changed the agent: apply capacity now; a disabled agent is signed out."""
+        presence = self.agents.get(record.id)
+        if presence is None:
+            return
+        presence.record = record
+        self.router.upsert_agent(record.id, record.max_chats)
+        if record.disabled:
+            # out of routing first: their sockets close asynchronously
+            presence.status = AgentStatus.OFFLINE
+            self.router.set_status(record.id, AgentStatus.OFFLINE, self.clock())
+            for conn in list(presence.conns):
+                conn.close(CLOSE_POLICY, "this account was disabled")
+            for live in list(presence.chats.values()):
+                self.requeue(live, reason="agent_left")
+        self._schedule_pump()
+        self._schedule_positions()
 
     def _requeued(self, live: LiveChat) -> None:
         if live.conv.state is ChatState.QUEUED:
             live.last_queued = None
             self._send_queued(live)
 
-    def end_chat(self, live: LiveChat, by: str, reason: str | None = None) -> None:
+    def end_chat(
+        self,
+        live: LiveChat,
+        by: str,
+        reason: str | None = None,
+        *,
+        resolution: str | None = None,
+        note: str | None = None,
+    ) -> None:
         """End a queued or active chat; the request number is sent once it is stored."""
         conv = live.conv
         now = self.clock()
@@ -581,7 +677,7 @@ class Hub:
             if conv.assigned_at is not None:
                 self.handle_time.add(now - conv.assigned_at)
             self._schedule_pump()
-        request = CreateRequest(conv.id, now, _new_request_number)
+        request = CreateRequest(conv.id, now, _new_request_number, resolution, note)
         self.writer.submit(SaveChat.of(conv))
         self.writer.submit(request, partial(self._ended, live, request, by, reason))
 
@@ -593,8 +689,10 @@ class Hub:
         )
         frame = encode(ended.frame())
         self.bus.publish(live.session.topic, frame)
-        if live.notified_agent is not None:
-            self.bus.publish(f"agent:{live.notified_agent}", frame)
+        self.bus.publish(live.topic, frame)  # its agent and any supervisor watching
+        self._unwatch(live, live.notified_agent)
+        for monitor in list(live.monitors):
+            self.unsubscribe(monitor, live.topic)
         session = live.session
         if session.chat is live:
             session.chat = None

@@ -156,11 +156,10 @@ def _typing(hub: Hub, session: PlayerSession, frame: PlayerTyping) -> None:
     live = session.chat
     if live is None or live.conv.state is ChatState.ENDED:
         raise StateError("wrong_state", "there is no chat in progress")
-    if live.notified_agent is not None:
-        hub.bus.publish(
-            f"agent:{live.notified_agent}",
-            encode({"type": "typing", "chat": live.id, "from": "player", "active": frame.active}),
-        )
+    hub.bus.publish(
+        live.topic,
+        encode({"type": "typing", "chat": live.id, "from": "player", "active": frame.active}),
+    )
 
 
 def _end(hub: Hub, session: PlayerSession) -> None:

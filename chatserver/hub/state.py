@@ -95,7 +95,14 @@ class LiveChat:
     last_queued: tuple[int, int | None] | None = None
     # connections waiting for the ack of a resent message that is not committed yet
     waiting: dict[int, list[tuple[Connection, str]]] = field(default_factory=dict)
+    # supervisors' connections watching the chat read-only
+    monitors: set[Connection] = field(default_factory=set)
 
     @property
     def id(self) -> str:
         return self.conv.id
+
+    @property
+    def topic(self) -> str:
+        """The agent side of the chat: its agent's consoles and monitoring supervisors."""
+        return f"chat:{self.conv.id}"

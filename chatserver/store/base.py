@@ -14,11 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..core.conversation import Conversation, Message, Player
+from ..core.conversation import Conversation, Message, Note, Player
 
 __all__ = [
     "AgentRecord",
     "AppendMessage",
+    "AppendNote",
+    "CannedResponse",
+    "ConsoleSession",
+    "FloorStats",
+    "RequestSummary",
     "ChatRecord",
     "CreateChat",
     "CreateRequest",
@@ -101,6 +106,57 @@ class RequestRecord:
     resolved: bool | None = None
     rating: int | None = None
     rating_comment: str | None = None
+    resolution: str | None = None
+    resolution_note: str | None = None
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class RequestSummary:
+    """One row of a request search."""
+
+    number: str
+    status: str
+    created_at: float
+    chat_id: str
+    topic: str
+    name: str | None
+    username: str | None
+    email: str | None
+    agent_name: str | None
+    resolution: str | None
+    rating: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class ConsoleSession:
+    """A signed-in console: whose it is and the CSRF token its forms must carry."""
+
+    agent: AgentRecord
+    csrf: str
+    expires_at: float
+
+
+@dataclass(slots=True, frozen=True)
+class CannedResponse:
+    id: int
+    shortcut: str
+    title: str
+    text: str
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "shortcut": self.shortcut, "title": self.title, "text": self.text}
+
+
+@dataclass(slots=True, frozen=True)
+class FloorStats:
+    """Figures for chats that ended since a moment (the start of today, say)."""
+
+    ended: int
+    avg_first_response: float | None
+    avg_handle: float | None
+    avg_rating: float | None
+    ratings: int
 
 
 # -- write operations ----------------------------------------------------------
@@ -180,7 +236,14 @@ class CreateRequest:
     chat_id: str
     created_at: float
     new_number: Callable[[], str]
+    resolution: str | None = None
+    resolution_note: str | None = None
     number: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class AppendNote:
+    note: Note
 
 
 @dataclass(slots=True, frozen=True)
@@ -194,7 +257,9 @@ class RateRequest:
     rated_at: float
 
 
-Op = CreateSession | CreateChat | SaveChat | AppendMessage | CreateRequest | RateRequest
+Op = (
+    CreateSession | CreateChat | SaveChat | AppendMessage | AppendNote | CreateRequest | RateRequest
+)
 
 
 class Store(Protocol):
@@ -253,3 +318,72 @@ class Store(Protocol):
     async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int: ...
 
     async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None: ...
+
+    async def update_agent(
+        self,
+        agent_id: int,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        departments: Sequence[str] | None = None,
+        max_chats: int | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> AgentRecord:
+        """Change the given fields; raises NotFoundError for an unknown agent."""
+        ...
+
+    # -- console sessions --
+
+    async def add_console_session(
+        self,
+        token_hash: bytes,
+        agent_id: int,
+        csrf: str,
+        *,
+        now: float,
+        expires_at: float,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> None: ...
+
+    async def console_session(self, token_hash: bytes, now: float) -> ConsoleSession | None:
+        """The live session (not expired, agent not disabled) with this token."""
+        ...
+
+    async def end_console_sessions(
+        self, *, token_hash: bytes | None = None, agent_id: int | None = None
+    ) -> None:
+        """Sign out one session, or every session of an agent."""
+        ...
+
+    # -- canned responses --
+
+    async def canned_responses(self) -> list[CannedResponse]: ...
+
+    async def save_canned(
+        self, canned_id: int | None, shortcut: str, title: str, text: str, now: float
+    ) -> CannedResponse:
+        """Add (``canned_id`` None) or change one; ConflictError if the shortcut is taken."""
+        ...
+
+    async def delete_canned(self, canned_id: int) -> None: ...
+
+    # -- requests --
+
+    async def search_requests(
+        self,
+        *,
+        number: str | None = None,
+        username: str | None = None,
+        email: str | None = None,
+        text: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        before: float | None = None,
+        limit: int = 50,
+    ) -> list[RequestSummary]:
+        """Requests matching every given filter, newest first; ``before`` pages."""
+        ...
+
+    async def floor_stats(self, since: float) -> FloorStats: ...

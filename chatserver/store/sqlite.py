@@ -12,30 +12,37 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-from ..core.conversation import ChatState, Conversation, Message, Player, Sender
-from ..exceptions import ConflictError, StoreError
+from ..core.conversation import ChatState, Conversation, Message, Note, Player, Sender
+from ..exceptions import ClientError, ConflictError, NotFoundError, StoreError
 from .base import (
     AgentRecord,
     AppendMessage,
+    AppendNote,
+    CannedResponse,
     ChatRecord,
+    ConsoleSession,
     CreateChat,
     CreateRequest,
     CreateSession,
+    FloorStats,
     Op,
     RateRequest,
     RequestRecord,
+    RequestSummary,
     SaveChat,
     SessionRecord,
 )
 
 __all__ = ["SqliteStore", "migrations"]
+
+T = TypeVar("T")
 
 _REQUEST_NUMBER_ATTEMPTS = 8
 
@@ -63,6 +70,10 @@ _INSERT = {
     RateRequest: (
         "UPDATE requests SET resolved = ?, rating = ?, rating_comment = ?, rated_at = ?,"
         " updated_at = ? WHERE number = ?"
+    ),
+    AppendNote: (
+        "INSERT INTO notes (chat_id, agent_id, client_id, author_name, text, after_seq, ts)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
     ),
     AppendMessage: (
         "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
@@ -113,6 +124,9 @@ def _params(op: Op) -> tuple[Any, ...]:
         )
     if isinstance(op, CreateSession):
         return (op.id, op.token_hash, op.created_at, op.locale)
+    if isinstance(op, AppendNote):
+        n = op.note
+        return (n.chat_id, n.agent_id, n.id, n.author_name, n.text, n.after_seq, n.ts)
     if isinstance(op, RateRequest):
         return (int(op.resolved), op.rating, op.comment, op.rated_at, op.rated_at, op.number)
     raise TypeError(f"no statement for {type(op).__name__}")
@@ -130,12 +144,12 @@ _CHAT_FROM = """
     LEFT JOIN agents a ON a.id = c.agent_id
     LEFT JOIN requests r ON r.chat_id = c.id
 """
-_AGENT_SELECT = """
-    SELECT a.*, (SELECT group_concat(department, ',') FROM
-                 (SELECT department FROM agent_departments d WHERE d.agent_id = a.id
-                  ORDER BY department)) AS departments
-    FROM agents a
+_AGENT_COLUMNS = """
+    a.*, (SELECT group_concat(department, ',') FROM
+          (SELECT department FROM agent_departments d WHERE d.agent_id = a.id
+           ORDER BY department)) AS departments
 """
+_AGENT_SELECT = f"SELECT {_AGENT_COLUMNS} FROM agents a"
 
 
 def _chat_record(row: sqlite3.Row) -> ChatRecord:
@@ -172,6 +186,18 @@ def _message(row: sqlite3.Row) -> Message:
         agent_id=row["agent_id"],
         author_name=row["author_name"],
         event=row["event"],
+    )
+
+
+def _note(row: sqlite3.Row) -> Note:
+    return Note(
+        chat_id=row["chat_id"],
+        id=row["client_id"],
+        agent_id=row["agent_id"],
+        author_name=row["author_name"],
+        text=row["text"],
+        after_seq=row["after_seq"],
+        ts=row["ts"],
     )
 
 
@@ -313,9 +339,17 @@ class SqliteStore:
         for _ in range(_REQUEST_NUMBER_ATTEMPTS):
             number = op.new_number()
             cur = await w.execute(
-                "INSERT INTO requests (number, chat_id, status, created_at, updated_at)"
-                " VALUES (?, ?, 'open', ?, ?) ON CONFLICT (number) DO NOTHING",
-                (number, op.chat_id, op.created_at, op.created_at),
+                "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
+                " resolution, resolution_note) VALUES (?, ?, 'open', ?, ?, ?, ?)"
+                " ON CONFLICT (number) DO NOTHING",
+                (
+                    number,
+                    op.chat_id,
+                    op.created_at,
+                    op.created_at,
+                    op.resolution,
+                    op.resolution_note,
+                ),
             )
             if cur.rowcount == 1:
                 op.number = number
@@ -342,6 +376,12 @@ class SqliteStore:
             " ORDER BY chat_id, seq"
         ):
             msgs.setdefault(mrow["chat_id"], []).append(_message(mrow))
+        notes: dict[str, list[Note]] = {}
+        for nrow in await self._fetch(
+            "SELECT * FROM notes WHERE chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
+            " ORDER BY chat_id, after_seq, ts"
+        ):
+            notes.setdefault(nrow["chat_id"], []).append(_note(nrow))
         out = []
         for row in rows:
             rec = _chat_record(row)
@@ -358,7 +398,7 @@ class SqliteStore:
                 assigned_at=rec.assigned_at,
                 first_response_at=rec.first_response_at,
             )
-            chat.restore(msgs.get(rec.id, []))
+            chat.restore(msgs.get(rec.id, []), notes.get(rec.id, []))
             session = SessionRecord(
                 rec.session_id, row["token_hash"], row["s_created"], row["s_locale"]
             )
@@ -391,7 +431,8 @@ class SqliteStore:
     async def request(self, number: str) -> RequestRecord | None:
         rows = await self._fetch(
             f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
-            " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment"
+            " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.resolution,"
+            " r.resolution_note"
             f" {_CHAT_FROM} WHERE r.number = ?",
             (number,),
         )
@@ -408,9 +449,35 @@ class SqliteStore:
             resolved=None if row["resolved"] is None else bool(row["resolved"]),
             rating=row["rating"],
             rating_comment=row["rating_comment"],
+            resolution=row["resolution"],
+            resolution_note=row["resolution_note"],
+            notes=[
+                _note(n)
+                for n in await self._fetch(
+                    "SELECT * FROM notes WHERE chat_id = ? ORDER BY after_seq, ts", (row["id"],)
+                )
+            ],
         )
 
     # -- agents and tokens -----------------------------------------------------
+
+    async def _transaction(
+        self, work: Callable[[aiosqlite.Connection], Awaitable[T]], what: str
+    ) -> T:
+        """Run ``work`` in one write transaction; driver errors become StoreError."""
+        w = self._writer
+        async with self._lock:
+            try:
+                await w.execute("BEGIN IMMEDIATE")
+                result = await work(w)
+                await w.execute("COMMIT")
+                return result
+            except ClientError:
+                await self._rollback()
+                raise
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise StoreError(f"{what}: {exc}") from exc
 
     async def add_agent(
         self,
@@ -423,33 +490,63 @@ class SqliteStore:
         max_chats: int,
         now: float,
     ) -> AgentRecord:
-        w = self._writer
-        async with self._lock:
+        async def work(w: aiosqlite.Connection) -> int:
             try:
-                await w.execute("BEGIN IMMEDIATE")
                 cur = await w.execute(
                     "INSERT INTO agents (username, name, password_hash, role, max_chats,"
                     " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (username, name, password_hash, role, max_chats, now),
                 )
-                agent_id = cur.lastrowid
-                await w.executemany(
-                    "INSERT INTO agent_departments (agent_id, department) VALUES (?, ?)",
-                    [(agent_id, d) for d in sorted(set(departments))],
-                )
-                await w.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
-                await self._rollback()
                 if "agents.username" in str(exc):
                     raise ConflictError(
                         "username_taken", f"an agent named {username!r} already exists"
                     ) from exc
-                raise StoreError(f"cannot add agent: {exc}") from exc
-            except sqlite3.Error as exc:
-                await self._rollback()
-                raise StoreError(f"cannot add agent: {exc}") from exc
-        agent = await self.agent(int(agent_id or 0))
+                raise
+            agent_id = int(cur.lastrowid or 0)
+            await _set_departments(w, agent_id, departments)
+            return agent_id
+
+        agent = await self.agent(await self._transaction(work, "cannot add agent"))
         assert agent is not None
+        return agent
+
+    async def update_agent(
+        self,
+        agent_id: int,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        departments: Sequence[str] | None = None,
+        max_chats: int | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> AgentRecord:
+        changes = {
+            "name": name,
+            "role": role,
+            "max_chats": max_chats,
+            "disabled": None if disabled is None else int(disabled),
+            "password_hash": password_hash,
+        }
+        sets = {k: v for k, v in changes.items() if v is not None}
+
+        async def work(w: aiosqlite.Connection) -> None:
+            if sets:
+                cur = await w.execute(
+                    f"UPDATE agents SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+                    (*sets.values(), agent_id),
+                )
+                if cur.rowcount == 0:
+                    raise NotFoundError("agent_not_found", "no such agent")
+            if departments is not None:
+                await w.execute("DELETE FROM agent_departments WHERE agent_id = ?", (agent_id,))
+                await _set_departments(w, agent_id, departments)
+
+        await self._transaction(work, "cannot change agent")
+        agent = await self.agent(agent_id)
+        if agent is None:
+            raise NotFoundError("agent_not_found", "no such agent")
         return agent
 
     async def list_agents(self) -> list[AgentRecord]:
@@ -464,17 +561,15 @@ class SqliteStore:
         return _agent(rows[0]) if rows else None
 
     async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int:
-        w = self._writer
-        async with self._lock:
-            try:
-                cur = await w.execute(
-                    "INSERT INTO api_tokens (agent_id, token_hash, label, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (agent_id, token_hash, label, now),
-                )
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot add token: {exc}") from exc
-        return int(cur.lastrowid or 0)
+        async def work(w: aiosqlite.Connection) -> int:
+            cur = await w.execute(
+                "INSERT INTO api_tokens (agent_id, token_hash, label, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (agent_id, token_hash, label, now),
+            )
+            return int(cur.lastrowid or 0)
+
+        return await self._transaction(work, "cannot add token")
 
     async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None:
         rows = await self._fetch(
@@ -483,3 +578,178 @@ class SqliteStore:
             (token_hash,),
         )
         return _agent(rows[0]) if rows else None
+
+    # -- console sessions ------------------------------------------------------
+
+    async def add_console_session(
+        self,
+        token_hash: bytes,
+        agent_id: int,
+        csrf: str,
+        *,
+        now: float,
+        expires_at: float,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> None:
+        async def work(w: aiosqlite.Connection) -> None:
+            # sessions that ran out go when a new one starts: no sweeper needed
+            await w.execute("DELETE FROM console_sessions WHERE expires_at < ?", (now,))
+            await w.execute(
+                "INSERT INTO console_sessions (token_hash, agent_id, csrf, created_at,"
+                " expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (token_hash, agent_id, csrf, now, expires_at, ip, user_agent),
+            )
+
+        await self._transaction(work, "cannot start console session")
+
+    async def console_session(self, token_hash: bytes, now: float) -> ConsoleSession | None:
+        rows = await self._fetch(
+            f"SELECT {_AGENT_COLUMNS}, s.csrf, s.expires_at FROM console_sessions s"
+            " JOIN agents a ON a.id = s.agent_id"
+            " WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
+            (token_hash, now),
+        )
+        if not rows:
+            return None
+        return ConsoleSession(_agent(rows[0]), rows[0]["csrf"], rows[0]["expires_at"])
+
+    async def end_console_sessions(
+        self, *, token_hash: bytes | None = None, agent_id: int | None = None
+    ) -> None:
+        async def work(w: aiosqlite.Connection) -> None:
+            if token_hash is not None:
+                await w.execute("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
+            if agent_id is not None:
+                await w.execute("DELETE FROM console_sessions WHERE agent_id = ?", (agent_id,))
+
+        await self._transaction(work, "cannot end console session")
+
+    # -- canned responses ------------------------------------------------------
+
+    async def canned_responses(self) -> list[CannedResponse]:
+        rows = await self._fetch("SELECT * FROM canned_responses ORDER BY shortcut")
+        return [CannedResponse(r["id"], r["shortcut"], r["title"], r["text"]) for r in rows]
+
+    async def save_canned(
+        self, canned_id: int | None, shortcut: str, title: str, text: str, now: float
+    ) -> CannedResponse:
+        async def work(w: aiosqlite.Connection) -> int:
+            try:
+                if canned_id is None:
+                    cur = await w.execute(
+                        "INSERT INTO canned_responses (shortcut, title, text, created_at,"
+                        " updated_at) VALUES (?, ?, ?, ?, ?)",
+                        (shortcut, title, text, now, now),
+                    )
+                    return int(cur.lastrowid or 0)
+                cur = await w.execute(
+                    "UPDATE canned_responses SET shortcut = ?, title = ?, text = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    (shortcut, title, text, now, canned_id),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(
+                    "shortcut_taken", f"the shortcut /{shortcut} is already used", field="shortcut"
+                ) from exc
+            if cur.rowcount == 0:
+                raise NotFoundError("canned_not_found", "no such canned response")
+            return canned_id
+
+        saved_id = await self._transaction(work, "cannot save canned response")
+        return CannedResponse(saved_id, shortcut, title, text)
+
+    async def delete_canned(self, canned_id: int) -> None:
+        async def work(w: aiosqlite.Connection) -> None:
+            await w.execute("DELETE FROM canned_responses WHERE id = ?", (canned_id,))
+
+        await self._transaction(work, "cannot delete canned response")
+
+    # -- request search and figures ----------------------------------------------
+
+    async def search_requests(
+        self,
+        *,
+        number: str | None = None,
+        username: str | None = None,
+        email: str | None = None,
+        text: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        before: float | None = None,
+        limit: int = 50,
+    ) -> list[RequestSummary]:
+        where: list[str] = []
+        params: list[object] = []
+        if number is not None:
+            where.append("r.number = ?")
+            params.append(number)
+        if username is not None:
+            where.append("c.player_username = ? COLLATE NOCASE")
+            params.append(username)
+        if email is not None:
+            where.append("c.player_email = ? COLLATE NOCASE")
+            params.append(email)
+        if text is not None:
+            # one box for agents: a name, username or e-mail, matched loosely
+            where.append(
+                "(c.player_username LIKE ? ESCAPE '\\' OR c.player_email LIKE ? ESCAPE '\\'"
+                " OR c.player_name LIKE ? ESCAPE '\\')"
+            )
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params.extend([like, like, like])
+        for clause, value in (
+            ("r.created_at >= ?", since),
+            ("r.created_at < ?", until),
+            ("r.created_at < ?", before),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        sql = (
+            "SELECT r.number, r.status, r.created_at, r.resolution, r.rating, c.id AS chat_id,"
+            " c.topic, c.player_name, c.player_username, c.player_email, a.name AS agent_name"
+            " FROM requests r JOIN chats c ON c.id = r.chat_id"
+            " LEFT JOIN agents a ON a.id = c.agent_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY r.created_at DESC LIMIT ?"
+        )
+        rows = await self._fetch(sql, (*params, limit))
+        return [
+            RequestSummary(
+                number=r["number"],
+                status=r["status"],
+                created_at=r["created_at"],
+                chat_id=r["chat_id"],
+                topic=r["topic"],
+                name=r["player_name"],
+                username=r["player_username"],
+                email=r["player_email"],
+                agent_name=r["agent_name"],
+                resolution=r["resolution"],
+                rating=r["rating"],
+            )
+            for r in rows
+        ]
+
+    async def floor_stats(self, since: float) -> FloorStats:
+        rows = await self._fetch(
+            "SELECT count(*) AS ended,"
+            " avg(c.first_response_at - c.assigned_at) AS first_response,"
+            " avg(CASE WHEN c.assigned_at IS NOT NULL THEN c.ended_at - c.assigned_at END)"
+            " AS handle, avg(r.rating) AS rating, count(r.rating) AS ratings"
+            " FROM chats c LEFT JOIN requests r ON r.chat_id = c.id"
+            " WHERE c.state = 'ended' AND c.ended_at >= ?",
+            (since,),
+        )
+        r = rows[0]
+        return FloorStats(r["ended"], r["first_response"], r["handle"], r["rating"], r["ratings"])
+
+
+async def _set_departments(
+    w: aiosqlite.Connection, agent_id: int, departments: Sequence[str]
+) -> None:
+    await w.executemany(
+        "INSERT INTO agent_departments (agent_id, department) VALUES (?, ?)",
+        [(agent_id, d) for d in sorted(set(departments))],
+    )

@@ -170,3 +170,21 @@ def test_session_state() -> None:
     """A session without a chat is in prechat; otherwise it reports the chat's state."""
     assert session_state(None) == "prechat"
     assert session_state(chat()) == "queued"
+
+
+def test_notes_are_idempotent_and_placed_after_the_last_message() -> None:
+    """A note remembers the seq it follows; a resend of its id is recognised."""
+    c = chat()
+    c.assign(7, "Ayşe", 1.0)
+    accept(c, Sender.PLAYER, "m1")
+    note = c.add_note(7, "Ayşe", "n1", "VIP player", 5_000)
+    assert note is not None and note.after_seq == 1 and c.last_seq == 1  # no seq taken
+    assert c.add_note(7, "Ayşe", "n1", "VIP player", 6_000) is None
+    assert c.add_note(8, "Ali", "n1", "other agent, same id", 6_000) is not None
+    c.note_committed(note)
+    again = chat()
+    again.restore(list(c.messages), [note])
+    assert again.notes == [note] and again.add_note(7, "Ayşe", "n1", "x", 1) is None
+    c.end("agent", 2.0)
+    with pytest.raises(StateError):
+        c.add_note(7, "Ayşe", "n2", "too late", 7_000)

@@ -149,3 +149,24 @@ def test_rolling_average() -> None:
     for v in (10.0, 20.0, 30.0, 40.0):
         avg.add(v)
     assert avg.value == 30.0
+
+
+def test_a_chat_sent_back_to_the_queue_avoids_its_last_agent() -> None:
+    """The avoided agent gets the next chat in line instead; another agent gets the avoided one."""
+    r = router((1, 3, ON, 0, 0.0))
+    r.enqueue("back", 1.0, front=True, avoid=1)
+    r.enqueue("new", 2.0)
+    assert r.assignments(10.0) == [("new", 1)]
+    assert r.position("back") == 1
+    r.upsert_agent(2, 3).status = ON
+    assert r.assignments(11.0) == [("back", 2)]
+
+
+def test_avoid_is_forgotten_when_the_chat_leaves_the_queue() -> None:
+    """A removed chat that comes back later has no avoided agent."""
+    r = router((1, 3, ON, 0, 0.0))
+    r.enqueue("c", 1.0, avoid=1)
+    assert r.assignments(2.0) == []
+    r.remove("c")
+    r.enqueue("c", 3.0)
+    assert r.assignments(4.0) == [("c", 1)]
