@@ -11,14 +11,17 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from .config import Settings
 from .exceptions import ClientError, StoreError
 from .hub import Hub
 from .store import make_store
-from .web import api, widget
+from .web import admin, api, console, widget
+from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
+from .web.pages import CONSOLE_DIR
 from .web.ws import agent_ws, player_ws
 
 __all__ = ["create_app"]
@@ -59,7 +62,25 @@ def create_app(
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/api/topics", api.topics),
+        Route("/api/requests", api.list_requests),
         Route("/api/requests/{number}", api.get_request),
+        Route("/console", console.workspace),
+        Route("/console/login", console.login_page, methods=["GET"]),
+        Route("/console/login", console.login, methods=["POST"]),
+        Route("/console/logout", console.logout, methods=["POST"]),
+        Route("/console/floor", console.floor),
+        Route("/console/requests", console.requests_page),
+        Route("/console/requests/{number}", console.request_page),
+        Route("/console/requests/{number}/export.{fmt:str}", console.export),
+        Route("/console/admin/agents", admin.agents_page, methods=["GET"]),
+        Route("/console/admin/agents", admin.agent_add, methods=["POST"]),
+        Route("/console/admin/agents/{agent_id:int}", admin.agent_update, methods=["POST"]),
+        Route("/console/admin/canned", admin.canned_page, methods=["GET"]),
+        Route("/console/admin/canned", admin.canned_save, methods=["POST"]),
+        Route(
+            "/console/admin/canned/{canned_id:int}/delete", admin.canned_delete, methods=["POST"]
+        ),
+        Mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console"),
         WebSocketRoute("/ws/player", player_ws),
         WebSocketRoute("/ws/agent", agent_ws),
     ]
@@ -71,7 +92,7 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[cors],
         lifespan=lifespan,
@@ -81,3 +102,5 @@ def create_app(
             Exception: server_error,
         },
     )
+    app.state.signin_throttle = SignInThrottle()
+    return app

@@ -8,15 +8,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..core.requests import format_request_number, parse_request_number
-from ..exceptions import AuthError, NotFoundError, StoreError
+from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
+from ..exceptions import AuthError, ClientError, NotFoundError, StoreError
 from ..hub import Hub
-from ..protocol import message_dict
 from ..security import token_hash
-from ..store import AgentRecord, RequestRecord
+from ..store import AgentRecord, RequestRecord, RequestSummary
+from .auth import console_session
+from .console import transcript
 from .errors import error_response
 
-__all__ = ["get_request", "healthz", "readyz", "topics"]
+__all__ = ["get_request", "healthz", "list_requests", "readyz", "topics"]
 
 
 def _hub(request: Request) -> Hub:
@@ -49,14 +50,19 @@ async def topics(request: Request) -> JSONResponse:
 
 
 async def api_agent(request: Request) -> AgentRecord:
-    """The agent behind ``Authorization: Bearer <API token>``; raises AuthError."""
+    """The agent behind ``Authorization: Bearer <API token>`` or, for reads, the console's
+    session cookie; raises AuthError."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise AuthError("auth_required", "send an API token: Authorization: Bearer <token>")
-    agent = await _hub(request).store.agent_by_token(token_hash(token.strip()))
-    if agent is None:
-        raise AuthError("invalid_token", "unknown or revoked API token")
-    return agent
+    if scheme.lower() == "bearer" and token:
+        agent = await _hub(request).store.agent_by_token(token_hash(token.strip()))
+        if agent is None:
+            raise AuthError("invalid_token", "unknown or revoked API token")
+        return agent
+    if request.method in ("GET", "HEAD"):
+        session = await console_session(request)
+        if session is not None:
+            return session.agent
+    raise AuthError("auth_required", "send an API token: Authorization: Bearer <token>")
 
 
 def iso(t: float | None) -> str | None:
@@ -87,8 +93,68 @@ def request_json(rec: RequestRecord) -> dict[str, Any]:
         "satisfaction": None
         if rec.rating is None
         else {"resolved": rec.resolved, "rating": rec.rating, "comment": rec.rating_comment},
-        "transcript": [message_dict(m) for m in rec.messages],
+        "resolution": rec.resolution,
+        "resolution_note": rec.resolution_note,
+        "transcript": transcript(rec, internal=True),
     }
+
+
+def _summary(r: RequestSummary) -> dict[str, Any]:
+    return {
+        "number": format_request_number(r.number),
+        "status": r.status,
+        "created_at": iso(r.created_at),
+        "chat": r.chat_id,
+        "topic": r.topic,
+        "player": {"name": r.name, "username": r.username, "email": r.email},
+        "agent": r.agent_name,
+        "resolution": r.resolution,
+        "rating": r.rating,
+    }
+
+
+def _time(request: Request, name: str) -> float | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ClientError("invalid_field", f"{name} must be an ISO 8601 time", field=name) from None
+
+
+async def list_requests(request: Request) -> JSONResponse:
+    """GET /api/requests: filter by ``q`` (number, or any part of a name, username or
+    e-mail), ``username``, ``email``, ``since`` and ``until``; newest first, paged by
+    ``before`` (the ``next_before`` of the previous page)."""
+    await api_agent(request)
+    params = request.query_params
+    try:
+        limit = min(max(int(params.get("limit", "50")), 1), 200)
+    except ValueError:
+        raise ClientError("invalid_field", "limit must be a number", field="limit") from None
+    hub = _hub(request)
+    store_filters = {
+        "username": params.get("username") or None,
+        "email": params.get("email") or None,
+        "since": _time(request, "since"),
+        "until": _time(request, "until"),
+        "before": _time(request, "before"),
+    }
+    q = (params.get("q") or "").strip()
+    if q:
+        try:
+            store_filters["number"] = parse_request_number(q)
+        except InvalidRequestNumber:
+            store_filters["text"] = q
+    rows = await hub.store.search_requests(limit=limit, **store_filters)  # type: ignore[arg-type]
+    more = len(rows) == limit
+    return JSONResponse(
+        {
+            "requests": [_summary(r) for r in rows],
+            "next_before": iso(rows[-1].created_at) if more and rows else None,
+        }
+    )
 
 
 async def get_request(request: Request) -> JSONResponse:

@@ -31,7 +31,12 @@ def error_response(status: int, code: str, message: str, **extra: object) -> JSO
 
 async def client_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ClientError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers = {}
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry = exc.extra.get("retry_after")
+    if isinstance(retry, int):
+        headers["Retry-After"] = str(retry)
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 

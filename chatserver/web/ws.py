@@ -8,6 +8,8 @@ from starlette.websockets import WebSocket
 
 from ..exceptions import ProtocolError
 from ..hub import Connection, Hub, handle_agent_frame, handle_player_frame
+from ..store import AgentRecord
+from .auth import console_session
 from .origins import origin_allowed, same_origin
 
 __all__ = ["agent_ws", "player_ws"]
@@ -16,12 +18,16 @@ _BINARY = ProtocolError("binary_not_supported", "send JSON text frames")
 
 
 async def _serve(
-    websocket: WebSocket, kind: str, handle: Callable[[Hub, Connection, str], Awaitable[None]]
+    websocket: WebSocket,
+    kind: str,
+    handle: Callable[[Hub, Connection, str], Awaitable[None]],
+    preauth: AgentRecord | None = None,
 ) -> None:
     hub: Hub = websocket.app.state.hub
     await websocket.accept()
     client = websocket.client
     conn = hub.connect(websocket, kind, f"{client.host}:{client.port}" if client else "")
+    conn.preauth = preauth
     try:
         while True:
             message = await websocket.receive()
@@ -52,4 +58,5 @@ async def agent_ws(websocket: WebSocket) -> None:
     if origin is not None and not same_origin(origin, websocket.headers.get("host")):
         await websocket.close(code=1008)
         return
-    await _serve(websocket, "agent", handle_agent_frame)
+    session = await console_session(websocket)
+    await _serve(websocket, "agent", handle_agent_frame, session.agent if session else None)

@@ -1,0 +1,204 @@
+"""Console sign-in: session cookies, CSRF tokens, sign-in throttling, security headers.
+
+- The session cookie holds 256 random bits; the store keeps only its SHA-256.
+  It is HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS.
+- Every state-changing request carries a CSRF token: the session's own token for
+  signed-in forms and fetches (``csrf`` field or ``X-CSRF-Token`` header), and a
+  double-submit cookie for the sign-in form. A foreign ``Origin`` is refused too.
+- Failed sign-ins are limited per account and per address (moving windows, the
+  ``limits`` library); the limit answers 429 with ``Retry-After``, the same
+  way whether or not the account exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from ..exceptions import AuthError, ClientError, LimitError
+from ..hub import Hub
+from ..security import new_token, same_secret, token_hash
+from ..store import ConsoleSession
+from .origins import same_origin
+
+__all__ = [
+    "COOKIE",
+    "LOGIN_CSRF_COOKIE",
+    "SignInThrottle",
+    "check_csrf",
+    "console_session",
+    "end_session",
+    "require",
+    "form_value",
+    "login_csrf_token",
+    "secure_headers",
+    "set_login_csrf",
+    "set_session_cookie",
+    "start_session",
+]
+
+COOKIE = "cs_session"
+LOGIN_CSRF_COOKIE = "cs_login_csrf"
+SESSION_HOURS = 12
+ROLES = ("agent", "supervisor", "admin")
+
+# what console pages may do: only our own scripts, styles and sockets; no framing
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def secure_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _hub(conn: HTTPConnection) -> Hub:
+    hub: Hub = conn.app.state.hub
+    return hub
+
+
+async def console_session(conn: HTTPConnection) -> ConsoleSession | None:
+    """The signed-in console behind this request or WebSocket, if any."""
+    token = conn.cookies.get(COOKIE)
+    if not token:
+        return None
+    return await _hub(conn).store.console_session(token_hash(token), time.time())
+
+
+async def require(request: Request, roles: Collection[str] = ROLES) -> ConsoleSession:
+    """The console session, or AuthError (401 signed out, 403 wrong role)."""
+    session = await console_session(request)
+    if session is None:
+        raise AuthError("auth_required", "sign in to the console first")
+    if session.agent.role not in roles:
+        raise AuthError("forbidden", "your role does not allow this", status=403)
+    return session
+
+
+def check_csrf(request: Request, expected: str, sent: str | None) -> None:
+    """Refuse a state-changing request without the right token, or from another site."""
+    origin = request.headers.get("origin")
+    if origin is not None and not same_origin(origin, request.headers.get("host")):
+        raise AuthError("csrf_failed", "this request came from another site", status=403)
+    sent = sent or request.headers.get("x-csrf-token")
+    if not sent or not expected or not same_secret(sent, expected):
+        raise AuthError(
+            "csrf_failed", "the form expired; reload the page and try again", status=403
+        )
+
+
+def _cookie_secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def start_session(request: Request, agent_id: int) -> tuple[str, float]:
+    """A new signed-in session for the agent; returns its cookie value and expiry."""
+    token = new_token("")
+    now = time.time()
+    expires = now + SESSION_HOURS * 3600
+    await _hub(request).store.add_console_session(
+        token_hash(token),
+        agent_id,
+        secrets.token_urlsafe(32),
+        now=now,
+        expires_at=expires,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", "")[:300] or None,
+    )
+    return token, expires
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_cookie_secure(request),
+    )
+
+
+async def end_session(request: Request, response: Response) -> None:
+    token = request.cookies.get(COOKIE)
+    if token:
+        await _hub(request).store.end_console_sessions(token_hash=token_hash(token))
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+
+
+def login_csrf_token(request: Request) -> str:
+    """The sign-in form's double-submit token (reused while its cookie lives)."""
+    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+
+def set_login_csrf(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path="/console/login",
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request),
+    )
+
+
+@dataclass(frozen=True)
+class _Limits:
+    account: RateLimitItem
+    address: RateLimitItem
+
+
+class SignInThrottle:
+    """Failed sign-ins per account and per address, in moving windows."""
+
+    def __init__(self, per_account: str = "5/15 minutes", per_address: str = "20/15 minutes"):
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limits = _Limits(parse(per_account), parse(per_address))
+
+    async def check(self, username: str, address: str) -> None:
+        """Raise LimitError (429) while either window is full."""
+        for item, key in ((self.limits.account, username.lower()), (self.limits.address, address)):
+            if not await self.limiter.test(item, "signin", key):
+                stats = await self.limiter.get_window_stats(item, "signin", key)
+                wait = max(1, int(stats.reset_time - time.time()))
+                raise LimitError(
+                    "too_many_attempts",
+                    f"too many failed sign-ins; try again in {wait // 60 + 1} minutes",
+                    retry_after=wait,
+                )
+
+    async def failed(self, username: str, address: str) -> None:
+        await self.limiter.hit(self.limits.account, "signin", username.lower())
+        await self.limiter.hit(self.limits.address, "signin", address)
+
+    async def succeeded(self, username: str) -> None:
+        await self.limiter.clear(self.limits.account, "signin", username.lower())
+
+
+def form_value(form: object, name: str, *, required: bool = True, max_length: int = 200) -> str:
+    """A trimmed text field of a submitted form, or a ClientError naming it."""
+    value = form.get(name) if hasattr(form, "get") else None
+    if not isinstance(value, str):
+        value = ""
+    value = value.strip()
+    if required and not value:
+        raise ClientError("field_required", f"{name.replace('_', ' ')} is required", field=name)
+    if len(value) > max_length:
+        raise ClientError("field_too_long", f"{name} is too long", field=name)
+    return value

@@ -1,0 +1,284 @@
+"""Console pages: sign-in and sign-out, the workspace, request search and transcripts, the floor."""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
+from ..exceptions import AuthError, ClientError
+from ..hub import Hub
+from ..protocol import message_dict, note_dict
+from ..security import hash_password, verify_password
+from ..store import ConsoleSession, RequestRecord
+from .auth import (
+    LOGIN_CSRF_COOKIE,
+    SignInThrottle,
+    check_csrf,
+    console_session,
+    end_session,
+    login_csrf_token,
+    require,
+    secure_headers,
+    set_login_csrf,
+    set_session_cookie,
+    start_session,
+)
+from .pages import render
+
+__all__ = [
+    "export",
+    "floor",
+    "login",
+    "login_page",
+    "logout",
+    "request_page",
+    "requests_page",
+    "workspace",
+]
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash of a random password, so unknown users cost as much as wrong passwords."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def _next(request: Request, value: str | None) -> str:
+    """Where to go after signing in: only our own console pages."""
+    if value and value.startswith("/console") and not value.startswith("//"):
+        return value
+    return "/console"
+
+
+def _to_login(request: Request) -> Response:
+    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return RedirectResponse(f"/console/login?next={target}", status_code=303)
+
+
+async def _page_session(request: Request, roles: tuple[str, ...] = ()) -> ConsoleSession | Response:
+    """The session for a page, or the response to send instead (sign-in or 403)."""
+    session = await console_session(request)
+    if session is None:
+        return _to_login(request)
+    if roles and session.agent.role not in roles:
+        return render(
+            request,
+            "error.html",
+            {"me": session, "message": "Your role does not allow this page."},
+            403,
+        )
+    return session
+
+
+# -- sign in and out -------------------------------------------------------------
+
+
+async def login_page(request: Request) -> Response:
+    if await console_session(request) is not None:
+        return RedirectResponse(_next(request, request.query_params.get("next")), status_code=303)
+    return _login_form(request, None, 200)
+
+
+def _login_form(request: Request, error: str | None, status: int, username: str = "") -> Response:
+    token = login_csrf_token(request)
+    response = render(
+        request,
+        "login.html",
+        {
+            "csrf": token,
+            "error": error,
+            "username": username,
+            "next": _next(request, request.query_params.get("next")),
+        },
+        status,
+    )
+    set_login_csrf(request, response, token)
+    return response
+
+
+async def login(request: Request) -> Response:
+    """POST /console/login: check the CSRF cookie, the throttle, then the password."""
+    form = await request.form()
+    username = str(form.get("username") or "").strip()[:64]
+    password = str(form.get("password") or "")
+    try:
+        check_csrf(request, request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf") or ""))
+    except AuthError as err:
+        return _login_form(request, err.message, 403, username)
+    throttle: SignInThrottle = request.app.state.signin_throttle
+    address = request.client.host if request.client else "unknown"
+    try:
+        await throttle.check(username, address)
+    except ClientError as err:
+        response = _login_form(request, err.message, 429, username)
+        response.headers["Retry-After"] = str(err.extra.get("retry_after", 60))
+        return response
+    agent = await _hub(request).store.agent_by_username(username) if username else None
+    stored = agent.password_hash if agent is not None and not agent.disabled else None
+    ok = verify_password(stored or _dummy_hash(), password) and stored is not None
+    if agent is None or not ok:
+        await throttle.failed(username, address)
+        return _login_form(request, "Wrong username or password.", 401, username)
+    await throttle.succeeded(username)
+    token, _ = await start_session(request, agent.id)
+    response = RedirectResponse(_next(request, str(form.get("next") or "")), status_code=303)
+    set_session_cookie(request, response, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    session = await console_session(request)
+    response = RedirectResponse("/console/login", status_code=303)
+    if session is not None:
+        form = await request.form()
+        check_csrf(request, session.csrf, str(form.get("csrf") or ""))
+    await end_session(request, response)
+    return secure_headers(response)
+
+
+# -- the workspace -----------------------------------------------------------------
+
+
+async def workspace(request: Request) -> Response:
+    session = await _page_session(request)
+    if isinstance(session, Response):
+        return session
+    hub = _hub(request)
+    canned = await hub.store.canned_responses()
+    boot = {
+        "agent": session.agent.public(),
+        "csrf": session.csrf,
+        "resolutions": list(hub.settings.resolutions),
+        "canned": [c.public() for c in canned],
+    }
+    return render(request, "workspace.html", {"me": session, "boot": boot})
+
+
+async def floor(request: Request) -> Response:
+    session = await _page_session(request, ("supervisor", "admin"))
+    if isinstance(session, Response):
+        return session
+    return render(request, "floor.html", {"me": session, "boot": {"agent": session.agent.public()}})
+
+
+# -- requests ------------------------------------------------------------------------
+
+
+async def requests_page(request: Request) -> Response:
+    session = await _page_session(request)
+    if isinstance(session, Response):
+        return session
+    q = request.query_params.get("q", "").strip()[:200]
+    results = None
+    if q:
+        results = await search(_hub(request), q, limit=100)
+    return render(
+        request,
+        "requests.html",
+        {"me": session, "q": q, "results": results, "shown": format_request_number, "when": _when},
+    )
+
+
+async def search(hub: Hub, q: str, *, limit: int, before: float | None = None) -> list[Any]:
+    """One box: a request number finds that request; anything else a player."""
+    try:
+        number = parse_request_number(q)
+    except InvalidRequestNumber:
+        return await hub.store.search_requests(text=q, limit=limit, before=before)
+    return await hub.store.search_requests(number=number, limit=limit, before=before)
+
+
+async def _record(request: Request) -> RequestRecord | Response:
+    try:
+        number = parse_request_number(request.path_params["number"])
+    except InvalidRequestNumber as err:
+        return render(request, "error.html", {"message": err.message}, 400)
+    rec = await _hub(request).store.request(number)
+    if rec is None:
+        return render(request, "error.html", {"message": "No request has this number."}, 404)
+    return rec
+
+
+def transcript(rec: RequestRecord, *, internal: bool) -> list[dict[str, Any]]:
+    """Messages and (for agents) internal notes, in conversation order."""
+    entries: list[tuple[tuple[int, int, int], dict[str, Any]]] = [
+        ((m.seq, 0, m.ts), {**message_dict(m), "internal": False}) for m in rec.messages
+    ]
+    if internal:
+        entries += [
+            ((n.after_seq, 1, n.ts), {**note_dict(n), "from": "note", "internal": True})
+            for n in rec.notes
+        ]
+    return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
+
+
+async def request_page(request: Request) -> Response:
+    session = await _page_session(request)
+    if isinstance(session, Response):
+        return session
+    rec = await _record(request)
+    if isinstance(rec, Response):
+        return rec
+    return render(
+        request,
+        "transcript.html",
+        {
+            "me": session,
+            "rec": rec,
+            "number": format_request_number(rec.number),
+            "entries": transcript(rec, internal=True),
+            "when": _when,
+        },
+    )
+
+
+def _when(ms_or_seconds: float | None) -> str:
+    if ms_or_seconds is None:
+        return "–"
+    seconds = ms_or_seconds / 1000 if ms_or_seconds > 10**11 else ms_or_seconds
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+async def export(request: Request) -> Response:
+    """The transcript as a download: .json or .txt."""
+    await require(request)
+    if request.path_params["fmt"] not in ("json", "txt"):
+        return render(request, "error.html", {"message": "Export as .json or .txt."}, 404)
+    rec = await _record(request)
+    if isinstance(rec, Response):
+        return rec
+    number = format_request_number(rec.number)
+    entries = transcript(rec, internal=True)
+    if request.path_params["fmt"] == "json":
+        body = json.dumps(
+            {"number": number, "topic": rec.chat.topic, "transcript": entries},
+            ensure_ascii=False,
+            indent=2,
+        )
+        media = "application/json"
+    else:
+        lines = [f"Request {number} - topic {rec.chat.topic}", ""]
+        for e in entries:
+            who = e.get("name") or e["from"]
+            if e["internal"]:
+                who = f"[internal note] {e['agent']['name']}"
+            lines.append(f"{_when(e['ts'])}  {who}: {e['text']}")
+        body = "\n".join(lines) + "\n"
+        media = "text/plain; charset=utf-8"
+    filename = f"request-{number}.{request.path_params['fmt']}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return secure_headers(Response(body, media_type=media, headers=disposition))

@@ -1,0 +1,38 @@
+"""Rendering console pages: Jinja2 templates from agent_console/, with security headers."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from .auth import secure_headers
+
+__all__ = ["CONSOLE_DIR", "render"]
+
+CONSOLE_DIR = Path(str(files("chatserver.console")))
+_templates = Jinja2Templates(directory=CONSOLE_DIR / "templates")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+_templates.env.filters["duration"] = _duration
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    """A console page; templates autoescape everything they show."""
+    response = _templates.TemplateResponse(request, name, context, status_code=status)
+    return secure_headers(response)
