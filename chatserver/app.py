@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from .config import Settings
+from .config import Settings, load_routing
+from .directory import make_directory
 from .exceptions import ClientError, StoreError
 from .hub import Hub
 from .store import make_store
@@ -36,13 +37,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        routing = load_routing(settings)  # a broken routing file stops start-up here
         store = make_store(settings)
         await store.open()
+        directory = make_directory(settings, store)
         try:
             applied = await store.migrate()
             if applied:
                 log.info("database %s migrated to version %d", settings.db, applied[-1])
-            hub = Hub(settings, store, on_fatal=on_fatal)
+            hub = Hub(settings, store, routing=routing, directory=directory, on_fatal=on_fatal)
             await hub.start()
             app.state.hub = hub
             try:
@@ -51,6 +54,7 @@ def create_app(
                 await hub.stop()
                 log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
         finally:
+            await directory.close()
             await store.close()
 
     routes = [

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import getpass
 import logging
 import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 import uvicorn
@@ -17,6 +19,8 @@ import uvicorn
 from . import __version__
 from .app import create_app
 from .config import Settings
+from .core.identity import Member
+from .core.routing import ALL_DEPARTMENTS
 from .exceptions import ChatServerError, ClientError, StoreError
 from .security import hash_password, new_token, token_hash
 from .server import uvicorn_config
@@ -122,7 +126,7 @@ def agent_add(args: argparse.Namespace) -> int:
             name=args.name or args.username,
             password_hash=hash_password(password),
             role=args.role,
-            departments=args.department or ["general"],
+            departments=args.department or [ALL_DEPARTMENTS],
             max_chats=args.max_chats,
             now=time.time(),
         )
@@ -171,6 +175,50 @@ def token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def members_import(args: argparse.Namespace) -> int:
+    """Fill the built-in member directory from a CSV file (see docs/configuration.md)."""
+    members = read_members_csv(args.file)
+
+    async def work(store: Store) -> int:
+        return await store.upsert_members(members)
+
+    count = _with_store(_settings(args), work)
+    print(f"imported {count} member(s)")
+    return 0
+
+
+def read_members_csv(path: str) -> list[Member]:
+    """member_id, username, email, name, birthdate (YYYY-MM-DD, optional) with a header row."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ClientError("cannot_read", f"cannot read {path}: {exc.strerror}") from exc
+    required = {"member_id", "username", "email"}
+    members = []
+    for line, row in enumerate(rows, start=2):
+        missing = [k for k in sorted(required) if not (row.get(k) or "").strip()]
+        if missing:
+            raise ClientError("bad_csv", f"{path} line {line}: missing {', '.join(missing)}")
+        birth = (row.get("birthdate") or "").strip()
+        try:
+            birthdate = date.fromisoformat(birth) if birth else None
+        except ValueError:
+            raise ClientError(
+                "bad_csv", f"{path} line {line}: birthdate {birth!r} is not YYYY-MM-DD"
+            ) from None
+        members.append(
+            Member(
+                member_id=row["member_id"].strip(),
+                username=row["username"].strip(),
+                email=row["email"].strip(),
+                name=(row.get("name") or "").strip() or None,
+                birthdate=birthdate,
+            )
+        )
+    return members
+
+
 def migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     applied = _with_store(settings, lambda store: store.migrate(), migrate=False)
@@ -208,13 +256,21 @@ def _parser() -> argparse.ArgumentParser:
     p = agent.add_parser("add", parents=[common], help="add an agent")
     p.add_argument("username")
     p.add_argument("--name", help="name shown to players (default: the username)")
-    p.add_argument("--department", action="append", help="department (repeat for several)")
+    p.add_argument(
+        "--department", action="append", help="department (repeat for several; default: all)"
+    )
     p.add_argument("--max-chats", type=int, default=3, help="concurrent chats (default 3)")
     p.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=agent_add)
     p = agent.add_parser("list", parents=[common], help="list agents")
     p.set_defaults(func=agent_list)
+
+    members = sub.add_parser("members", help="the built-in member directory")
+    members_sub = members.add_subparsers(dest="action", required=True)
+    p = members_sub.add_parser("import", parents=[common], help="import members from a CSV file")
+    p.add_argument("file", help="CSV with member_id, username, email, name, birthdate")
+    p.set_defaults(func=members_import)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", parents=[common], help="create an API token for an agent")

@@ -15,24 +15,15 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .core.topics import RoutingConfig, parse_routing
 from .exceptions import ConfigError
 
-__all__ = ["DEFAULT_TOPICS", "Settings"]
-
-DEFAULT_TOPICS = (
-    "membership",
-    "payments",
-    "bonus",
-    "technical",
-    "complaint",
-    "fraud",
-    "privacy",
-    "other",
-)
+__all__ = ["Settings", "load_routing"]
 
 _ENV_PREFIX = "CHATSERVER_"
 
@@ -46,8 +37,8 @@ class Settings:
     log_level: str = "info"
     # browsers: origins (scheme://host[:port]) allowed to open /ws/player besides our own
     allowed_origins: tuple[str, ...] = ()
-    # chats
-    topics: tuple[str, ...] = DEFAULT_TOPICS
+    # chats: departments and topics come from a TOML file (empty: the shipped default)
+    routing_file: str = ""
     # with no agent online, players leave a message (False) or may wait in the queue (True)
     queue_without_agents: bool = False
     # what an agent records when ending a chat
@@ -58,8 +49,19 @@ class Settings:
         "no_response",
         "spam",
     )
-    # "today" on the supervisor's floor view, and business hours later
+    # "today" on the supervisor's floor view, and departments without a time zone of their own
     timezone: str = "Europe/Istanbul"
+    # identity: which checks are allowed; the platform's token secret; the member directory
+    identity_modes: tuple[str, ...] = ("token", "directory", "guest")
+    identity_secret: str = ""
+    directory_url: str = ""  # empty: the built-in members table
+    directory_header: str = ""  # "Name: value" sent with every look-up
+    directory_timeout_seconds: float = 3.0
+    # an agent must answer a new chat within this time or it goes to the next agent (0: never)
+    answer_timeout_seconds: float = 90.0
+    # a player silent this long after the agent spoke is warned, then the chat ends (0: never)
+    player_idle_warn_seconds: float = 300.0
+    player_idle_end_seconds: float = 120.0
     player_grace_seconds: float = 300.0
     agent_grace_seconds: float = 60.0
     default_handle_seconds: float = 300.0
@@ -98,6 +100,7 @@ class Settings:
             "idle_timeout_seconds",
             "outbox_limit",
             "write_batch_max",
+            "directory_timeout_seconds",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -106,8 +109,20 @@ class Settings:
             raise ConfigError("port must be between 0 and 65535")
         if self.sqlite_synchronous not in ("full", "normal"):
             raise ConfigError("sqlite_synchronous must be 'full' or 'normal'")
-        if not self.topics:
-            raise ConfigError("topics must not be empty")
+        unknown_modes = set(self.identity_modes) - {"token", "directory", "guest"}
+        if unknown_modes or not self.identity_modes:
+            raise ConfigError("identity_modes: choose from token, directory, guest")
+        if self.identity_secret and len(self.identity_secret) < 32:
+            raise ConfigError("identity_secret must be at least 32 characters (HMAC-SHA256)")
+        if self.directory_header and ":" not in self.directory_header:
+            raise ConfigError("directory_header must look like 'Name: value'")
+        for name in (
+            "answer_timeout_seconds",
+            "player_idle_warn_seconds",
+            "player_idle_end_seconds",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 (off) or more")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -210,3 +225,21 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {f.name}: {value!r} is not a valid {kind}") from exc
+
+
+def load_routing(settings: Settings) -> RoutingConfig:
+    """The departments and topics: the settings' file, or the one shipped with chatserver."""
+    if settings.routing_file:
+        path = settings.routing_file
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read routing file {path}: {exc.strerror}") from exc
+    else:
+        path = "routing.toml (built in)"
+        text = resources.files("chatserver").joinpath("routing.toml").read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"routing file {path} is not valid TOML: {exc}") from exc
+    return parse_routing(data, settings.timezone)

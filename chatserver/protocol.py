@@ -77,12 +77,17 @@ class PlayerHello(_Frame, tag="hello"):
     locale: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
+Identity = Annotated[str, msgspec.Meta(max_length=4096)]
+
+
 class Prechat(_Frame, tag="prechat"):
     topic: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     age_confirmed: bool
     name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     username: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    # the platform's signed identity token for a logged-in member
+    identity: Identity | None = None
 
 
 class PlayerMessage(_Frame, tag="message"):
@@ -104,6 +109,7 @@ class LeaveMessage(_Frame, tag="leave_message"):
     text: str
     name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     username: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    identity: Identity | None = None
 
 
 class Rate(_Frame, tag="rate"):
@@ -167,10 +173,12 @@ class AgentNote(_Frame, tag="note"):
 
 
 class Transfer(_Frame, tag="transfer"):
-    """To another agent (``to`` = their id), or back to the queue (no ``to``)."""
+    """To another agent (``to`` = their id), or back to a queue (``department``, or the
+    chat's own when neither is given)."""
 
     chat: ChatId
     to: int | None = None
+    department: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
 class Roster(_Frame, tag="roster"):

@@ -104,6 +104,23 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
         sock.close()
 
 
+@contextlib.asynccontextmanager
+async def serve_asgi(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """Any small ASGI app (a platform's API, a host site) on a port of its own; yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    server = _TestServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await asyncio.wait_for(server.ready.wait(), t(10))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, t(15))
+        sock.close()
+
+
 async def make_agent(
     srv: RunningServer,
     username: str,
@@ -112,6 +129,7 @@ async def make_agent(
     max_chats: int = 3,
     role: str = "agent",
     password: str = "correct horse battery",
+    departments: tuple[str, ...] = ("*",),
 ) -> str:
     """Create an agent in the server's store; returns an API token for them."""
     store = srv.hub.store
@@ -120,7 +138,7 @@ async def make_agent(
         name=name or username.capitalize(),
         password_hash=hash_password(password),
         role=role,
-        departments=["general"],
+        departments=departments,
         max_chats=max_chats,
         now=time.time(),
     )
@@ -216,11 +234,15 @@ async def player(
 
 
 async def start_chat(
-    srv: RunningServer | str, name: str = "Mehmet", topic: str = "payments"
+    srv: RunningServer | str,
+    name: str = "Mehmet",
+    topic: str = "technical",
+    email: str = "mehmet@example.com",
+    **fields: Any,
 ) -> tuple[WS, dict[str, Any]]:
-    """A player who has sent the pre-chat form; returns the connection and welcome."""
+    """A guest who has sent the pre-chat form; returns the connection and welcome."""
     ws, welcome = await player(srv)
-    await ws.send("prechat", name=name, topic=topic, age_confirmed=True)
+    await ws.send("prechat", name=name, topic=topic, email=email, age_confirmed=True, **fields)
     return ws, welcome
 
 

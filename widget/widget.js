@@ -298,13 +298,19 @@
     var f = ui.pre = {
       name: field("name", "text", t("field.name"), { form: "pre", optional: true, autocomplete: "name", max: 100 }),
       username: field("username", "text", t("field.username"), { form: "pre", optional: true, autocomplete: "username", max: 64 }),
-      email: field("email", "email", t("field.email"), { form: "pre", optional: true, autocomplete: "email", max: 254 }),
+      email: field("email", "email", t("field.email"), { form: "pre", autocomplete: "email", max: 254 }),
       topic: field("topic", "select", t("field.topic"), { form: "pre" }),
       age_confirmed: ageBox("pre")
     };
     f.submit = h("button", { class: "primary", type: "submit", text: t("prechat.submit") });
+    // a members-only topic needs the account's username and e-mail (unless the site vouches)
+    f.hint = h("p", { class: "intro", id: "cs-pre-hint", "aria-live": "polite", hidden: true, text: t("prechat.members_hint") });
+    f.topic.input.addEventListener("change", function () {
+      var tp = topicById(f.topic.input.value);
+      f.hint.hidden = !(tp && tp.members_only && !identity);
+    });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
-      [h("p", { class: "intro", text: t("prechat.intro") }), f.name.wrap, f.username.wrap, f.email.wrap, f.topic.wrap, f.age_confirmed.wrap, f.submit]);
+      [h("p", { class: "intro", text: t("prechat.intro") }), f.name.wrap, f.email.wrap, f.topic.wrap, f.hint, f.username.wrap, f.age_confirmed.wrap, f.submit]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
 
@@ -317,8 +323,9 @@
       age_confirmed: ageBox("off")
     };
     f.submit = h("button", { class: "primary", type: "submit", text: t("offline.submit") });
+    ui.offReason = h("p", { class: "intro", role: "status", text: t("offline.intro") });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitOffline(); } },
-      [h("h3", { text: t("offline.title") }), h("p", { class: "intro", text: t("offline.intro") }),
+      [h("h3", { text: t("offline.title") }), ui.offReason,
         f.name.wrap, f.email.wrap, f.topic.wrap, f.text.wrap, f.age_confirmed.wrap, f.submit]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
@@ -377,14 +384,22 @@
     ]);
   }
 
+  function topicById(id) {
+    for (var i = 0; i < st.topics.length; i++) if (st.topics[i].id === id) return st.topics[i];
+    return null;
+  }
+
   function fillTopics(select) {
+    var chosen = select.value;
     select.textContent = "";
     select.appendChild(h("option", { value: "", text: t("field.topic_choose") }));
     st.topics.forEach(function (tp) {
       var key = "topic." + tp.id;
       var label = tp.labels && tp.labels[locale] ? tp.labels[locale] : (T[key] || tp.label || tp.id);
+      if (tp.members_only) label += t("topic.members_suffix");
       select.appendChild(h("option", { value: tp.id, text: label }));
     });
+    select.value = chosen;
   }
 
   // -- showing things --
@@ -599,10 +614,12 @@
     clearErrors(f);
     f.submit.disabled = true;
     st.lastLeave = st.lastLeave || newId();
-    var sent = send({
+    var frame = {
       type: "leave_message", id: st.lastLeave, name: value(f.name), email: f.email.input.value.trim(),
       topic: f.topic.input.value, text: f.text.input.value, age_confirmed: f.age_confirmed.input.checked
-    });
+    };
+    if (identity) frame.identity = identity;
+    var sent = send(frame);
     if (!sent) f.submit.disabled = false;
   }
 
@@ -825,7 +842,16 @@
     ui.pre.submit.disabled = false;
     ui.off.submit.disabled = false;
     if (err.code === "service_offline") {
-      availability(false);
+      var why = t("offline.intro");
+      if (err.reason === "closed") {
+        why = err.opens_at ? t("offline.closed", { time: new Date(err.opens_at).toLocaleString(locale, { weekday: "long", hour: "2-digit", minute: "2-digit" }) }) : t("offline.closed_now");
+      } else if (err.reason === "queue_full") {
+        why = t("offline.queue_full");
+      }
+      ui.offReason.textContent = why;
+      if (st.available) availability(false);
+      else show(viewFor(st.state));
+      focusView();
       return;
     }
     var mine = null;

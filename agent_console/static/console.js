@@ -67,6 +67,7 @@
     }
     c.player = summary.player;
     c.state = summary.state;
+    c.department = summary.department;
     c.queuedAt = summary.queued_at;
     c.assignedAt = summary.assigned_at;
     (summary.history || []).forEach(function (m) { c.messages.set(m.seq, m); });
@@ -126,7 +127,7 @@
     $("log").textContent = "";
     $("ended-banner").hidden = true;
     if (!c) return;
-    $("chat-title").textContent = playerName(c) + " · " + c.player.topic;
+    $("chat-title").textContent = playerName(c) + " · " + c.player.topic + " · " + (c.department || "");
     entries(c).forEach(function (e) { $("log").appendChild(entryEl(e)); });
     $("log").scrollTop = $("log").scrollHeight;
     var over = !!c.ended;
@@ -146,7 +147,9 @@
     $("p-username").textContent = c.player.username || "–";
     $("p-email").textContent = c.player.email || "–";
     $("p-topic").textContent = c.player.topic;
-    $("p-verified").textContent = c.player.verified ? "verified" : "not verified";
+    $("p-verified").textContent = c.player.verified
+      ? "verified by " + (c.player.verified_by === "token" ? "site sign-in" : "account check") + " · member " + c.player.member_id
+      : "guest, not verified";
     $("p-wait").textContent = minutes(c.assignedAt - c.queuedAt);
     var ul = $("earlier");
     ul.textContent = "";
@@ -285,7 +288,9 @@
   $("transfer-dialog").addEventListener("close", function () {
     if ($("transfer-dialog").returnValue !== "go" || !current) return;
     var to = $("transfer-to").value;
-    sendFrame(to === "queue" ? { type: "transfer", chat: current } : { type: "transfer", chat: current, to: Number(to) });
+    if (to === "queue") sendFrame({ type: "transfer", chat: current });
+    else if (to.indexOf("dep:") === 0) sendFrame({ type: "transfer", chat: current, department: to.slice(4) });
+    else sendFrame({ type: "transfer", chat: current, to: Number(to) });
   });
   $("close-chat").onclick = function () {
     if (!current) return;
@@ -296,10 +301,17 @@
     renderChat();
   };
 
+  var departments = [];
+
   function showRoster(agents) {
     var sel = $("transfer-to");
     sel.textContent = "";
     sel.appendChild(h("option", { value: "queue", text: "Back to the queue" }));
+    var c = current && chats.get(current);
+    departments.forEach(function (d) {
+      if (c && d.id === c.department) return;
+      sel.appendChild(h("option", { value: "dep:" + d.id, text: "Queue of " + (d.labels.en || d.id) }));
+    });
     agents.forEach(function (a) {
       if (a.id === me.id) return;
       var free = a.connected && a.status === "online" && a.active < a.max_chats;
@@ -364,6 +376,7 @@
         retry = 0;
         $("conn").hidden = true;
         $("status").value = f.agent.status;
+        departments = f.departments || [];
         var live = {};
         f.chats.forEach(function (s) { live[s.chat] = 1; chatFrom(s); });
         // chats we had that are no longer ours ended or moved while we were away

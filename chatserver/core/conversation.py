@@ -69,13 +69,18 @@ class Player:
     email: str | None
     topic: str
     locale: str | None = None
+    member_id: str | None = None
+    verified_by: str | None = None  # "token" | "directory"; None for guests
 
-    def public(self) -> dict[str, str | None]:
+    def public(self) -> dict[str, object]:
         return {
             "name": self.name,
             "username": self.username,
             "email": self.email,
             "topic": self.topic,
+            "verified": self.verified_by is not None,
+            "verified_by": self.verified_by,
+            "member_id": self.member_id,
         }
 
 
@@ -148,6 +153,8 @@ class Conversation:
     player: Player
     created_at: float
     state: ChatState = ChatState.QUEUED
+    department: str = "general"
+    priority: int = 0
     queued_at: float = 0.0
     requeued: bool = False
     agent_id: int | None = None

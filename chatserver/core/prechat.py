@@ -1,21 +1,32 @@
-"""Rules for the pre-chat form: who the player says they are, their topic, the 18+ gate.
+"""The pre-chat form: the 18+ box, the topic, and clean, plausible identity fields.
 
-Pure: the allowed topics are passed in. Each refusal carries the code and the
-field the widget shows the message next to.
+Which identity check the player then needs is ``identity.choose_check``; the
+player who comes out of it is ``player_for``. Pure: topics are passed in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..exceptions import ClientError
 from .conversation import Player
+from .identity import Member, Via
+from .topics import Topic
 
-__all__ = ["validate_prechat"]
+__all__ = ["Form", "clean_form", "player_for"]
 
 # Deliberately loose: one @, something on both sides, a dot in the domain.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    topic: Topic
+    name: str | None
+    username: str | None
+    email: str | None
 
 
 def _clean(value: str | None) -> str | None:
@@ -25,28 +36,39 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def validate_prechat(
+def clean_form(
     *,
     name: str | None,
     username: str | None,
     email: str | None,
     topic: str,
     age_confirmed: bool,
-    topics: Collection[str],
-    locale: str | None = None,
-) -> Player:
-    """The player as they introduced themselves, or a ClientError saying what to fix."""
+    topics: Mapping[str, Topic],
+) -> Form:
+    """The form as we keep it, or a ClientError naming the field to fix."""
     if not age_confirmed:
         raise ClientError(
             "age_required", "you must confirm that you are 18 or older", field="age_confirmed"
         )
-    if topic not in topics:
+    chosen = topics.get(topic)
+    if chosen is None:
         raise ClientError("unknown_topic", "choose one of the offered topics", field="topic")
     name, username, email = _clean(name), _clean(username), _clean(email)
     if email is not None and not _EMAIL.match(email):
         raise ClientError("invalid_email", "this e-mail address does not look right", field="email")
-    if name is None and username is None and email is None:
-        raise ClientError(
-            "identity_required", "tell us your name, username or e-mail", field="name"
-        )
-    return Player(name=name, username=username, email=email, topic=topic, locale=locale)
+    return Form(chosen, name, username, email)
+
+
+def player_for(form: Form, via: Via, member: Member | None, locale: str | None) -> Player:
+    """The player of a chat: a verified member's own details win over what was typed."""
+    if member is None or via is Via.GUEST:
+        return Player(form.name, form.username, form.email, form.topic.id, locale)
+    return Player(
+        name=member.name or form.name,
+        username=member.username or form.username,
+        email=member.email or form.email,
+        topic=form.topic.id,
+        locale=locale,
+        member_id=member.member_id,
+        verified_by=via.value,
+    )

@@ -1,15 +1,18 @@
-"""The queue and who gets which chat: pure, synchronous, time passed in.
+"""Queues and who gets which chat: pure, synchronous, time passed in.
 
-One FIFO queue. A chat that lost its agent goes back to the *front* (ahead of
-everyone who never had an agent; among such chats, the longest waiting first).
-A chat an agent sent back to the queue is never given to that agent again while
-it waits (``avoid``); the next chat in line may be, so nobody idles.
-An agent takes work only while ``online`` and below ``max_chats``. Among free
-agents the policy picks the fewest active chats, then the one idle longest
-(idle since their last assignment or since coming online), then the lowest id.
+- One queue per department, ordered by priority (urgent first), then chats sent
+  back to the queue (front), then arrival time.
+- An agent takes chats only from departments they belong to (``*`` = all), only
+  while ``online`` and below ``max_chats``. Among free agents the policy picks
+  the fewest active chats, then the one idle longest, then the lowest id.
+- A chat waiting longer than its department's overflow time may also go to the
+  agents of the fallback department.
+- A chat an agent sent back is never given to that agent again while it waits
+  (``avoid``); others behind it may be, so nobody idles.
+- Across departments, a free agent takes the most urgent, longest-waiting chat
+  among those they may take.
 
-The choice of agent is a plain function (``Policy``) so a later routing policy
-can replace it without touching the queue or the hub.
+The agent choice is a plain function (``Policy``) so it can be replaced.
 """
 
 from __future__ import annotations
@@ -17,21 +20,26 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..exceptions import StateError
 
 __all__ = [
+    "ALL_DEPARTMENTS",
     "AgentSlot",
     "AgentStatus",
+    "Overflow",
     "Policy",
     "RollingAverage",
     "Router",
     "estimate_wait",
     "fewest_chats_then_longest_idle",
 ]
+
+ALL_DEPARTMENTS = "*"
+_SCAN = 64  # how deep to look into one queue for a chat a free agent may take
 
 
 class AgentStatus(StrEnum):
@@ -46,6 +54,7 @@ class AgentSlot:
 
     agent_id: int
     max_chats: int
+    departments: frozenset[str] = frozenset({ALL_DEPARTMENTS})
     status: AgentStatus = AgentStatus.OFFLINE
     active: int = 0
     idle_since: float = 0.0
@@ -54,14 +63,23 @@ class AgentSlot:
     def free(self) -> bool:
         return self.status is AgentStatus.ONLINE and self.active < self.max_chats
 
+    def serves(self, department: str) -> bool:
+        return ALL_DEPARTMENTS in self.departments or department in self.departments
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """After ``after`` seconds of waiting, a chat may also go to ``to``'s agents."""
+
+    after: float
+    to: str
+
 
 Policy = Callable[[Iterable[AgentSlot]], AgentSlot | None]
 
-_Key = tuple[int, float, int]
-
 
 def fewest_chats_then_longest_idle(agents: Iterable[AgentSlot]) -> AgentSlot | None:
-    """The default choice among agents: fewest active chats, then idle longest."""
+    """The default choice among free agents: fewest active chats, then idle longest."""
     best: AgentSlot | None = None
     for a in agents:
         if not a.free:
@@ -75,74 +93,108 @@ def fewest_chats_then_longest_idle(agents: Iterable[AgentSlot]) -> AgentSlot | N
     return best
 
 
+_Key = tuple[int, int, float, int]
+
+
+@dataclass(slots=True)
+class _Entry:
+    chat_id: str
+    department: str
+    key: _Key
+    queued_at: float
+    avoid: int | None = None
+
+
+@dataclass(slots=True)
 class Router:
-    """The waiting queue and the agents' load, deciding assignments."""
+    """Department queues and agents' load, deciding assignments."""
 
-    def __init__(self, policy: Policy = fewest_chats_then_longest_idle) -> None:
-        self.policy = policy
-        self.agents: dict[int, AgentSlot] = {}
-        self._order: list[_Key] = []
-        self._chat_of: dict[_Key, str] = {}
-        self._key_of: dict[str, _Key] = {}
-        self._avoid: dict[str, int] = {}
-        self._counter = 0
+    overflow: Mapping[str, Overflow] = field(default_factory=dict)
+    policy: Policy = fewest_chats_then_longest_idle
+    agents: dict[int, AgentSlot] = field(default_factory=dict)
+    _queues: dict[str, list[_Key]] = field(default_factory=dict)
+    _by_key: dict[_Key, _Entry] = field(default_factory=dict)
+    _by_chat: dict[str, _Entry] = field(default_factory=dict)
+    _counter: int = 0
 
-    # -- queue ---------------------------------------------------------------
+    # -- queues ------------------------------------------------------------------
 
     def enqueue(
-        self, chat_id: str, queued_at: float, *, front: bool = False, avoid: int | None = None
+        self,
+        chat_id: str,
+        department: str,
+        queued_at: float,
+        *,
+        priority: int = 0,
+        front: bool = False,
+        avoid: int | None = None,
     ) -> None:
-        """Put a chat in the queue (front = it had an agent); never give it to ``avoid``."""
-        if chat_id in self._key_of:
+        """Queue a chat (front = it had an agent); never give it to ``avoid``."""
+        if chat_id in self._by_chat:
             raise StateError(message=f"chat {chat_id} is already queued")
         self._counter += 1
-        key = (0 if front else 1, queued_at, self._counter)
-        bisect.insort(self._order, key)
-        self._chat_of[key] = chat_id
-        self._key_of[chat_id] = key
-        if avoid is not None:
-            self._avoid[chat_id] = avoid
+        key = (-priority, 0 if front else 1, queued_at, self._counter)
+        entry = _Entry(chat_id, department, key, queued_at, avoid)
+        bisect.insort(self._queues.setdefault(department, []), key)
+        self._by_key[key] = entry
+        self._by_chat[chat_id] = entry
 
     def remove(self, chat_id: str) -> bool:
-        """Take a chat out of the queue; False if it was not there."""
-        key = self._key_of.get(chat_id)
-        if key is None:
+        """Take a chat out of its queue; False if it was not queued."""
+        entry = self._by_chat.get(chat_id)
+        if entry is None:
             return False
-        del self._order[bisect.bisect_left(self._order, key)]
-        self._forget(key, chat_id)
+        queue = self._queues[entry.department]
+        del queue[bisect.bisect_left(queue, entry.key)]
+        del self._by_key[entry.key]
+        del self._by_chat[chat_id]
         return True
 
-    def _forget(self, key: _Key, chat_id: str) -> None:
-        del self._chat_of[key]
-        del self._key_of[chat_id]
-        self._avoid.pop(chat_id, None)
-
     def position(self, chat_id: str) -> int | None:
-        """1-based place in the queue, or None."""
-        key = self._key_of.get(chat_id)
-        return None if key is None else bisect.bisect_left(self._order, key) + 1
+        """1-based place in its department's queue, or None."""
+        entry = self._by_chat.get(chat_id)
+        if entry is None:
+            return None
+        return bisect.bisect_left(self._queues[entry.department], entry.key) + 1
+
+    def department_of(self, chat_id: str) -> str | None:
+        entry = self._by_chat.get(chat_id)
+        return None if entry is None else entry.department
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._by_chat)
 
     def __contains__(self, chat_id: object) -> bool:
-        return chat_id in self._key_of
+        return chat_id in self._by_chat
 
-    def queued(self) -> Iterator[str]:
-        """Chat ids in queue order."""
-        return (self._chat_of[k] for k in self._order)
+    def departments(self) -> list[str]:
+        """Departments with chats waiting."""
+        return [d for d, keys in self._queues.items() if keys]
+
+    def queue_length(self, department: str) -> int:
+        return len(self._queues.get(department, ()))
+
+    def queued(self, department: str | None = None) -> Iterator[str]:
+        """Chat ids in queue order, for one department or (department by department) all."""
+        departments = [department] if department is not None else list(self._queues)
+        for dep in departments:
+            for key in list(self._queues.get(dep, ())):
+                yield self._by_key[key].chat_id
 
     def oldest_wait(self, now: float) -> float:
         """Seconds the longest-waiting queued chat has waited."""
-        return max((now - k[1] for k in self._order), default=0.0)
+        return max((now - e.queued_at for e in self._by_chat.values()), default=0.0)
 
-    # -- agents --------------------------------------------------------------
+    # -- agents --------------------------------------------------------------------
 
-    def upsert_agent(self, agent_id: int, max_chats: int) -> AgentSlot:
+    def upsert_agent(
+        self, agent_id: int, max_chats: int, departments: Iterable[str] = (ALL_DEPARTMENTS,)
+    ) -> AgentSlot:
         slot = self.agents.get(agent_id)
         if slot is None:
             slot = self.agents[agent_id] = AgentSlot(agent_id, max_chats)
         slot.max_chats = max_chats
+        slot.departments = frozenset(departments) or frozenset({ALL_DEPARTMENTS})
         return slot
 
     def set_status(self, agent_id: int, status: AgentStatus, now: float) -> None:
@@ -152,7 +204,7 @@ class Router:
         slot.status = status
 
     def take(self, agent_id: int, now: float) -> None:
-        """The agent got one more chat (assignment or restored after a restart)."""
+        """The agent got one more chat (an assignment, a transfer, or a restart)."""
         slot = self.agents[agent_id]
         slot.active += 1
         slot.idle_since = now
@@ -163,40 +215,55 @@ class Router:
         if slot is not None and slot.active > 0:
             slot.active -= 1
 
-    def capacity(self) -> int:
-        """Chat slots of agents who are online (busy or not)."""
-        return sum(a.max_chats for a in self.agents.values() if a.status is AgentStatus.ONLINE)
+    def capacity(self, department: str | None = None) -> int:
+        """Chat slots of online agents (serving the department, if one is given)."""
+        return sum(
+            a.max_chats
+            for a in self.agents.values()
+            if a.status is AgentStatus.ONLINE and (department is None or a.serves(department))
+        )
 
-    # -- decisions -----------------------------------------------------------
+    # -- decisions -------------------------------------------------------------------
+
+    def _may_take(self, agent: AgentSlot, entry: _Entry, now: float) -> bool:
+        if agent.agent_id == entry.avoid:
+            return False
+        if agent.serves(entry.department):
+            return True
+        rule = self.overflow.get(entry.department)
+        return rule is not None and now - entry.queued_at >= rule.after and agent.serves(rule.to)
 
     def assignments(self, now: float) -> list[tuple[str, int]]:
-        """Pair queued chats, in order, with free agents until one side runs out."""
+        """Pair queued chats with free agents, most urgent and longest waiting first."""
         out: list[tuple[str, int]] = []
-        i = 0
-        while i < len(self._order):
-            key = self._order[i]
-            chat_id = self._chat_of[key]
-            avoid = self._avoid.get(chat_id)
-            candidates = (a for a in self.agents.values() if a.agent_id != avoid)
-            agent = self.policy(candidates)
-            if agent is None:
-                if avoid is None or self.policy(self.agents.values()) is None:
-                    break  # nobody is free at all
-                i += 1  # only the avoided agent is free: try the next chat
-                continue
-            del self._order[i]
-            self._forget(key, chat_id)
+        while True:
+            free = [a for a in self.agents.values() if a.free]
+            if not free:
+                return out
+            best: tuple[_Entry, AgentSlot] | None = None
+            for keys in self._queues.values():
+                for key in keys[:_SCAN]:
+                    if best is not None and key >= best[0].key:
+                        break  # nothing deeper in this queue beats what we have
+                    entry = self._by_key[key]
+                    agent = self.policy(a for a in free if self._may_take(a, entry, now))
+                    if agent is not None:
+                        best = (entry, agent)
+                        break
+            if best is None:
+                return out
+            entry, agent = best
+            self.remove(entry.chat_id)
             agent.active += 1
             agent.idle_since = now
-            out.append((chat_id, agent.agent_id))
-        return out
+            out.append((entry.chat_id, agent.agent_id))
 
 
 def estimate_wait(position: int, capacity: int, avg_handle_seconds: float) -> int | None:
     """Seconds until a queued player at ``position`` is likely served; None if nobody serves.
 
-    A queued player means every online slot is busy; slots free up at about
-    ``capacity / avg_handle_seconds`` per second. Rounded up to 15 s steps under
+    A queued player means every slot that could serve them is busy; slots free up at
+    about ``capacity / avg_handle_seconds`` per second. Rounded up to 15 s steps under
     five minutes and to whole minutes above, so the figure does not flicker.
     """
     if capacity <= 0:

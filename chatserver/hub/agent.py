@@ -102,7 +102,12 @@ def _require_supervisor(agent: AgentPresence) -> None:
 def _transfer(hub: Hub, agent: AgentPresence, frame: Transfer) -> None:
     live = _own_chat(hub, agent, frame.chat)
     if frame.to is None:
-        hub.requeue(live, reason="requeued")
+        department = frame.department
+        if department is not None and department not in hub.routing.departments:
+            raise ClientError(
+                "unknown_department", "no such department", field="department", chat=frame.chat
+            )
+        hub.requeue(live, reason="requeued", department=department)
         return
     target = hub.agents.get(frame.to)
     if target is None or target.id == agent.id:
@@ -147,6 +152,9 @@ async def _hello(hub: Hub, conn: Connection, frame: AgentHello) -> None:
             "type": "welcome",
             "agent": {**record.public(), "status": presence.status.value},
             "resolutions": list(hub.settings.resolutions),
+            "departments": [
+                {"id": d.id, "labels": dict(d.labels)} for d in hub.routing.departments.values()
+            ],
             "chats": [
                 hub.chat_summary(live, known.get(live.id, 0))
                 for live in presence.chats.values()

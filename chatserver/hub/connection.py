@@ -87,6 +87,11 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.kind} {self.peer}>"
 
+    @property
+    def address(self) -> str:
+        """The peer's address without the port (for per-address limits)."""
+        return self.peer.rsplit(":", 1)[0] if self.peer else "unknown"
+
     # -- sending ---------------------------------------------------------------
 
     def push(self, data: str) -> None:

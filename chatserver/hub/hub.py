@@ -19,11 +19,13 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..bus import Bus, LocalBus
-from ..config import Settings
+from ..config import Settings, load_routing
 from ..core.conversation import (
     ChatState,
     Conversation,
@@ -39,7 +41,9 @@ from ..core.requests import (
     parse_request_number,
     request_number_from_bits,
 )
-from ..core.routing import AgentStatus, RollingAverage, Router, estimate_wait
+from ..core.routing import AgentStatus, Overflow, Router
+from ..core.topics import RoutingConfig, Topic
+from ..directory import MemberDirectory, StoreDirectory
 from ..exceptions import ClientError, StateError, StoreError
 from ..protocol import encode, message_dict, message_frame, note_dict, to_ms
 from ..security import new_id, new_token, token_hash
@@ -51,19 +55,26 @@ from ..store import (
     CreateRequest,
     CreateSession,
     RateRequest,
+    RecordRefusal,
     SaveChat,
     Store,
 )
+from ..throttle import FailureThrottle
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
+from .waiting import Waiting
 from .writer import Writer
 
 __all__ = ["Hub"]
 
 log = logging.getLogger("chatserver.hub")
 
-_POSITIONS_DELAY = 0.1  # coalesce queue-position updates to at most ten a second
+_REQUEUE_TEXT = {
+    "agent_left": "{agent} left the chat. You are back at the front of the queue.",
+    "no_answer": "{agent} could not answer. You are back at the front of the queue.",
+    "requeued": "{agent} put the chat back in the queue. You are at the front.",
+}
 _ENDED_TEXT = {
     "player": "The player ended the chat.",
     "agent": "{agent} ended the chat.",
@@ -82,15 +93,28 @@ class Hub:
         store: Store,
         bus: Bus | None = None,
         *,
+        routing: RoutingConfig | None = None,
+        directory: MemberDirectory | None = None,
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[StoreError], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.bus: Bus = bus if bus is not None else LocalBus()
+        self.routing = routing if routing is not None else load_routing(settings)
+        self.directory = directory if directory is not None else StoreDirectory(store)
         self.clock = clock
-        self.router = Router()
-        self.handle_time = RollingAverage(50, settings.default_handle_seconds)
+        self.router = Router(
+            overflow={
+                d.id: Overflow(d.overflow_after, d.overflow_to)
+                for d in self.routing.departments.values()
+                if d.overflow_to is not None and d.overflow_after is not None
+            }
+        )
+        self.waiting = Waiting(self)
+        self.identity_throttle = FailureThrottle(
+            "identity", session="5/15 minutes", address="20/15 minutes"
+        )
         self.writer = Writer(store, batch_max=settings.write_batch_max, on_fatal=self._store_failed)
         self.sessions: dict[str, PlayerSession] = {}
         self.by_token: dict[bytes, PlayerSession] = {}
@@ -101,7 +125,6 @@ class Hub:
         self._on_fatal = on_fatal
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pump_handle: asyncio.Handle | None = None
-        self._positions_handle: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._was_available = False
         self.supervision = Supervision(self)
@@ -109,6 +132,10 @@ class Hub:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         assert self._loop is not None, "hub not started"
+        return self._loop
+
+    @property
+    def loop_or_none(self) -> asyncio.AbstractEventLoop | None:
         return self._loop
 
     # -- lifecycle -------------------------------------------------------------
@@ -124,9 +151,11 @@ class Hub:
         """Stop timers and commit everything still queued."""
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for handle in (self._pump_handle, self._positions_handle):
-            if handle is not None:
-                handle.cancel()
+        if self._pump_handle is not None:
+            self._pump_handle.cancel()
+        self.waiting.cancel()
+        for live in self.chats.values():
+            _cancel(live.answer_timer)
         for s in self.sessions.values():
             if s.grace is not None:
                 s.grace.cancel()
@@ -149,7 +178,13 @@ class Hub:
             session.chat = live
             self.chats[conv.id] = live
             if conv.state is ChatState.QUEUED:
-                self.router.enqueue(conv.id, conv.queued_at, front=conv.requeued)
+                self.router.enqueue(
+                    conv.id,
+                    conv.department,
+                    conv.queued_at,
+                    priority=conv.priority,
+                    front=conv.requeued,
+                )
             elif conv.agent_id is not None:
                 if conv.agent_id not in agents:
                     agents[conv.agent_id] = await self.store.agent(conv.agent_id)
@@ -228,12 +263,35 @@ class Hub:
                 self.unsubscribe(c, live.topic)
 
     async def _sweep(self) -> None:
-        timeout = self.settings.idle_timeout_seconds
+        s = self.settings
+        periods = [5.0, s.idle_timeout_seconds / 3]
+        periods += [p / 3 for p in (s.player_idle_warn_seconds, s.player_idle_end_seconds) if p]
+        periods += [rule.after / 3 for rule in self.router.overflow.values()]
         while True:
-            await asyncio.sleep(min(5.0, timeout / 3))
-            cutoff = self.clock() - timeout
+            await asyncio.sleep(min(periods))
+            now = self.clock()
+            cutoff = now - s.idle_timeout_seconds
             for conn in [c for c in self.conns if c.last_recv < cutoff]:
                 conn.close(CLOSE_IDLE, "idle timeout: send ping at least every 30 s")
+            if s.player_idle_warn_seconds:
+                self._check_idle_players(now)
+            if self.router.overflow and len(self.router):
+                self._schedule_pump()  # waits grow: a chat may now overflow to another department
+
+    def _check_idle_players(self, now: float) -> None:
+        """Warn a player who has not answered the agent for a while; then end the chat."""
+        s = self.settings
+        for live in list(self.chats.values()):
+            if live.conv.state is not ChatState.ACTIVE or live.last_agent_at <= live.last_player_at:
+                continue  # the ball is not in the player's court
+            if live.idle_warned_at is None:
+                if now - live.last_agent_at >= s.player_idle_warn_seconds:
+                    live.idle_warned_at = now
+                    self._system(
+                        live, "idle_warning", "Are you still there? The chat will close soon."
+                    )
+            elif now - live.idle_warned_at >= s.player_idle_end_seconds:
+                self.end_chat(live, by="system", reason="player_idle")
 
     # -- player sessions -------------------------------------------------------
 
@@ -310,7 +368,7 @@ class Hub:
             presence = self.agents[record.id] = AgentPresence(record)
         else:
             presence.record = record
-        self.router.upsert_agent(record.id, record.max_chats)
+        self.router.upsert_agent(record.id, record.max_chats, record.departments)
         return presence
 
     def attach_agent(
@@ -348,12 +406,12 @@ class Hub:
             self.bus.publish(presence.topic, frame, exclude=exclude)
         self._availability_changed()
         self._schedule_pump()
-        self._schedule_positions()
+        self.waiting.schedule()
 
     def _agent_idle(self, presence: AgentPresence) -> None:
         """The agent's last console is gone: no new chats; keep theirs for the grace period."""
         self.router.set_status(presence.id, AgentStatus.OFFLINE, self.clock())
-        self._schedule_positions()
+        self.waiting.schedule()
         self._availability_changed()
         if not presence.chats:
             del self.agents[presence.id]
@@ -390,9 +448,14 @@ class Hub:
             if session.chat is None:
                 self.bus.publish(session.topic, frame)
 
-    def _open_chat(self, session: PlayerSession, player: Player) -> LiveChat:
+    def _open_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
         conv = Conversation(
-            id=new_id("c_"), session_id=session.id, player=player, created_at=self.clock()
+            id=new_id("c_"),
+            session_id=session.id,
+            player=player,
+            created_at=self.clock(),
+            department=topic.department,
+            priority=topic.priority,
         )
         live = LiveChat(conv, session)
         if not session.persisted:
@@ -406,22 +469,63 @@ class Hub:
         session.ended = None
         return live
 
-    def create_chat(self, session: PlayerSession, player: Player) -> LiveChat:
-        """A new queued chat for the session (refused while nobody is online, by default)."""
-        if not self.available and not self.settings.queue_without_agents:
+    def check_open(self, topic: Topic) -> None:
+        """Refuse a new chat (``service_offline``, with a reason) its department cannot take."""
+        dep = self.routing.department(topic.department)
+        now = self.clock()
+        local = datetime.fromtimestamp(now, ZoneInfo(dep.timezone))
+        if not dep.hours.is_open(local):
+            opens = dep.hours.next_opening(local)
             raise ClientError(
-                "service_offline", "no agent is online right now; leave a message instead"
+                "service_offline",
+                "support for this topic is closed now; leave a message instead",
+                reason="closed",
+                opens_at=to_ms(opens.timestamp()) if opens else None,
             )
-        live = self._open_chat(session, player)
-        self.router.enqueue(live.id, live.conv.created_at)
+        if not self.settings.queue_without_agents and self.router.capacity(dep.id) == 0:
+            raise ClientError(
+                "service_offline",
+                "no agent is online for this topic right now; leave a message instead",
+                reason="no_agents",
+            )
+        if dep.max_queue is not None and self.router.queue_length(dep.id) >= dep.max_queue:
+            raise ClientError(
+                "service_offline",
+                "the queue for this topic is full right now; leave a message instead",
+                reason="queue_full",
+            )
+
+    def create_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
+        """A new queued chat for the session, in the topic's department, at its priority."""
+        self.check_open(topic)
+        live = self._open_chat(session, player, topic)
+        self.router.enqueue(
+            live.id, topic.department, live.conv.created_at, priority=topic.priority
+        )
         self._schedule_pump()
         return live
 
+    def record_refusal(
+        self, session: PlayerSession, reason: str, player: Player, member_id: str | None
+    ) -> None:
+        """Keep a record of a player we turned away (under age, say)."""
+        self.writer.submit(
+            RecordRefusal(
+                self.clock(),
+                reason,
+                member_id,
+                player.username,
+                player.email,
+                player.topic,
+                session.id,
+            )
+        )
+
     def leave_message(
-        self, session: PlayerSession, player: Player, client_id: str, text: str
+        self, session: PlayerSession, player: Player, topic: Topic, client_id: str, text: str
     ) -> None:
         """The offline path: a chat with one message, ended at once, so it gets a request."""
-        live = self._open_chat(session, player)
+        live = self._open_chat(session, player, topic)
         session.last_left_id = client_id
         self.post_message(live, Sender.PLAYER, client_id, text, None)
         self.end_chat(live, by="player", reason="offline_message")
@@ -449,7 +553,7 @@ class Hub:
     def _chat_created(self, live: LiveChat) -> None:
         live.created = True
         if live.conv.state is ChatState.QUEUED:
-            self._send_queued(live)
+            self.waiting.send(live)
 
     def post_message(
         self,
@@ -482,7 +586,19 @@ class Hub:
                     live.waiting.setdefault(result.seq, []).append((conn, client_id))
             return
         msg = result.message
+        now = self.clock()
+        if sender is Sender.PLAYER:
+            self.player_active(live, now)
+        elif sender is Sender.AGENT:
+            live.last_agent_at = now
+            _cancel(live.answer_timer)  # answered
+            live.answer_timer = None
         self.writer.submit(AppendMessage(msg), partial(self._message_committed, live, msg, conn))
+
+    def player_active(self, live: LiveChat, now: float) -> None:
+        """The player wrote or is typing: not idle."""
+        live.last_player_at = now
+        live.idle_warned_at = None
 
     def _system(self, live: LiveChat, event: str, text: str, name: str | None = None) -> None:
         """A system note in the chat; ``name`` is the agent it is about (for translations)."""
@@ -524,7 +640,7 @@ class Hub:
             self.writer.submit(SaveChat.of(live.conv), partial(self._assigned, live, agent_id))
             self._system(live, "agent_joined", f"{presence.name} joined the chat.", presence.name)
         if assigned:
-            self._schedule_positions()
+            self.waiting.schedule()
 
     def _assigned(self, live: LiveChat, agent_id: int) -> None:
         conv = live.conv
@@ -533,6 +649,11 @@ class Hub:
             return  # ended or requeued before the assignment was stored
         live.notified_agent = agent_id
         live.last_queued = None
+        _cancel(live.answer_timer)
+        if self.settings.answer_timeout_seconds:
+            live.answer_timer = self.loop.call_later(
+                self.settings.answer_timeout_seconds, self._no_answer, live, agent_id
+            )
         self.bus.publish(
             live.session.topic,
             encode({"type": "assigned", "chat": conv.id, "agent": {"name": presence.name}}),
@@ -541,6 +662,13 @@ class Hub:
         for c in presence.conns:
             self.subscribe(c, live.topic)
 
+    def _no_answer(self, live: LiveChat, agent_id: int) -> None:
+        """The agent never answered the new chat: it goes to the next free agent."""
+        live.answer_timer = None
+        if live.conv.state is ChatState.ACTIVE and live.conv.agent_id == agent_id:
+            log.info("chat %s: agent %s did not answer in time", live.id, agent_id)
+            self.requeue(live, reason="no_answer")
+
     def chat_summary(self, live: LiveChat, after_seq: int = 0) -> dict[str, Any]:
         """What an agent gets about one of their chats, in ``assigned`` and ``welcome``."""
         conv = live.conv
@@ -548,6 +676,8 @@ class Hub:
             "chat": conv.id,
             "state": conv.state.value,
             "player": conv.player.public(),
+            "department": conv.department,
+            "priority": conv.priority,
             "queued_at": to_ms(conv.created_at),
             "assigned_at": to_ms(conv.assigned_at),
             "last_seq": conv.committed_seq,
@@ -555,26 +685,35 @@ class Hub:
             "notes": [note_dict(n) for n in conv.notes],
         }
 
-    def requeue(self, live: LiveChat, reason: str) -> None:
-        """Take an active chat from its agent and put it at the front of the queue.
+    def requeue(self, live: LiveChat, reason: str, department: str | None = None) -> None:
+        """Take an active chat from its agent and put it at the front of a queue.
 
-        ``reason`` is ``agent_left`` (they did not come back) or ``requeued`` (they sent it
-        back; then it will not be given to them again while it waits).
+        ``reason``: ``agent_left`` (they did not come back), ``no_answer`` (they did not
+        answer in time) or ``requeued`` (they sent it back, maybe to another department).
+        Except when the agent left, it is never given to the same agent while it waits.
         """
         conv = live.conv
         name = conv.agent_name or "The agent"
-        if reason == "requeued":
-            text = f"{name} put the chat back in the queue. You are at the front."
-        else:
-            text = f"{name} left the chat. You are back at the front of the queue."
+        text = _REQUEUE_TEXT[reason].format(agent=name)
         self._system(live, reason, text, conv.agent_name)
         lost = conv.requeue()
+        _cancel(live.answer_timer)
+        live.answer_timer = None
         self._release(live, lost, reason)
-        avoid = lost if reason == "requeued" else None
-        self.router.enqueue(conv.id, conv.queued_at, front=True, avoid=avoid)
+        if department is not None:
+            conv.department = department
+        avoid = None if reason == "agent_left" else lost
+        self.router.enqueue(
+            conv.id,
+            conv.department,
+            conv.queued_at,
+            priority=conv.priority,
+            front=True,
+            avoid=avoid,
+        )
         self.writer.submit(SaveChat.of(conv), partial(self._requeued, live))
         self._schedule_pump()
-        self._schedule_positions()  # everyone behind it moved down one place
+        self.waiting.schedule()  # everyone behind it moved down one place
 
     def _release(self, live: LiveChat, agent_id: int | None, reason: str) -> None:
         """The chat is no longer ``agent_id``'s: free the slot, tell and unsubscribe them."""
@@ -628,7 +767,7 @@ class Hub:
         if presence is None:
             return
         presence.record = record
-        self.router.upsert_agent(record.id, record.max_chats)
+        self.router.upsert_agent(record.id, record.max_chats, record.departments)
         if record.disabled:
             # out of routing first: their sockets close asynchronously
             presence.status = AgentStatus.OFFLINE
@@ -638,12 +777,12 @@ class Hub:
             for live in list(presence.chats.values()):
                 self.requeue(live, reason="agent_left")
         self._schedule_pump()
-        self._schedule_positions()
+        self.waiting.schedule()
 
     def _requeued(self, live: LiveChat) -> None:
         if live.conv.state is ChatState.QUEUED:
             live.last_queued = None
-            self._send_queued(live)
+            self.waiting.send(live)
 
     def end_chat(
         self,
@@ -668,15 +807,17 @@ class Hub:
         conv.end(by, now)
         if was_queued:
             self.router.remove(conv.id)
-            self._schedule_positions()
+            self.waiting.schedule()
         if agent_id is not None:
             presence = self.agents.get(agent_id)
             if presence is not None:
                 presence.chats.pop(conv.id, None)
             self.router.release(agent_id)
             if conv.assigned_at is not None:
-                self.handle_time.add(now - conv.assigned_at)
+                self.waiting.handled(conv.department, now - conv.assigned_at)
             self._schedule_pump()
+        _cancel(live.answer_timer)
+        live.answer_timer = None
         request = CreateRequest(conv.id, now, _new_request_number, resolution, note)
         self.writer.submit(SaveChat.of(conv))
         self.writer.submit(request, partial(self._ended, live, request, by, reason))
@@ -709,45 +850,7 @@ class Hub:
                 presence.grace.cancel()
             del self.agents[presence.id]
 
-    # -- queue positions -------------------------------------------------------
 
-    def queued_frame(self, live: LiveChat) -> dict[str, Any] | None:
-        position = self.router.position(live.id)
-        if position is None:
-            return None
-        eta = estimate_wait(position, self.router.capacity(), self.handle_time.value)
-        live.last_queued = (position, eta)
-        return {"type": "queued", "chat": live.id, "position": position, "eta_seconds": eta}
-
-    def _send_queued(self, live: LiveChat) -> None:
-        frame = self.queued_frame(live)
-        if frame is not None:
-            self.bus.publish(live.session.topic, encode(frame))
-
-    def _schedule_positions(self) -> None:
-        if self._positions_handle is None and self._loop is not None:
-            self._positions_handle = self.loop.call_later(_POSITIONS_DELAY, self._send_positions)
-
-    def _send_positions(self) -> None:
-        """Tell every waiting player whose position or estimate changed."""
-        self._positions_handle = None
-        capacity = self.router.capacity()
-        avg = self.handle_time.value
-        for position, chat_id in enumerate(self.router.queued(), 1):
-            live = self.chats[chat_id]
-            if not live.created:
-                continue
-            eta = estimate_wait(position, capacity, avg)
-            if live.last_queued != (position, eta):
-                live.last_queued = (position, eta)
-                self.bus.publish(
-                    live.session.topic,
-                    encode(
-                        {
-                            "type": "queued",
-                            "chat": chat_id,
-                            "position": position,
-                            "eta_seconds": eta,
-                        }
-                    ),
-                )
+def _cancel(handle: asyncio.TimerHandle | None) -> None:
+    if handle is not None:
+        handle.cancel()

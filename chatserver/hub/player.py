@@ -6,8 +6,8 @@ connection stays open unless the client is flooding.
 
 from __future__ import annotations
 
-from ..core.conversation import ChatState, Player, Sender, clean_text, session_state
-from ..core.prechat import validate_prechat
+from ..core.conversation import ChatState, Sender, clean_text, session_state
+from ..core.prechat import Form, clean_form
 from ..exceptions import ClientError, StateError
 from ..protocol import (
     LeaveMessage,
@@ -25,6 +25,7 @@ from ..protocol import (
 from .connection import Connection
 from .frames import check_text, check_version, process_frame
 from .hub import Hub
+from .identify import identify
 from .state import PlayerSession
 
 __all__ = ["handle_player_frame"]
@@ -47,11 +48,11 @@ async def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> None:
     elif isinstance(frame, PlayerTyping):
         _typing(hub, session, frame)
     elif isinstance(frame, Prechat):
-        _prechat(hub, session, frame)
+        await _prechat(hub, conn, session, frame)
     elif isinstance(frame, PlayerEnd):
         _end(hub, session)
     elif isinstance(frame, LeaveMessage):
-        _leave_message(hub, conn, session, frame)
+        await _leave_message(hub, conn, session, frame)
     elif isinstance(frame, Rate):
         comment = clean_text(frame.comment).strip() or None if frame.comment else None
         hub.rate(session, frame.resolved, frame.rating, comment)
@@ -101,43 +102,60 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
     for msg in replay:
         conn.send(message_frame(msg, chat=False))
     if live is not None and live.conv.state is ChatState.QUEUED and live.created:
-        queued = hub.queued_frame(live)
+        queued = hub.waiting.frame(live)
         if queued is not None:
             conn.send(queued)
 
 
-def _player(hub: Hub, session: PlayerSession, frame: Prechat | LeaveMessage) -> Player:
-    """Who the player says they are, checked; only when no chat is in progress."""
-    if session.chat is not None:
+def _form(hub: Hub, session: PlayerSession, frame: Prechat | LeaveMessage) -> Form:
+    """The cleaned form; only while no chat is in progress or being started."""
+    if session.chat is not None or session.starting:
         raise StateError("wrong_state", "you already have a chat in progress")
-    return validate_prechat(
+    return clean_form(
         name=frame.name,
         username=frame.username,
         email=frame.email,
         topic=frame.topic,
         age_confirmed=frame.age_confirmed,
-        topics=hub.settings.topics,
-        locale=session.locale,
+        topics=hub.routing.topics,
     )
 
 
-def _prechat(hub: Hub, session: PlayerSession, frame: Prechat) -> None:
-    hub.create_chat(session, _player(hub, session, frame))
+async def _prechat(hub: Hub, conn: Connection, session: PlayerSession, frame: Prechat) -> None:
+    form = _form(hub, session, frame)
+    hub.check_open(form.topic)  # closed or nobody there: say so before asking anything else
+    session.starting = True
+    try:
+        player = await identify(hub, conn, session, form, frame.identity)
+    finally:
+        session.starting = False
+    if session.chat is not None:  # another tab started one while we were checking
+        raise StateError("wrong_state", "you already have a chat in progress")
+    hub.create_chat(session, player, form.topic)
 
 
-def _leave_message(hub: Hub, conn: Connection, session: PlayerSession, frame: LeaveMessage) -> None:
+async def _leave_message(
+    hub: Hub, conn: Connection, session: PlayerSession, frame: LeaveMessage
+) -> None:
     if frame.id == session.last_left_id:
         # a resend: the request exists (or is being stored and will be announced)
         if session.ended is not None and session.chat is None:
             conn.send(session.ended.frame())
         return
-    if not frame.email.strip():
+    form = _form(hub, session, frame)
+    if form.email is None:
         raise ClientError(
             "email_required", "give an e-mail address so we can answer", field="email"
         )
-    player = _player(hub, session, frame)
     text = check_text(hub, frame.text, frame.id)
-    hub.leave_message(session, player, frame.id, text)
+    session.starting = True
+    try:
+        player = await identify(hub, conn, session, form, frame.identity, offline=True)
+    finally:
+        session.starting = False
+    if session.chat is not None:
+        raise StateError("wrong_state", "you already have a chat in progress")
+    hub.leave_message(session, player, form.topic, frame.id, text)
 
 
 def _message(hub: Hub, conn: Connection, session: PlayerSession, frame: PlayerMessage) -> None:
@@ -156,6 +174,8 @@ def _typing(hub: Hub, session: PlayerSession, frame: PlayerTyping) -> None:
     live = session.chat
     if live is None or live.conv.state is ChatState.ENDED:
         raise StateError("wrong_state", "there is no chat in progress")
+    if frame.active:
+        hub.player_active(live, hub.clock())
     hub.bus.publish(
         live.topic,
         encode({"type": "typing", "chat": live.id, "from": "player", "active": frame.active}),

@@ -55,6 +55,8 @@ class PlayerSession:
     grace: asyncio.TimerHandle | None = None
     # client id of the last offline message, so a resend does not make a second request
     last_left_id: str | None = None
+    # a chat is being started (identity being checked): a second prechat must wait
+    starting: bool = False
 
     @property
     def topic(self) -> str:
@@ -97,6 +99,12 @@ class LiveChat:
     waiting: dict[int, list[tuple[Connection, str]]] = field(default_factory=dict)
     # supervisors' connections watching the chat read-only
     monitors: set[Connection] = field(default_factory=set)
+    # the new agent must answer before this fires, or the chat goes to the next agent
+    answer_timer: asyncio.TimerHandle | None = None
+    # when each side last wrote, and when an idle player was warned
+    last_player_at: float = 0.0
+    last_agent_at: float = 0.0
+    idle_warned_at: float | None = None
 
     @property
     def id(self) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..core.conversation import Conversation, Message, Note, Player
+from ..core.identity import Member
 
 __all__ = [
     "AgentRecord",
@@ -30,6 +31,7 @@ __all__ = [
     "CreateSession",
     "Op",
     "RateRequest",
+    "RecordRefusal",
     "RequestRecord",
     "SaveChat",
     "SessionRecord",
@@ -85,6 +87,10 @@ class ChatRecord:
     locale: str | None
     agent_id: int | None
     agent_name: str | None
+    department: str
+    priority: int
+    member_id: str | None
+    verified_by: str | None
     created_at: float
     queued_at: float
     assigned_at: float | None
@@ -178,6 +184,8 @@ class CreateChat:
     session_id: str
     player: Player
     state: str
+    department: str
+    priority: int
     created_at: float
     queued_at: float
 
@@ -188,6 +196,8 @@ class CreateChat:
             session_id=chat.session_id,
             player=chat.player,
             state=chat.state.value,
+            department=chat.department,
+            priority=chat.priority,
             created_at=chat.created_at,
             queued_at=chat.queued_at,
         )
@@ -200,6 +210,7 @@ class SaveChat:
     id: str
     state: str
     agent_id: int | None
+    department: str
     requeued: bool
     assigned_at: float | None
     first_response_at: float | None
@@ -212,6 +223,7 @@ class SaveChat:
             id=chat.id,
             state=chat.state.value,
             agent_id=chat.agent_id,
+            department=chat.department,
             requeued=chat.requeued,
             assigned_at=chat.assigned_at,
             first_response_at=chat.first_response_at,
@@ -247,6 +259,19 @@ class AppendNote:
 
 
 @dataclass(slots=True, frozen=True)
+class RecordRefusal:
+    """A player we turned away (under age), kept for the record."""
+
+    at: float
+    reason: str
+    member_id: str | None
+    username: str | None
+    email: str | None
+    topic: str | None
+    session_id: str | None
+
+
+@dataclass(slots=True, frozen=True)
 class RateRequest:
     """The player's satisfaction answer for a request (a later answer replaces it)."""
 
@@ -258,7 +283,14 @@ class RateRequest:
 
 
 Op = (
-    CreateSession | CreateChat | SaveChat | AppendMessage | AppendNote | CreateRequest | RateRequest
+    CreateSession
+    | CreateChat
+    | SaveChat
+    | AppendMessage
+    | AppendNote
+    | CreateRequest
+    | RateRequest
+    | RecordRefusal
 )
 
 
@@ -387,3 +419,11 @@ class Store(Protocol):
         ...
 
     async def floor_stats(self, since: float) -> FloorStats: ...
+
+    # -- the built-in member directory --
+
+    async def upsert_members(self, members: Sequence[Member]) -> int:
+        """Add or replace members (by member id); returns how many."""
+        ...
+
+    async def member_by_username(self, username: str) -> Member | None: ...

@@ -13,6 +13,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ..core.conversation import ChatState, Conversation, Message, Note, Player, Sender
+from ..core.identity import Member
 from ..exceptions import ClientError, ConflictError, NotFoundError, StoreError
 from .base import (
     AgentRecord,
@@ -34,6 +36,7 @@ from .base import (
     FloorStats,
     Op,
     RateRequest,
+    RecordRefusal,
     RequestRecord,
     RequestSummary,
     SaveChat,
@@ -61,11 +64,16 @@ _INSERT = {
     CreateSession: "INSERT INTO sessions (id, token_hash, created_at, locale) VALUES (?, ?, ?, ?)",
     CreateChat: (
         "INSERT INTO chats (id, session_id, state, player_name, player_username, player_email,"
-        " topic, locale, created_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " topic, locale, department, priority, member_id, verified_by, created_at, queued_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    RecordRefusal: (
+        "INSERT INTO refusals (at, reason, member_id, username, email, topic, session_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
     ),
     SaveChat: (
-        "UPDATE chats SET state = ?, agent_id = ?, requeued = ?, assigned_at = ?,"
-        " first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?"
+        "UPDATE chats SET state = ?, agent_id = ?, department = ?, requeued = ?,"
+        " assigned_at = ?, first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?"
     ),
     RateRequest: (
         "UPDATE requests SET resolved = ?, rating = ?, rating_comment = ?, rated_at = ?,"
@@ -101,6 +109,7 @@ def _params(op: Op) -> tuple[Any, ...]:
         return (
             op.state,
             op.agent_id,
+            op.department,
             int(op.requeued),
             op.assigned_at,
             op.first_response_at,
@@ -119,9 +128,15 @@ def _params(op: Op) -> tuple[Any, ...]:
             p.email,
             p.topic,
             p.locale,
+            op.department,
+            op.priority,
+            p.member_id,
+            p.verified_by,
             op.created_at,
             op.queued_at,
         )
+    if isinstance(op, RecordRefusal):
+        return (op.at, op.reason, op.member_id, op.username, op.email, op.topic, op.session_id)
     if isinstance(op, CreateSession):
         return (op.id, op.token_hash, op.created_at, op.locale)
     if isinstance(op, AppendNote):
@@ -135,6 +150,7 @@ def _params(op: Op) -> tuple[Any, ...]:
 _CHAT_COLUMNS = """
     c.id, c.session_id, c.state, c.player_name, c.player_username, c.player_email, c.topic,
     c.locale, c.agent_id, a.name AS agent_name, c.requeued, c.created_at, c.queued_at,
+    c.department, c.priority, c.member_id, c.verified_by,
     c.assigned_at, c.first_response_at, c.ended_at, c.ended_by,
     (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.chat_id = c.id) AS last_seq,
     r.number AS request_number
@@ -164,6 +180,10 @@ def _chat_record(row: sqlite3.Row) -> ChatRecord:
         locale=row["locale"],
         agent_id=row["agent_id"],
         agent_name=row["agent_name"],
+        department=row["department"],
+        priority=row["priority"],
+        member_id=row["member_id"],
+        verified_by=row["verified_by"],
         created_at=row["created_at"],
         queued_at=row["queued_at"],
         assigned_at=row["assigned_at"],
@@ -388,9 +408,19 @@ class SqliteStore:
             chat = Conversation(
                 id=rec.id,
                 session_id=rec.session_id,
-                player=Player(rec.name, rec.username, rec.email, rec.topic, rec.locale),
+                player=Player(
+                    rec.name,
+                    rec.username,
+                    rec.email,
+                    rec.topic,
+                    rec.locale,
+                    rec.member_id,
+                    rec.verified_by,
+                ),
                 created_at=rec.created_at,
                 state=ChatState(rec.state),
+                department=rec.department,
+                priority=rec.priority,
                 queued_at=rec.queued_at,
                 requeued=bool(row["requeued"]),
                 agent_id=rec.agent_id,
@@ -731,6 +761,47 @@ class SqliteStore:
             )
             for r in rows
         ]
+
+    async def upsert_members(self, members: Sequence[Member]) -> int:
+        async def work(w: aiosqlite.Connection) -> int:
+            try:
+                await w.executemany(
+                    "INSERT INTO members (member_id, username, email, name, birthdate)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
+                    " username = excluded.username, email = excluded.email,"
+                    " name = excluded.name, birthdate = excluded.birthdate",
+                    [
+                        (
+                            m.member_id,
+                            m.username,
+                            m.email,
+                            m.name,
+                            m.birthdate.isoformat() if m.birthdate else None,
+                        )
+                        for m in members
+                    ],
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(
+                    "username_taken", f"two members share a username: {exc}"
+                ) from exc
+            return len(members)
+
+        return await self._transaction(work, "cannot import members")
+
+    async def member_by_username(self, username: str) -> Member | None:
+        rows = await self._fetch("SELECT * FROM members WHERE username = ?", (username,))
+        if not rows:
+            return None
+        r = rows[0]
+        birth = r["birthdate"]
+        return Member(
+            r["member_id"],
+            r["username"],
+            r["email"],
+            r["name"],
+            date.fromisoformat(birth) if birth else None,
+        )
 
     async def floor_stats(self, since: float) -> FloorStats:
         rows = await self._fetch(

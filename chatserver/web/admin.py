@@ -59,9 +59,11 @@ def _departments(raw: str) -> list[str]:
     if not deps:
         raise ClientError("field_required", "give at least one department", field="departments")
     for d in deps:
-        if not re.fullmatch(r"[a-z0-9_-]{1,32}", d):
+        if d != "*" and not re.fullmatch(r"[a-z0-9_-]{1,32}", d):
             raise ClientError(
-                "invalid_department", f"{d!r}: use letters, digits, - and _", field="departments"
+                "invalid_department",
+                f"{d!r}: use letters, digits, - and _ (or * for all)",
+                field="departments",
             )
     return deps
 
@@ -128,7 +130,7 @@ async def agent_add(request: Request) -> Response:
             name=form_value(form, "name", max_length=100),
             password_hash=hash_password(password),
             role=_role(form.get("role", "agent")),
-            departments=_departments(form.get("departments", "general")),
+            departments=_departments(form.get("departments", "*")),
             max_chats=_max_chats(form.get("max_chats", "3")),
             now=time.time(),
         )

@@ -45,8 +45,19 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def topics(request: Request) -> JSONResponse:
-    """The topics a player may choose in the pre-chat form."""
-    return JSONResponse({"topics": [{"id": t} for t in _hub(request).settings.topics]})
+    """The topics a player may choose in the pre-chat form, with their labels."""
+    hub = _hub(request)
+    out = []
+    for topic in hub.routing.topics.values():
+        entry = topic.public()
+        try:
+            hub.check_open(topic)
+            entry["open"] = True
+        except ClientError as err:
+            entry["open"] = False
+            entry["reason"] = err.extra.get("reason")
+        out.append(entry)
+    return JSONResponse({"topics": out})
 
 
 async def api_agent(request: Request) -> AgentRecord:

@@ -15,18 +15,15 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from ..exceptions import AuthError, ClientError, LimitError
+from ..exceptions import AuthError, ClientError
 from ..hub import Hub
 from ..security import new_token, same_secret, token_hash
 from ..store import ConsoleSession
+from ..throttle import FailureThrottle
 from .origins import same_origin
 
 __all__ = [
@@ -158,37 +155,21 @@ def set_login_csrf(request: Request, response: Response, token: str) -> None:
     )
 
 
-@dataclass(frozen=True)
-class _Limits:
-    account: RateLimitItem
-    address: RateLimitItem
-
-
 class SignInThrottle:
-    """Failed sign-ins per account and per address, in moving windows."""
+    """Failed sign-ins per account and per address."""
 
     def __init__(self, per_account: str = "5/15 minutes", per_address: str = "20/15 minutes"):
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.limits = _Limits(parse(per_account), parse(per_address))
+        self._throttle = FailureThrottle("signin", account=per_account, address=per_address)
 
     async def check(self, username: str, address: str) -> None:
-        """Raise LimitError (429) while either window is full."""
-        for item, key in ((self.limits.account, username.lower()), (self.limits.address, address)):
-            if not await self.limiter.test(item, "signin", key):
-                stats = await self.limiter.get_window_stats(item, "signin", key)
-                wait = max(1, int(stats.reset_time - time.time()))
-                raise LimitError(
-                    "too_many_attempts",
-                    f"too many failed sign-ins; try again in {wait // 60 + 1} minutes",
-                    retry_after=wait,
-                )
+        keys = {"account": username.lower(), "address": address}
+        await self._throttle.check(keys, "too many failed sign-ins")
 
     async def failed(self, username: str, address: str) -> None:
-        await self.limiter.hit(self.limits.account, "signin", username.lower())
-        await self.limiter.hit(self.limits.address, "signin", address)
+        await self._throttle.failed({"account": username.lower(), "address": address})
 
     async def succeeded(self, username: str) -> None:
-        await self.limiter.clear(self.limits.account, "signin", username.lower())
+        await self._throttle.succeeded("account", username.lower())
 
 
 def form_value(form: object, name: str, *, required: bool = True, max_length: int = 200) -> str:

@@ -18,8 +18,11 @@ async def open_widget(page: Page, srv: RunningServer, lang: str = "tr") -> None:
     await w(page).locator(".launcher").click()
 
 
-async def start_chat(page: Page, name: str = "Mehmet", topic: str = "payments") -> None:
+async def start_chat(
+    page: Page, name: str = "Mehmet", topic: str = "technical", email: str = "m@example.com"
+) -> None:
     await w(page).locator("#cs-pre-name").fill(name)
+    await w(page).locator("#cs-pre-email").fill(email)
     await w(page).locator("#cs-pre-topic").select_option(topic)
     await w(page).locator("#cs-pre-age").check()
     await w(page).locator("#cs-pre-name").press("Enter")

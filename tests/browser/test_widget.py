@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import socket
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import httpx
-import uvicorn
+import jwt
 from playwright.async_api import Page, expect
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -18,7 +17,7 @@ from starlette.routing import Route
 
 from tests.browser.conftest import shot
 from tests.browser.helpers import open_widget, say, start_chat, w
-from tests.support import WS, RunningServer, agent, make_agent
+from tests.support import WS, RunningServer, agent, make_agent, serve_asgi
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
 
@@ -174,7 +173,17 @@ async def test_age_gate_and_validation_errors_in_english(serve: Serve, new_page)
         await w(page).locator("#cs-pre-name").fill("")
         await w(page).get_by_role("button", name="Start chat").click()
         await expect(w(page).locator("#cs-pre-name-err")).to_have_text(
-            "Give your name, username or e-mail."
+            "Give your name and e-mail address."
+        )
+
+        # a members-only topic asks for the account's details, and says why
+        await w(page).locator("#cs-pre-name").fill("Mehmet")
+        await w(page).locator("#cs-pre-email").fill("m@example.com")
+        await w(page).locator("#cs-pre-topic").select_option("payments")
+        await expect(w(page).locator("#cs-pre-hint")).to_be_visible()
+        await w(page).get_by_role("button", name="Start chat").click()
+        await expect(w(page).locator("#cs-pre-username-err")).to_contain_text(
+            "This topic is for members"
         )
 
 
@@ -246,10 +255,11 @@ async def test_keyboard_only_and_screen_reader_support(serve: Serve, new_page) -
         await expect(w(page).locator("#cs-pre-name")).to_be_focused()
         await expect(launcher).to_have_attribute("aria-expanded", "true")
         await page.keyboard.type("Mehmet")
-        await page.keyboard.press("Tab")  # username
         await page.keyboard.press("Tab")  # e-mail
+        await page.keyboard.type("m@example.com")
         await page.keyboard.press("Tab")  # topic
         await page.keyboard.press("ArrowDown")
+        await page.keyboard.press("Tab")  # username (only for members-only topics)
         await page.keyboard.press("Tab")  # 18+
         await page.keyboard.press("Space")
         await page.keyboard.press("Tab")
@@ -301,33 +311,21 @@ async def test_cross_origin_embedding_with_browser_language(serve: Serve, new_pa
                 f'<script src="{srv.http}/widget.js" async></script></body></html>'
             )
 
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", host_port))
-        server = uvicorn.Server(
-            uvicorn.Config(
-                Starlette(routes=[Route("/", home)]), log_level="warning", lifespan="off"
-            )
-        )
-        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
+        site = Starlette(routes=[Route("/", home)])
+        async with serve_asgi(site, port=host_port):
             page = await new_page(locale="en-US")
             await page.goto(f"http://127.0.0.1:{host_port}/")
             await page.wait_for_function("window.ChatWidget !== undefined")
             await w(page).locator(".launcher").click()
             await expect(w(page).get_by_role("heading", name="Live support")).to_be_visible()
             await expect(w(page).locator("#cs-pre-topic option[value=payments]")).to_have_text(
-                "Deposits and withdrawals"
+                "Deposits and withdrawals (members)"
             )
             await start_chat(page)
             chat = (await a.expect("assigned"))["chat"]
             await a.send("message", chat=chat, id="a1", text="Hello from support")
             await expect(w(page).get_by_text("Hello from support")).to_be_visible()
             await shot(page, "widget-cross-origin-en")
-        finally:
-            server.should_exit = True
-            await task
 
 
 async def test_queue_position_and_wait_update_live(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
@@ -392,3 +390,29 @@ async def test_reconnects_by_itself_when_the_server_drops_it(serve: Serve, new_p
         await page.wait_for_function("window.back === 1")
         await say(page, "back")
         assert (await a.expect("message", chat=chat, **{"from": "player"}))["text"] == "back"
+
+
+async def test_a_signed_in_member_reaches_a_members_only_topic(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """The site hands the widget the member's signed identity; the agent sees them verified."""
+    secret = "platform-secret-" + "y" * 48
+    async with serve(identity_secret=secret) as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse", departments=("finance",)))
+        claims = {"sub": "m-9", "username": "mehmet42", "email": "m@x.io", "exp": time.time() + 300}
+        token = jwt.encode(claims, secret, algorithm="HS256")
+        page = await new_page()
+        await page.goto(f"{srv.http}/")
+        await page.wait_for_function("window.ChatWidget !== undefined")
+        await page.evaluate("t => ChatWidget.identify(t)", token)
+        await w(page).locator(".launcher").click()
+        await w(page).locator("#cs-pre-name").fill("Mehmet")
+        await w(page).locator("#cs-pre-topic").select_option("payments")
+        await expect(w(page).locator("#cs-pre-hint")).to_be_hidden()  # the site vouched
+        await w(page).locator("#cs-pre-age").check()
+        await w(page).locator("#cs-pre-name").press("Enter")
+        card = (await a.expect("assigned"))["player"]
+        assert (card["verified_by"], card["member_id"], card["username"]) == (
+            "token",
+            "m-9",
+            "mehmet42",
+        )
+        await expect(w(page).get_by_text("Ayse size yardımcı oluyor")).to_be_visible()

@@ -58,9 +58,9 @@ async def test_state_errors_for_players(queue_server: RunningServer) -> None:
     await ws.expect_error("wrong_state")
     await ws.send("typing", active=True)
     await ws.expect_error("wrong_state")
-    await ws.send("prechat", name="M", topic="payments", age_confirmed=True)
+    await ws.send("prechat", name="M", email="m@x.io", topic="technical", age_confirmed=True)
     await ws.expect("queued")
-    await ws.send("prechat", name="M", topic="payments", age_confirmed=True)
+    await ws.send("prechat", name="M", email="m@x.io", topic="technical", age_confirmed=True)
     await ws.expect_error("wrong_state")
     await still_serving(ws)
 
@@ -69,13 +69,23 @@ async def test_state_errors_for_players(queue_server: RunningServer) -> None:
     ("fields", "code", "field"),
     [
         (
-            {"name": "M", "topic": "payments", "age_confirmed": False},
+            {"name": "M", "topic": "technical", "age_confirmed": False},
             "age_required",
             "age_confirmed",
         ),
         ({"name": "M", "topic": "casino", "age_confirmed": True}, "unknown_topic", "topic"),
-        ({"topic": "payments", "age_confirmed": True}, "identity_required", "name"),
-        ({"email": "nope", "topic": "payments", "age_confirmed": True}, "invalid_email", "email"),
+        (
+            {"email": "m@x.io", "topic": "technical", "age_confirmed": True},
+            "identity_required",
+            "name",
+        ),
+        ({"name": "M", "topic": "technical", "age_confirmed": True}, "identity_required", "email"),
+        ({"email": "nope", "topic": "technical", "age_confirmed": True}, "invalid_email", "email"),
+        (
+            {"name": "M", "email": "m@x.io", "topic": "payments", "age_confirmed": True},
+            "members_only",
+            "username",
+        ),
     ],
 )
 async def test_prechat_refusals(
@@ -85,7 +95,7 @@ async def test_prechat_refusals(
     ws, _ = await player(queue_server)
     await ws.send("prechat", **fields)
     assert (await ws.expect_error(code))["field"] == field
-    await ws.send("prechat", name="M", topic="payments", age_confirmed=True)
+    await ws.send("prechat", name="M", email="m@x.io", topic="technical", age_confirmed=True)
     await ws.expect("queued")
 
 

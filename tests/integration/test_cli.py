@@ -136,3 +136,30 @@ def test_cannot_open_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     blocker.write_text("")
     code, _, err = run(["migrate", "--db", str(blocker / "sub" / "c.db")], capsys)
     assert code == 1 and "cannot open database" in err
+
+
+def test_members_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A CSV fills the built-in directory; re-importing updates; bad rows are named."""
+    db = str(tmp_path / "c.db")
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_text(
+        "member_id,username,email,name,birthdate\n"
+        "m-1,mehmet42,m@example.com,Mehmet,1990-05-01\n"
+        "m-2,ayse7,a@example.com,,\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(["members", "import", str(csv_file), "--db", db], capsys)
+    assert code == 0 and "imported 2 member(s)" in out
+    csv_file.write_text("member_id,username,email\nm-1,mehmet42,new@example.com\n")
+    assert run(["members", "import", str(csv_file), "--db", db], capsys)[0] == 0
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT member_id, email, birthdate FROM members ORDER BY 1").fetchall()
+    assert rows == [("m-1", "new@example.com", None), ("m-2", "a@example.com", None)]
+    csv_file.write_text("member_id,username,email,birthdate\nm-3,x,x@example.com,05/01/1990\n")
+    code, _, err = run(["members", "import", str(csv_file), "--db", db], capsys)
+    assert code == 1 and "line 2" in err and "YYYY-MM-DD" in err
+    csv_file.write_text("member_id,username\nm-3,x\n")
+    code, _, err = run(["members", "import", str(csv_file), "--db", db], capsys)
+    assert code == 1 and "missing email" in err

@@ -14,7 +14,7 @@ async def test_no_agent_online_means_leave_a_message(server: RunningServer) -> N
     """welcome says nobody is available; prechat is refused; leave_message gives a number."""
     p, welcome = await player(server)
     assert welcome["available"] is False
-    await p.send("prechat", name="Mehmet", topic="payments", age_confirmed=True)
+    await p.send("prechat", name="Mehmet", email="m@x.io", topic="technical", age_confirmed=True)
     await p.expect_error("service_offline")
 
     await p.send("leave_message", id="off-1", text="Çekimim 3 gündür bekliyor", **OFFLINE)

@@ -34,12 +34,12 @@ async def agent_token(db: Path, username: str = "ayse") -> str:
 
 
 async def chat_under_way(
-    server: ServerProcess, token: str, topic: str = "payments"
+    server: ServerProcess, token: str, topic: str = "bonus"
 ) -> tuple[WS, WS, dict[str, Any], str]:
     """An agent and a player paired on the server; returns agent, player, welcome, chat id."""
     a, _ = await agent(server.ws, token)
     p, welcome = await player(server.ws)
-    await p.send("prechat", name="Mehmet", topic=topic, age_confirmed=True)
+    await p.send("prechat", name="Mehmet", email="m@x.io", topic=topic, age_confirmed=True)
     chat = (await p.expect("assigned"))["chat"]
     await a.expect("assigned", chat=chat)
     return a, p, welcome, chat

@@ -121,7 +121,7 @@ async def test_ended_chat_is_reported_on_resume(server: RunningServer) -> None:
     texts = [(await p2.expect("message"))["id"] for _ in range(2)]
     assert texts[0] == "bye"
     # a new chat can start from the same session
-    await p2.send("prechat", name="Mehmet", topic="technical", age_confirmed=True)
+    await p2.send("prechat", name="Mehmet", email="m@x.io", topic="technical", age_confirmed=True)
     assert (await p2.expect("assigned"))["chat"] != chat
 
 

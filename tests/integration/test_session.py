@@ -22,7 +22,7 @@ async def test_full_session_player_to_agent_with_request_number(server: RunningS
         name="Mehmet",
         username="mehmet42",
         email="m@example.com",
-        topic="payments",
+        topic="technical",
         age_confirmed=True,
     )
     assigned = await p.expect("assigned")
@@ -33,8 +33,12 @@ async def test_full_session_player_to_agent_with_request_number(server: RunningS
         "name": "Mehmet",
         "username": "mehmet42",
         "email": "m@example.com",
-        "topic": "payments",
+        "topic": "technical",
+        "verified": False,
+        "verified_by": None,
+        "member_id": None,
     }
+    assert (aa["department"], aa["priority"]) == ("technical", 0)
 
     joined = await p.expect("message", event="agent_joined")
     assert joined["from"] == "system" and joined["seq"] == 1
@@ -119,8 +123,10 @@ async def test_health_and_readiness(server: RunningServer) -> None:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         r = await http.get("/readyz")
         assert r.status_code == 200 and r.json()["status"] == "ready"
-        topics = (await http.get("/api/topics")).json()["topics"]
-        assert {"id": "payments"} in topics
+        topics = {t["id"]: t for t in (await http.get("/api/topics")).json()["topics"]}
+        assert topics["payments"]["members_only"] is True
+        assert topics["payments"]["labels"]["tr"] == "Para yatırma ve çekme"
+        assert topics["payments"]["open"] is False  # nobody online
 
 
 async def test_player_messages_while_queued_reach_the_agent_in_history(
