@@ -17,13 +17,18 @@ from starlette.staticfiles import StaticFiles
 from .config import Settings, load_routing
 from .directory import make_directory
 from .exceptions import ClientError, StoreError
+from .files import DiskFileStore
 from .hub import Hub
+from .mail import make_notifier
 from .store import make_store
-from .web import admin, api, console, widget
+from .throttle import FailureThrottle
+from .web import admin, api, console, openapi, tracking, widget
+from .web import files as files_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
 from .web.pages import CONSOLE_DIR
 from .web.ws import agent_ws, player_ws
+from .webhooks import Dispatcher
 
 __all__ = ["create_app"]
 
@@ -38,15 +43,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         routing = load_routing(settings)  # a broken routing file stops start-up here
+        files = DiskFileStore(settings.files_dir)
         store = make_store(settings)
         await store.open()
         directory = make_directory(settings, store)
+        dispatcher = Dispatcher(store, settings)
         try:
             applied = await store.migrate()
             if applied:
                 log.info("database %s migrated to version %d", settings.db, applied[-1])
             hub = Hub(settings, store, routing=routing, directory=directory, on_fatal=on_fatal)
+            hub.files = files
+            hub.notifier = make_notifier(settings)
+            hub.dispatcher = dispatcher
             await hub.start()
+            dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub
             try:
                 yield
@@ -54,6 +65,7 @@ def create_app(
                 await hub.stop()
                 log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
         finally:
+            await dispatcher.stop()
             await directory.close()
             await store.close()
 
@@ -66,8 +78,17 @@ def create_app(
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/api/topics", api.topics),
+        Route("/api/openapi.json", openapi.spec),
         Route("/api/requests", api.list_requests),
+        Route("/api/requests/lookup", tracking.lookup_api, methods=["POST"]),
         Route("/api/requests/{number}", api.get_request),
+        Route("/api/requests/{number}/status", tracking.set_status, methods=["POST"]),
+        Route("/api/requests/{number}/transcript", tracking.request_transcript),
+        Route("/api/requests/{number}/files", tracking.request_files),
+        Route("/api/chats/{chat}/files", files_web.upload, methods=["POST"]),
+        Route("/api/files/{file}", files_web.download),
+        Route("/api/files/{file}/thumbnail", files_web.download),
+        Route("/requests/lookup", tracking.lookup_page, methods=["GET", "POST"]),
         Route("/console", console.workspace),
         Route("/console/login", console.login_page, methods=["GET"]),
         Route("/console/login", console.login, methods=["POST"]),
@@ -76,6 +97,9 @@ def create_app(
         Route("/console/requests", console.requests_page),
         Route("/console/requests/{number}", console.request_page),
         Route("/console/requests/{number}/export.{fmt:str}", console.export),
+        Route("/console/requests/{number}/status", console.status_form, methods=["POST"]),
+        Route("/console/admin/webhooks", admin.webhooks_page, methods=["GET"]),
+        Route("/console/admin/webhooks/{delivery}/redeliver", admin.redeliver, methods=["POST"]),
         Route("/console/admin/agents", admin.agents_page, methods=["GET"]),
         Route("/console/admin/agents", admin.agent_add, methods=["POST"]),
         Route("/console/admin/agents/{agent_id:int}", admin.agent_update, methods=["POST"]),
@@ -107,4 +131,5 @@ def create_app(
         },
     )
     app.state.signin_throttle = SignInThrottle()
+    app.state.lookup_throttle = FailureThrottle("lookup", address="10/15 minutes")
     return app

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .core.files import DEFAULT_TYPES
 from .core.topics import RoutingConfig, parse_routing
 from .exceptions import ConfigError
 
@@ -62,6 +63,27 @@ class Settings:
     # a player silent this long after the agent spoke is warned, then the chat ends (0: never)
     player_idle_warn_seconds: float = 300.0
     player_idle_end_seconds: float = 120.0
+    # where the server is reached from outside (links in e-mails and webhooks)
+    public_url: str = ""
+    # attachments: kept outside any served folder, checked by content
+    files_dir: str = "chatserver-files"
+    max_file_bytes: int = 10 * 1024 * 1024
+    max_files_per_chat: int = 20
+    upload_types: tuple[str, ...] = DEFAULT_TYPES
+    # e-mail (transcripts, status changes); no smtp_host: no e-mail
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls | none
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "support@localhost"
+    smtp_timeout_seconds: float = 10.0
+    # webhooks to the ticket system: signed with webhook_secret, retried with backoff
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = ""
+    webhook_max_attempts: int = 8
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_base_seconds: float = 5.0
     player_grace_seconds: float = 300.0
     agent_grace_seconds: float = 60.0
     default_handle_seconds: float = 300.0
@@ -101,6 +123,12 @@ class Settings:
             "outbox_limit",
             "write_batch_max",
             "directory_timeout_seconds",
+            "max_file_bytes",
+            "max_files_per_chat",
+            "smtp_timeout_seconds",
+            "webhook_max_attempts",
+            "webhook_timeout_seconds",
+            "webhook_retry_base_seconds",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -116,6 +144,16 @@ class Settings:
             raise ConfigError("identity_secret must be at least 32 characters (HMAC-SHA256)")
         if self.directory_header and ":" not in self.directory_header:
             raise ConfigError("directory_header must look like 'Name: value'")
+        if self.webhook_urls and len(self.webhook_secret) < 32:
+            raise ConfigError("webhook_urls need a webhook_secret of at least 32 characters")
+        for url in (*self.webhook_urls, *((self.public_url,) if self.public_url else ())):
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{url!r} is not an http(s) URL")
+        unknown_types = set(self.upload_types) - set(DEFAULT_TYPES)
+        if unknown_types:
+            raise ConfigError(f"upload_types: cannot check {', '.join(sorted(unknown_types))}")
+        if self.smtp_security not in ("starttls", "tls", "none"):
+            raise ConfigError("smtp_security must be starttls, tls or none")
         for name in (
             "answer_timeout_seconds",
             "player_idle_warn_seconds",
@@ -162,6 +200,14 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def base_url(self) -> str:
+        """The server's address for links that leave it (e-mails, webhooks)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
 
 
 def _fields() -> list[dataclasses.Field[Any]]:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from .core.conversation import Message, Note
+from .core.conversation import FileInfo, Message, Note
 from .exceptions import ProtocolError
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Unmonitor",
     "AgentStatusFrame",
     "AgentTyping",
+    "EmailTranscript",
     "LeaveMessage",
     "PROTOCOL_VERSION",
     "Ping",
@@ -49,6 +50,7 @@ __all__ = [
     "decode_player",
     "encode",
     "error_frame",
+    "file_dict",
     "message_dict",
     "message_frame",
     "note_dict",
@@ -124,12 +126,24 @@ class PlayerEnd(_Frame, tag="end"):
     pass
 
 
+class EmailTranscript(_Frame, tag="email_transcript"):
+    """After a chat: send its transcript and request number to the player's e-mail."""
+
+
 class Ping(_Frame, tag="ping"):
     pass
 
 
 PlayerFrame = (
-    PlayerHello | Prechat | PlayerMessage | PlayerTyping | PlayerEnd | LeaveMessage | Rate | Ping
+    PlayerHello
+    | Prechat
+    | PlayerMessage
+    | PlayerTyping
+    | PlayerEnd
+    | LeaveMessage
+    | Rate
+    | EmailTranscript
+    | Ping
 )
 
 # -- agent endpoint /ws/agent ------------------------------------------------
@@ -222,6 +236,7 @@ _PLAYER_TYPES = (
     "end",
     "leave_message",
     "rate",
+    "email_transcript",
     "ping",
 )
 _AGENT_TYPES = (
@@ -309,8 +324,27 @@ def message_frame(msg: Message, *, chat: bool) -> dict[str, Any]:
         out["name"] = msg.author_name
     if msg.event is not None:
         out["event"] = msg.event
+    if msg.file is not None:
+        out["file"] = file_dict(msg.file)
     if chat:
         out["chat"] = msg.chat_id
+    return out
+
+
+def file_dict(f: FileInfo) -> dict[str, Any]:
+    """An attachment on the wire: what it is, and where to fetch it (with credentials)."""
+    out: dict[str, Any] = {
+        "id": f.id,
+        "name": f.name,
+        "type": f.content_type,
+        "size": f.size,
+        "sha256": f.sha256,
+        "url": f"/api/files/{f.id}",
+    }
+    if f.width is not None:
+        out["width"], out["height"] = f.width, f.height
+    if f.thumbnail:
+        out["thumbnail_url"] = f"/api/files/{f.id}/thumbnail"
     return out
 
 

@@ -6,6 +6,7 @@ CI must never pass because a service binary was missing.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -68,3 +69,16 @@ async def queue_server(
     """A real server where players may wait in the queue while no agent is online."""
     async with serve(queue_without_agents=True) as srv:
         yield srv
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[Any]:
+    """A real local SMTP server; ``await mailbox.next()`` is the next mail it got."""
+    from tests.support import Mailbox
+
+    box = Mailbox()
+    await asyncio.to_thread(box.controller.start)
+    try:
+        yield box
+    finally:
+        await asyncio.to_thread(box.controller.stop)

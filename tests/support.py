@@ -82,11 +82,12 @@ class RunningServer:
 async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """uvicorn with the production configuration, on a free port, in this event loop."""
     fatal: list[Exception] = []
-    app = create_app(settings, on_fatal=fatal.append)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    settings = settings.replace(port=port)  # links the server builds point at itself
+    app = create_app(settings, on_fatal=fatal.append)
     server = _TestServer(uvicorn_config(app, settings, loop="none", port=port))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     ready = asyncio.create_task(server.ready.wait())
@@ -329,3 +330,33 @@ class ServerProcess:
         if self._reader is not None:
             await asyncio.wait_for(self._reader, t(5))
         return code
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a free port; tests wait for the mails it gets."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        import email
+        from email import policy
+
+        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (envelope.rcpt_tos, msg))
+        return "250 OK"
+
+    async def next(self, timeout: float = 10) -> tuple[list[str], Any]:
+        """The next mail: (recipients, email.message.EmailMessage)."""
+        return await asyncio.wait_for(self.queue.get(), t(timeout))
+
+    def settings(self) -> dict[str, Any]:
+        return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "none"}

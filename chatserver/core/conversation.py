@@ -24,6 +24,7 @@ __all__ = [
     "ChatState",
     "Conversation",
     "Duplicate",
+    "FileInfo",
     "Message",
     "Note",
     "Player",
@@ -85,6 +86,20 @@ class Player:
 
 
 @dataclass(slots=True, frozen=True)
+class FileInfo:
+    """An attachment as a message carries it (the bytes are in the file store)."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bool = False
+
+
+@dataclass(slots=True, frozen=True)
 class Message:
     """A stored chat message. ``ts`` is epoch milliseconds."""
 
@@ -97,6 +112,7 @@ class Message:
     agent_id: int | None = None
     author_name: str | None = None
     event: str | None = None
+    file: FileInfo | None = None
 
     @property
     def author_key(self) -> str:
@@ -231,6 +247,7 @@ class Conversation:
         agent_id: int | None = None,
         author_name: str | None = None,
         event: str | None = None,
+        file: FileInfo | None = None,
         max_messages: int | None = None,
     ) -> Appended | Duplicate:
         """Accept a message (or recognise a resend). Raises StateError once ended."""
@@ -264,6 +281,7 @@ class Conversation:
             agent_id=agent_id,
             author_name=author_name,
             event=event,
+            file=file,
         )
         return Appended(msg)
 
@@ -300,6 +318,10 @@ class Conversation:
         for note in notes:
             self._note_ids.add((note.agent_id, note.id))
             self.notes.append(note)
+
+    @property
+    def file_count(self) -> int:
+        return sum(1 for m in self.messages if m.file is not None)
 
     def after(self, seq: int) -> list[Message]:
         """Committed messages with a seq greater than ``seq`` (seq 1 is index 0)."""

@@ -15,12 +15,16 @@ Pure: the caller supplies the random bits.
 
 from __future__ import annotations
 
-from ..exceptions import ClientError
+from enum import StrEnum
+
+from ..exceptions import ClientError, StateError
 
 __all__ = [
     "ALPHABET",
     "DATA_BITS",
     "InvalidRequestNumber",
+    "RequestStatus",
+    "check_status_change",
     "format_request_number",
     "parse_request_number",
     "request_number_from_bits",
@@ -84,3 +88,39 @@ def parse_request_number(text: str) -> str:
     if _checksum(values) != 0:
         raise InvalidRequestNumber(message="this request number has a typing mistake")
     return "".join(ALPHABET[v] for v in values)
+
+
+class RequestStatus(StrEnum):
+    """A request's life after its chat: worked on, waiting, solved, done (and reopened)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+_NEXT: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.OPEN: frozenset(
+        {RequestStatus.PENDING, RequestStatus.RESOLVED, RequestStatus.CLOSED}
+    ),
+    RequestStatus.PENDING: frozenset(
+        {RequestStatus.OPEN, RequestStatus.RESOLVED, RequestStatus.CLOSED}
+    ),
+    RequestStatus.RESOLVED: frozenset({RequestStatus.OPEN, RequestStatus.CLOSED}),
+    RequestStatus.CLOSED: frozenset({RequestStatus.OPEN}),
+}
+
+
+def check_status_change(current: str, wanted: str) -> RequestStatus:
+    """The new status if the change is allowed; StateError otherwise (reopening is open)."""
+    try:
+        to = RequestStatus(wanted)
+    except ValueError:
+        raise ClientError(
+            "invalid_status",
+            "status must be open, pending, resolved or closed",
+            field="status",
+        ) from None
+    if to not in _NEXT[RequestStatus(current)]:
+        raise StateError("wrong_state", f"a {current} request cannot become {wanted}")
+    return to

@@ -18,23 +18,26 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .. import transcripts
 from ..bus import Bus, LocalBus
 from ..config import Settings, load_routing
 from ..core.conversation import (
     ChatState,
     Conversation,
     Duplicate,
+    FileInfo,
     Message,
     Note,
     Player,
     Sender,
 )
+from ..core.files import check_count
 from ..core.limits import TokenBucket
 from ..core.requests import (
     format_request_number,
@@ -44,22 +47,29 @@ from ..core.requests import (
 from ..core.routing import AgentStatus, Overflow, Router
 from ..core.topics import RoutingConfig, Topic
 from ..directory import MemberDirectory, StoreDirectory
-from ..exceptions import ClientError, StateError, StoreError
+from ..exceptions import ClientError, LimitError, StateError, StoreError
+from ..files import FileStore, Kept
+from ..mail import MailError, Notifier
 from ..protocol import encode, message_dict, message_frame, note_dict, to_ms
 from ..security import new_id, new_token, token_hash
 from ..store import (
+    AddAttachment,
     AgentRecord,
     AppendMessage,
     AppendNote,
+    AttachmentRecord,
     CreateChat,
     CreateRequest,
     CreateSession,
+    EnqueueWebhooks,
+    Op,
     RateRequest,
     RecordRefusal,
     SaveChat,
     Store,
 )
 from ..throttle import FailureThrottle
+from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
@@ -128,6 +138,11 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
         self._was_available = False
         self.supervision = Supervision(self)
+        # set by the app when it runs them: the webhook dispatcher, e-mail, the file store
+        self.dispatcher: Dispatcher | None = None
+        self.notifier: Notifier | None = None
+        self.files: FileStore | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -147,8 +162,16 @@ class Hub:
         self.writer.start()
         self._sweeper = self.loop.create_task(self._sweep(), name="chatserver-sweeper")
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run side work (an e-mail, say) without holding up the caller; kept until done."""
+        task = self.loop.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def stop(self) -> None:
         """Stop timers and commit everything still queued."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
         if self._sweeper is not None:
             self._sweeper.cancel()
         if self._pump_handle is not None:
@@ -548,7 +571,26 @@ class Hub:
                 "rating": rating,
             }
         )
-        self.writer.submit(op, partial(self.bus.publish, session.topic, frame))
+        group: list[Op] = [op]
+        if self.settings.webhook_urls:
+            satisfaction = {"resolved": resolved, "rating": rating, "comment": comment}
+            body = request_updated_body(
+                op.number, self.settings.base_url, satisfaction=satisfaction
+            )
+            group.append(
+                EnqueueWebhooks(
+                    "request.updated", self.settings.webhook_urls, lambda: body, op.rated_at
+                )
+            )
+        self.writer.submit_group(group, partial(self._rated, session.topic, frame))
+
+    def _rated(self, topic: str, frame: str) -> None:
+        self.bus.publish(topic, frame)
+        self.poke_webhooks()
+
+    def poke_webhooks(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.poke()
 
     def _chat_created(self, live: LiveChat) -> None:
         live.created = True
@@ -595,6 +637,109 @@ class Hub:
             live.answer_timer = None
         self.writer.submit(AppendMessage(msg), partial(self._message_committed, live, msg, conn))
 
+    def post_file(
+        self,
+        live: LiveChat,
+        sender: Sender,
+        client_id: str,
+        name: str,
+        kept: Kept,
+        *,
+        agent: AgentPresence | None = None,
+    ) -> tuple[asyncio.Future[int], bool]:
+        """A file as a chat message: the attachment and its message commit together.
+
+        Returns a future of the message's seq (done once stored) and whether this was
+        new; a resend of the same id (False) gets the first upload's seq.
+        """
+        if live.conv.file_count >= self.settings.max_files_per_chat:
+            check_count(live.conv.file_count, self.settings.max_files_per_chat)
+        now = self.clock()
+        info = FileInfo(
+            new_id("f_"),
+            name,
+            kept.content_type,
+            kept.size,
+            kept.sha256,
+            kept.width,
+            kept.height,
+            kept.thumb_key is not None,
+        )
+        result = live.conv.append(
+            sender,
+            client_id,
+            name,
+            int(now * 1000),
+            agent_id=agent.id if agent is not None else None,
+            author_name=agent.name if agent is not None else None,
+            file=info,
+            max_messages=self.settings.max_messages_per_chat,
+        )
+        future: asyncio.Future[int] = self.loop.create_future()
+        if isinstance(result, Duplicate):
+            if result.committed:
+                future.set_result(result.seq)
+            else:
+                live.seq_futures.setdefault(result.seq, []).append(future)
+            return future, False
+        msg = result.message
+        if sender is Sender.PLAYER:
+            self.player_active(live, now)
+        record = AttachmentRecord(
+            id=info.id,
+            chat_id=live.id,
+            name=name,
+            content_type=kept.content_type,
+            size=kept.size,
+            sha256=kept.sha256,
+            storage_key=kept.key,
+            thumb_key=kept.thumb_key,
+            width=kept.width,
+            height=kept.height,
+            uploaded_by=msg.author_key,
+            created_at=now,
+        )
+        live.seq_futures.setdefault(msg.seq, []).append(future)
+        self.writer.submit_group(
+            [AddAttachment(record), AppendMessage(msg)],
+            partial(self._message_committed, live, msg, None),
+        )
+        return future, True
+
+    async def email_transcript(self, session: PlayerSession) -> str:
+        """Send the player the transcript of their last chat; returns the address."""
+        ended = session.ended
+        if ended is None:
+            raise StateError("wrong_state", "there is no ended chat to send")
+        if self.notifier is None or not self.settings.smtp_host:
+            raise ClientError("email_unavailable", "this server does not send e-mail")
+        if session.emails_sent >= 3:
+            raise LimitError("rate_limited", "the transcript was already sent")
+        rec = await self.store.request(parse_request_number(ended.request_number))
+        if rec is None or not rec.chat.email:
+            raise ClientError("email_required", "this chat has no e-mail address", field="email")
+        lang = "tr" if (rec.chat.locale or session.locale or "").startswith("tr") else "en"
+        subject = (
+            f"Görüşme kaydınız, talep {ended.request_number}"
+            if lang == "tr"
+            else f"Your chat transcript, request {ended.request_number}"
+        )
+        session.emails_sent += 1
+        try:
+            await self.notifier.transcript(
+                rec.chat.email,
+                subject,
+                transcripts.as_text(rec, internal=False),
+                transcripts.as_html(rec, internal=False, base_url=self.settings.base_url),
+            )
+        except MailError as exc:
+            session.emails_sent -= 1
+            log.warning("transcript e-mail for %s failed: %s", ended.request_number, exc)
+            raise ClientError(
+                "email_failed", "the e-mail could not be sent; try again later"
+            ) from exc
+        return rec.chat.email
+
     def player_active(self, live: LiveChat, now: float) -> None:
         """The player wrote or is typing: not idle."""
         live.last_player_at = now
@@ -619,6 +764,9 @@ class Hub:
             conn.send(self._ack(conn, live, msg.id, msg.seq))
         for waiter, client_id in live.waiting.pop(msg.seq, ()):
             waiter.send(self._ack(waiter, live, client_id, msg.seq))
+        for future in live.seq_futures.pop(msg.seq, ()):
+            if not future.done():
+                future.set_result(msg.seq)
         # the author's own connection has the ack; their other tabs get the message
         self.bus.publish(live.session.topic, encode(message_frame(msg, chat=False)), exclude=conn)
         self.bus.publish(live.topic, encode(message_frame(msg, chat=True)), exclude=conn)
@@ -819,10 +967,24 @@ class Hub:
         _cancel(live.answer_timer)
         live.answer_timer = None
         request = CreateRequest(conv.id, now, _new_request_number, resolution, note)
-        self.writer.submit(SaveChat.of(conv))
-        self.writer.submit(request, partial(self._ended, live, request, by, reason))
+        group: list[Op] = [SaveChat.of(conv), request]
+        if self.settings.webhook_urls:
+            files = [m.file for m in conv.messages if m.file is not None]
+            group.append(
+                EnqueueWebhooks(
+                    "chat.ended",
+                    self.settings.webhook_urls,
+                    lambda: chat_ended_body(
+                        conv, request.number, self.settings.base_url, files, resolution
+                    ),
+                    now,
+                )
+            )
+        # the chat's end, its request and the webhook commit together or not at all
+        self.writer.submit_group(group, partial(self._ended, live, request, by, reason))
 
     def _ended(self, live: LiveChat, request: CreateRequest, by: str, reason: str | None) -> None:
+        self.poke_webhooks()
         conv = live.conv
         conv.request_number = request.number
         ended = EndedChat(
@@ -838,6 +1000,7 @@ class Hub:
         if session.chat is live:
             session.chat = None
             session.ended = ended
+            session.emails_sent = 0
         self.chats.pop(conv.id, None)
         if not session.conns:
             self._evict_session(session)

@@ -10,6 +10,7 @@ from ..core.conversation import ChatState, Sender, clean_text, session_state
 from ..core.prechat import Form, clean_form
 from ..exceptions import ClientError, StateError
 from ..protocol import (
+    EmailTranscript,
     LeaveMessage,
     PlayerEnd,
     PlayerFrame,
@@ -56,6 +57,10 @@ async def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> None:
     elif isinstance(frame, Rate):
         comment = clean_text(frame.comment).strip() or None if frame.comment else None
         hub.rate(session, frame.resolved, frame.rating, comment)
+    elif isinstance(frame, EmailTranscript):
+        to = await hub.email_transcript(session)
+        number = session.ended.request_number if session.ended else None
+        conn.send({"type": "emailed", "request_number": number, "to": to})
 
 
 async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:

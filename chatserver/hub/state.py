@@ -57,6 +57,8 @@ class PlayerSession:
     last_left_id: str | None = None
     # a chat is being started (identity being checked): a second prechat must wait
     starting: bool = False
+    # transcripts e-mailed for the last chat (a small cap against mail bombing)
+    emails_sent: int = 0
 
     @property
     def topic(self) -> str:
@@ -97,6 +99,8 @@ class LiveChat:
     last_queued: tuple[int, int | None] | None = None
     # connections waiting for the ack of a resent message that is not committed yet
     waiting: dict[int, list[tuple[Connection, str]]] = field(default_factory=dict)
+    # uploads (HTTP) waiting for their message to be committed
+    seq_futures: dict[int, list[asyncio.Future[int]]] = field(default_factory=dict)
     # supervisors' connections watching the chat read-only
     monitors: set[Connection] = field(default_factory=set)
     # the new agent must answer before this fires, or the chat goes to the next agent

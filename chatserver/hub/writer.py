@@ -1,7 +1,9 @@
 """Group commit: one task applies every queued write op in as few transactions as it can.
 
 Ops are applied strictly in submission order, and each op's callback runs after
-the transaction holding it has committed, again in order. That is what lets the
+the transaction holding it has committed, again in order. Ops submitted together
+as a group (``submit_group``) always share one transaction: a chat's end and its
+request, a file and its message, commit together or not at all. That is what lets the
 hub acknowledge and relay a message only once it is stored, while thousands of
 messages a second share a handful of fsyncs.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from ..exceptions import StoreError
@@ -42,8 +45,8 @@ class Writer:
         self.failed: StoreError | None = None
         self.batches = 0
         self.ops_written = 0
-        self._ops: list[Op] = []
-        self._cbs: list[Callback] = []
+        self._groups: deque[tuple[list[Op], Callback]] = deque()
+        self._pending = 0
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -54,25 +57,36 @@ class Writer:
 
     def submit(self, op: Op, callback: Callback = None) -> None:
         """Queue ``op``; ``callback`` runs once it is committed. Raises StoreError if failed."""
+        self.submit_group([op], callback)
+
+    def submit_group(self, ops: list[Op], callback: Callback = None) -> None:
+        """Queue ops that must commit in one transaction; ``callback`` runs after."""
         if self.failed is not None:
             raise self.failed
-        self._ops.append(op)
-        self._cbs.append(callback)
+        self._groups.append((ops, callback))
+        self._pending += len(ops)
         self._idle.clear()
         self._wake.set()
 
     @property
     def pending(self) -> int:
-        return len(self._ops)
+        return self._pending
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._ops:
-                n = self.batch_max
-                ops, cbs = self._ops[:n], self._cbs[:n]
-                del self._ops[:n], self._cbs[:n]
+            while self._groups:
+                # whole groups, up to batch_max ops (a bigger group still goes whole)
+                ops: list[Op] = []
+                cbs: list[Callback] = []
+                while self._groups and (
+                    not ops or len(ops) + len(self._groups[0][0]) <= self.batch_max
+                ):
+                    group, cb = self._groups.popleft()
+                    ops.extend(group)
+                    cbs.append(cb)
+                self._pending -= len(ops)
                 if not await self._apply(ops):
                     return
                 self.batches += 1
@@ -94,8 +108,8 @@ class Writer:
                 if delay is None:
                     log.critical("store write failed for good: %s", exc)
                     self.failed = exc
-                    self._ops.clear()
-                    self._cbs.clear()
+                    self._groups.clear()
+                    self._pending = 0
                     self._idle.set()
                     self.on_fatal(exc)
                     return False

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from ..config import Settings
 from .base import (
+    AddAttachment,
     AgentRecord,
     AppendMessage,
     AppendNote,
+    AttachmentRecord,
     CannedResponse,
     ChatRecord,
     ConsoleSession,
     CreateChat,
     CreateRequest,
     CreateSession,
+    Delivery,
+    EnqueueWebhooks,
     FloorStats,
     Op,
     RateRequest,
     RecordRefusal,
+    RequestEvent,
     RequestRecord,
     RequestSummary,
     SaveChat,
@@ -26,7 +31,12 @@ from .base import (
 from .sqlite import SqliteStore
 
 __all__ = [
+    "AddAttachment",
     "AgentRecord",
+    "AttachmentRecord",
+    "Delivery",
+    "EnqueueWebhooks",
+    "RequestEvent",
     "AppendMessage",
     "AppendNote",
     "CannedResponse",

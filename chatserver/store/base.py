@@ -18,7 +18,12 @@ from ..core.conversation import Conversation, Message, Note, Player
 from ..core.identity import Member
 
 __all__ = [
+    "AddAttachment",
     "AgentRecord",
+    "AttachmentRecord",
+    "Delivery",
+    "EnqueueWebhooks",
+    "RequestEvent",
     "AppendMessage",
     "AppendNote",
     "CannedResponse",
@@ -102,6 +107,48 @@ class ChatRecord:
 
 
 @dataclass(slots=True, frozen=True)
+class AttachmentRecord:
+    id: str
+    chat_id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    thumb_key: str | None
+    width: int | None
+    height: int | None
+    uploaded_by: str  # "player" or "agent:<id>"
+    created_at: float
+    session_id: str = ""  # the chat's player session (filled in when read)
+
+
+@dataclass(slots=True, frozen=True)
+class RequestEvent:
+    at: float
+    actor: str
+    from_status: str | None
+    to_status: str
+    note: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """One webhook delivery in the outbox."""
+
+    id: str
+    event: str
+    url: str
+    body: str
+    created_at: float
+    attempts: int
+    next_attempt_at: float
+    status: str
+    last_error: str | None
+    delivered_at: float | None
+
+
+@dataclass(slots=True, frozen=True)
 class RequestRecord:
     number: str
     status: str
@@ -115,6 +162,8 @@ class RequestRecord:
     resolution: str | None = None
     resolution_note: str | None = None
     notes: list[Note] = field(default_factory=list)
+    events: list[RequestEvent] = field(default_factory=list)
+    attachments: list[AttachmentRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -259,6 +308,25 @@ class AppendNote:
 
 
 @dataclass(slots=True, frozen=True)
+class AddAttachment:
+    attachment: AttachmentRecord
+
+
+@dataclass(slots=True)
+class EnqueueWebhooks:
+    """Webhook deliveries, one per URL, in the same transaction as what they report.
+
+    ``body`` is called when the op is applied, so it can use what earlier ops of the
+    batch decided (the request number, say).
+    """
+
+    event: str
+    urls: tuple[str, ...]
+    body: Callable[[], dict[str, object]]
+    created_at: float
+
+
+@dataclass(slots=True, frozen=True)
 class RecordRefusal:
     """A player we turned away (under age), kept for the record."""
 
@@ -286,11 +354,13 @@ Op = (
     CreateSession
     | CreateChat
     | SaveChat
+    | AddAttachment
     | AppendMessage
     | AppendNote
     | CreateRequest
     | RateRequest
     | RecordRefusal
+    | EnqueueWebhooks
 )
 
 
@@ -427,3 +497,47 @@ class Store(Protocol):
         ...
 
     async def member_by_username(self, username: str) -> Member | None: ...
+
+    # -- attachments --
+
+    async def attachment(self, file_id: str) -> AttachmentRecord | None: ...
+
+    # -- request tracking --
+
+    async def change_request_status(
+        self,
+        number: str,
+        wanted: str,
+        *,
+        actor: str,
+        note: str | None,
+        now: float,
+        webhooks: EnqueueWebhooks | None = None,
+    ) -> RequestRecord:
+        """Move a request to ``wanted`` (core rules), with a history entry; NotFoundError,
+        StateError. ``webhooks`` are queued in the same transaction."""
+        ...
+
+    async def lookup_request(self, number: str, contact: str) -> RequestRecord | None:
+        """The request if ``contact`` is the e-mail or username it was opened with."""
+        ...
+
+    # -- the webhook outbox --
+
+    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]: ...
+
+    async def delivery_result(
+        self, delivery_id: str, *, now: float, error: str | None, retry_at: float | None
+    ) -> None:
+        """Delivered (no error), to be retried at ``retry_at``, or failed for good."""
+        ...
+
+    async def deliveries(self, limit: int) -> list[Delivery]:
+        """The newest deliveries, for admins."""
+        ...
+
+    async def redeliver(self, delivery_id: str, now: float) -> bool:
+        """Queue a delivery again from scratch; False if there is no such delivery."""
+        ...
+
+    async def next_delivery_at(self) -> float | None: ...

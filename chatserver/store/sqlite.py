@@ -10,6 +10,8 @@ survives a power cut as well as a crash; group commit keeps that affordable.
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -20,23 +22,29 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from ..core.conversation import ChatState, Conversation, Message, Note, Player, Sender
+from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note, Player, Sender
 from ..core.identity import Member
+from ..core.requests import check_status_change
 from ..exceptions import ClientError, ConflictError, NotFoundError, StoreError
 from .base import (
+    AddAttachment,
     AgentRecord,
     AppendMessage,
     AppendNote,
+    AttachmentRecord,
     CannedResponse,
     ChatRecord,
     ConsoleSession,
     CreateChat,
     CreateRequest,
     CreateSession,
+    Delivery,
+    EnqueueWebhooks,
     FloorStats,
     Op,
     RateRequest,
     RecordRefusal,
+    RequestEvent,
     RequestRecord,
     RequestSummary,
     SaveChat,
@@ -85,7 +93,12 @@ _INSERT = {
     ),
     AppendMessage: (
         "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
-        " text, event, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " text, event, ts, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    AddAttachment: (
+        "INSERT INTO attachments (id, chat_id, name, content_type, size, sha256, storage_key,"
+        " thumb_key, width, height, uploaded_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
 }
 
@@ -104,6 +117,23 @@ def _params(op: Op) -> tuple[Any, ...]:
             m.text,
             m.event,
             m.ts,
+            m.file.id if m.file is not None else None,
+        )
+    if isinstance(op, AddAttachment):
+        a = op.attachment
+        return (
+            a.id,
+            a.chat_id,
+            a.name,
+            a.content_type,
+            a.size,
+            a.sha256,
+            a.storage_key,
+            a.thumb_key,
+            a.width,
+            a.height,
+            a.uploaded_by,
+            a.created_at,
         )
     if isinstance(op, SaveChat):
         return (
@@ -195,7 +225,27 @@ def _chat_record(row: sqlite3.Row) -> ChatRecord:
     )
 
 
+_MESSAGES = """
+    SELECT m.*, f.name AS f_name, f.content_type AS f_type, f.size AS f_size,
+           f.sha256 AS f_sha256, f.width AS f_width, f.height AS f_height,
+           f.thumb_key AS f_thumb
+    FROM messages m LEFT JOIN attachments f ON f.id = m.file_id
+"""
+
+
 def _message(row: sqlite3.Row) -> Message:
+    file = None
+    if row["file_id"] is not None:
+        file = FileInfo(
+            id=row["file_id"],
+            name=row["f_name"],
+            content_type=row["f_type"],
+            size=row["f_size"],
+            sha256=row["f_sha256"],
+            width=row["f_width"],
+            height=row["f_height"],
+            thumbnail=row["f_thumb"] is not None,
+        )
     return Message(
         chat_id=row["chat_id"],
         seq=row["seq"],
@@ -206,6 +256,40 @@ def _message(row: sqlite3.Row) -> Message:
         agent_id=row["agent_id"],
         author_name=row["author_name"],
         event=row["event"],
+        file=file,
+    )
+
+
+def _attachment(row: sqlite3.Row) -> AttachmentRecord:
+    return AttachmentRecord(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        name=row["name"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        storage_key=row["storage_key"],
+        thumb_key=row["thumb_key"],
+        width=row["width"],
+        height=row["height"],
+        uploaded_by=row["uploaded_by"],
+        created_at=row["created_at"],
+        session_id=row["session_id"] if "session_id" in row.keys() else "",
+    )
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        event=row["event"],
+        url=row["url"],
+        body=row["body"],
+        created_at=row["created_at"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        status=row["status"],
+        last_error=row["last_error"],
+        delivered_at=row["delivered_at"],
     )
 
 
@@ -344,6 +428,10 @@ class SqliteStore:
                         await self._create_request(w, op)
                         i += 1
                         continue
+                    if isinstance(op, EnqueueWebhooks):
+                        await _enqueue(w, op)
+                        i += 1
+                        continue
                     # consecutive ops of one kind go in one executemany
                     j = i + 1
                     while j < len(ops) and type(ops[j]) is type(op):
@@ -373,6 +461,11 @@ class SqliteStore:
             )
             if cur.rowcount == 1:
                 op.number = number
+                await w.execute(
+                    "INSERT INTO request_events (number, at, actor, from_status, to_status)"
+                    " VALUES (?, ?, 'system', NULL, 'open')",
+                    (number, op.created_at),
+                )
                 return
         raise sqlite3.IntegrityError("no free request number after several attempts")
 
@@ -392,8 +485,8 @@ class SqliteStore:
         )
         msgs: dict[str, list[Message]] = {}
         for mrow in await self._fetch(
-            "SELECT * FROM messages WHERE chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
-            " ORDER BY chat_id, seq"
+            _MESSAGES + " WHERE m.chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
+            " ORDER BY m.chat_id, m.seq"
         ):
             msgs.setdefault(mrow["chat_id"], []).append(_message(mrow))
         notes: dict[str, list[Note]] = {}
@@ -453,8 +546,7 @@ class SqliteStore:
 
     async def messages(self, chat_id: str, after_seq: int = 0) -> list[Message]:
         rows = await self._fetch(
-            "SELECT * FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq",
-            (chat_id, after_seq),
+            _MESSAGES + " WHERE m.chat_id = ? AND m.seq > ? ORDER BY m.seq", (chat_id, after_seq)
         )
         return [_message(r) for r in rows]
 
@@ -485,6 +577,18 @@ class SqliteStore:
                 _note(n)
                 for n in await self._fetch(
                     "SELECT * FROM notes WHERE chat_id = ? ORDER BY after_seq, ts", (row["id"],)
+                )
+            ],
+            events=[
+                RequestEvent(e["at"], e["actor"], e["from_status"], e["to_status"], e["note"])
+                for e in await self._fetch(
+                    "SELECT * FROM request_events WHERE number = ? ORDER BY at, id", (number,)
+                )
+            ],
+            attachments=[
+                _attachment(a)
+                for a in await self._fetch(
+                    "SELECT * FROM attachments WHERE chat_id = ? ORDER BY created_at", (row["id"],)
                 )
             ],
         )
@@ -762,6 +866,112 @@ class SqliteStore:
             for r in rows
         ]
 
+    # -- attachments and request tracking --------------------------------------
+
+    async def attachment(self, file_id: str) -> AttachmentRecord | None:
+        rows = await self._fetch(
+            "SELECT f.*, c.session_id FROM attachments f JOIN chats c ON c.id = f.chat_id"
+            " WHERE f.id = ?",
+            (file_id,),
+        )
+        return _attachment(rows[0]) if rows else None
+
+    async def change_request_status(
+        self,
+        number: str,
+        wanted: str,
+        *,
+        actor: str,
+        note: str | None,
+        now: float,
+        webhooks: EnqueueWebhooks | None = None,
+    ) -> RequestRecord:
+        async def work(w: aiosqlite.Connection) -> None:
+            rows = list(
+                await w.execute_fetchall("SELECT status FROM requests WHERE number = ?", (number,))
+            )
+            if not rows:
+                raise NotFoundError("request_not_found", "no request has this number")
+            current = rows[0]["status"]
+            to = check_status_change(current, wanted)
+            await w.execute(
+                "UPDATE requests SET status = ?, updated_at = ? WHERE number = ?",
+                (to.value, now, number),
+            )
+            await w.execute(
+                "INSERT INTO request_events (number, at, actor, from_status, to_status, note)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (number, now, actor, current, to.value, note),
+            )
+            if webhooks is not None:
+                await _enqueue(w, webhooks)
+
+        await self._transaction(work, "cannot change the request status")
+        rec = await self.request(number)
+        assert rec is not None
+        return rec
+
+    async def lookup_request(self, number: str, contact: str) -> RequestRecord | None:
+        rec = await self.request(number)
+        if rec is None:
+            return None
+        wanted = contact.strip().casefold()
+        known = {(v or "").casefold() for v in (rec.chat.email, rec.chat.username)}
+        return rec if wanted and wanted in known else None
+
+    # -- the webhook outbox ------------------------------------------------------
+
+    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
+        rows = await self._fetch(
+            "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (now, limit),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def delivery_result(
+        self, delivery_id: str, *, now: float, error: str | None, retry_at: float | None
+    ) -> None:
+        async def work(w: aiosqlite.Connection) -> None:
+            if error is None:
+                await w.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?,"
+                    " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                    (now, delivery_id),
+                )
+            else:
+                await w.execute(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = ?,"
+                    " status = ?, next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
+                    (error[:500], "pending" if retry_at else "failed", retry_at, delivery_id),
+                )
+
+        await self._transaction(work, "cannot record a webhook delivery")
+
+    async def deliveries(self, limit: int) -> list[Delivery]:
+        rows = await self._fetch(
+            "SELECT * FROM webhook_deliveries ORDER BY created_at DESC, id LIMIT ?", (limit,)
+        )
+        return [_delivery(r) for r in rows]
+
+    async def redeliver(self, delivery_id: str, now: float) -> bool:
+        async def work(w: aiosqlite.Connection) -> bool:
+            cur = await w.execute(
+                "UPDATE webhook_deliveries SET status = 'pending', attempts = 0,"
+                " next_attempt_at = ?, last_error = NULL, delivered_at = NULL WHERE id = ?",
+                (now, delivery_id),
+            )
+            return cur.rowcount == 1
+
+        return await self._transaction(work, "cannot queue the delivery again")
+
+    async def next_delivery_at(self) -> float | None:
+        rows = await self._fetch(
+            "SELECT min(next_attempt_at) AS at FROM webhook_deliveries WHERE status = 'pending'"
+        )
+        at = rows[0]["at"]
+        return float(at) if at is not None else None
+
     async def upsert_members(self, members: Sequence[Member]) -> int:
         async def work(w: aiosqlite.Connection) -> int:
             try:
@@ -815,6 +1025,21 @@ class SqliteStore:
         )
         r = rows[0]
         return FloorStats(r["ended"], r["first_response"], r["handle"], r["rating"], r["ratings"])
+
+
+async def _enqueue(w: aiosqlite.Connection, op: EnqueueWebhooks) -> None:
+    if not op.urls:
+        return
+    body = json.dumps({"event": op.event, **op.body()}, ensure_ascii=False, separators=(",", ":"))
+    rows = [
+        (secrets.token_hex(12), op.event, url, body, op.created_at, op.created_at)
+        for url in op.urls
+    ]
+    await w.executemany(
+        "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 async def _set_departments(

@@ -229,3 +229,27 @@ async def canned_delete(request: Request) -> Response:
     await _form(request, session)
     await _hub(request).store.delete_canned(int(request.path_params["canned_id"]))
     return RedirectResponse("/console/admin/canned", status_code=303)
+
+
+# -- webhook deliveries --------------------------------------------------------------------
+
+
+async def webhooks_page(request: Request) -> Response:
+    session = await _admin(request)
+    if isinstance(session, Response):
+        return session
+    hub = _hub(request)
+    deliveries = await hub.store.deliveries(100)
+    context = {"me": session, "deliveries": deliveries, "urls": hub.settings.webhook_urls}
+    return render(request, "admin_webhooks.html", context)
+
+
+async def redeliver(request: Request) -> Response:
+    session = await _admin(request)
+    if isinstance(session, Response):
+        return session
+    await _form(request, session)
+    hub = _hub(request)
+    if await hub.store.redeliver(request.path_params["delivery"], time.time()):
+        hub.poke_webhooks()
+    return RedirectResponse("/console/admin/webhooks", status_code=303)

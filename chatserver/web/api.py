@@ -8,13 +8,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import AuthError, ClientError, NotFoundError, StoreError
 from ..hub import Hub
 from ..security import token_hash
 from ..store import AgentRecord, RequestRecord, RequestSummary
-from .auth import console_session
-from .console import transcript
+from .auth import check_csrf, console_session
 from .errors import error_response
 
 __all__ = ["get_request", "healthz", "list_requests", "readyz", "topics"]
@@ -61,18 +61,19 @@ async def topics(request: Request) -> JSONResponse:
 
 
 async def api_agent(request: Request) -> AgentRecord:
-    """The agent behind ``Authorization: Bearer <API token>`` or, for reads, the console's
-    session cookie; raises AuthError."""
+    """The agent behind ``Authorization: Bearer <API token>``, or the console's sign-in
+    cookie (which must come with its ``X-CSRF-Token`` for anything but reads)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         agent = await _hub(request).store.agent_by_token(token_hash(token.strip()))
         if agent is None:
             raise AuthError("invalid_token", "unknown or revoked API token")
         return agent
-    if request.method in ("GET", "HEAD"):
-        session = await console_session(request)
-        if session is not None:
-            return session.agent
+    session = await console_session(request)
+    if session is not None:
+        if request.method not in ("GET", "HEAD"):
+            check_csrf(request, session.csrf, None)
+        return session.agent
     raise AuthError("auth_required", "send an API token: Authorization: Bearer <token>")
 
 
@@ -106,7 +107,7 @@ def request_json(rec: RequestRecord) -> dict[str, Any]:
         else {"resolved": rec.resolved, "rating": rec.rating, "comment": rec.rating_comment},
         "resolution": rec.resolution,
         "resolution_note": rec.resolution_note,
-        "transcript": transcript(rec, internal=True),
+        "transcript": transcripts.entries(rec, internal=True),
     }
 
 

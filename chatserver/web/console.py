@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import functools
-import json
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import AuthError, ClientError
 from ..hub import Hub
-from ..protocol import message_dict, note_dict
 from ..security import hash_password, verify_password
 from ..store import ConsoleSession, RequestRecord
 from .auth import (
@@ -32,6 +30,7 @@ from .auth import (
     start_session,
 )
 from .pages import render
+from .tracking import EXPORTS, change_status, transcript_response
 
 __all__ = [
     "export",
@@ -41,6 +40,7 @@ __all__ = [
     "logout",
     "request_page",
     "requests_page",
+    "status_form",
     "workspace",
 ]
 
@@ -189,7 +189,13 @@ async def requests_page(request: Request) -> Response:
     return render(
         request,
         "requests.html",
-        {"me": session, "q": q, "results": results, "shown": format_request_number, "when": _when},
+        {
+            "me": session,
+            "q": q,
+            "results": results,
+            "shown": format_request_number,
+            "when": transcripts.when,
+        },
     )
 
 
@@ -213,19 +219,6 @@ async def _record(request: Request) -> RequestRecord | Response:
     return rec
 
 
-def transcript(rec: RequestRecord, *, internal: bool) -> list[dict[str, Any]]:
-    """Messages and (for agents) internal notes, in conversation order."""
-    entries: list[tuple[tuple[int, int, int], dict[str, Any]]] = [
-        ((m.seq, 0, m.ts), {**message_dict(m), "internal": False}) for m in rec.messages
-    ]
-    if internal:
-        entries += [
-            ((n.after_seq, 1, n.ts), {**note_dict(n), "from": "note", "internal": True})
-            for n in rec.notes
-        ]
-    return [e for _, e in sorted(entries, key=lambda pair: pair[0])]
-
-
 async def request_page(request: Request) -> Response:
     session = await _page_session(request)
     if isinstance(session, Response):
@@ -240,45 +233,40 @@ async def request_page(request: Request) -> Response:
             "me": session,
             "rec": rec,
             "number": format_request_number(rec.number),
-            "entries": transcript(rec, internal=True),
-            "when": _when,
+            "entries": transcripts.entries(rec, internal=True),
+            "statuses": ("open", "pending", "resolved", "closed"),
+            "when": transcripts.when,
         },
     )
 
 
-def _when(ms_or_seconds: float | None) -> str:
-    if ms_or_seconds is None:
-        return "–"
-    seconds = ms_or_seconds / 1000 if ms_or_seconds > 10**11 else ms_or_seconds
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+async def status_form(request: Request) -> Response:
+    """POST /console/requests/{number}/status from the request page."""
+    session = await _page_session(request)
+    if isinstance(session, Response):
+        return session
+    form = await request.form()
+    check_csrf(request, session.csrf, str(form.get("csrf") or ""))
+    note = str(form.get("note") or "").strip()[:2000] or None
+    number = request.path_params["number"]
+    try:
+        await change_status(
+            _hub(request), number, str(form.get("status") or ""), session.agent, note
+        )
+    except ClientError as err:
+        return render(
+            request, "error.html", {"me": session, "message": err.message}, err.http_status
+        )
+    return RedirectResponse(f"/console/requests/{number}", status_code=303)
 
 
 async def export(request: Request) -> Response:
-    """The transcript as a download: .json or .txt."""
+    """The transcript as a download: .json, .txt, or a printable .html page."""
     await require(request)
-    if request.path_params["fmt"] not in ("json", "txt"):
-        return render(request, "error.html", {"message": "Export as .json or .txt."}, 404)
+    fmt = request.path_params["fmt"]
+    if fmt not in EXPORTS:
+        return render(request, "error.html", {"message": "Export as .json, .txt or .html."}, 404)
     rec = await _record(request)
     if isinstance(rec, Response):
         return rec
-    number = format_request_number(rec.number)
-    entries = transcript(rec, internal=True)
-    if request.path_params["fmt"] == "json":
-        body = json.dumps(
-            {"number": number, "topic": rec.chat.topic, "transcript": entries},
-            ensure_ascii=False,
-            indent=2,
-        )
-        media = "application/json"
-    else:
-        lines = [f"Request {number} - topic {rec.chat.topic}", ""]
-        for e in entries:
-            who = e.get("name") or e["from"]
-            if e["internal"]:
-                who = f"[internal note] {e['agent']['name']}"
-            lines.append(f"{_when(e['ts'])}  {who}: {e['text']}")
-        body = "\n".join(lines) + "\n"
-        media = "text/plain; charset=utf-8"
-    filename = f"request-{number}.{request.path_params['fmt']}"
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return secure_headers(Response(body, media_type=media, headers=disposition))
+    return transcript_response(rec, fmt, request, download=fmt != "html")

@@ -1,0 +1,302 @@
+"""Attachments: receiving an upload, checking and cleaning it, and keeping it.
+
+- The upload is read as a stream (python-multipart's parser) straight into a
+  temporary file in the store, hashing as it goes, and abandoned the moment it
+  passes the size limit: nothing big is held in memory, nothing half-written stays.
+- What the file is comes from its content (``core.files.classify``). Images are
+  decoded and saved again by Pillow: a broken image is refused, metadata such as
+  EXIF (camera, GPS) is dropped, the orientation is applied, and a thumbnail made.
+- ``FileStore`` keeps files under random names outside any served folder;
+  ``DiskFileStore`` is the default, an object store can replace it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
+from starlette.requests import Request
+
+from .core.files import IMAGE_TYPES, SNIFF_BYTES, check_size, classify
+from .exceptions import ClientError, StoreError
+
+__all__ = ["DiskFileStore", "FileStore", "Kept", "Upload", "keep_upload", "read_upload"]
+
+THUMB_SIZE = (320, 320)
+Image.MAX_IMAGE_PIXELS = 40_000_000  # a "decompression bomb" beyond this is refused
+
+
+class FileStore(Protocol):
+    def new_temp(self) -> Path:
+        """A fresh path to write an upload to, on the same volume as the kept files."""
+        ...
+
+    def keep(self, temp: Path) -> str:
+        """Move a finished temporary file into the store; returns its key."""
+        ...
+
+    def path(self, key: str) -> Path:
+        """Where a kept file is (for serving it)."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class DiskFileStore:
+    """Files under ``root/ab/<random key>``; temporary ones under ``root/tmp``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+        try:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot use file folder {self.root}: {exc.strerror}") from exc
+        for stale in self.tmp.iterdir():  # left by a crash mid-upload
+            stale.unlink(missing_ok=True)
+
+    def new_temp(self) -> Path:
+        return self.tmp / secrets.token_hex(16)
+
+    def keep(self, temp: Path) -> str:
+        key = secrets.token_hex(16)
+        target = self.path(key)
+        target.parent.mkdir(exist_ok=True)
+        os.replace(temp, target)  # atomic on one volume: the file is whole or absent
+        return key
+
+    def path(self, key: str) -> Path:
+        if len(key) != 32 or not all(c in "0123456789abcdef" for c in key):
+            raise ValueError("not a file key")
+        return self.root / key[:2] / key
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.path(key).unlink()
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A received file, still in its temporary place."""
+
+    name: str | None
+    path: Path
+    size: int
+    head: bytes
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A checked, cleaned file in the store, ready to be recorded."""
+
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+    thumb_key: str | None
+    width: int | None
+    height: int | None
+
+
+_FIELD_MAX = 1024
+
+
+async def read_upload(request: Request, files: FileStore, limit: int) -> Upload:
+    """Stream a multipart upload (one ``file`` part, small text fields) into a temp file."""
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise ClientError("bad_upload", "send the file as multipart/form-data", status=400)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        check_size(int(declared), limit)  # refuse before reading a byte
+
+    temp = files.new_temp()
+    state: dict[str, object] = {"name": None, "field": None, "file": False, "size": 0}
+    fields: dict[str, str] = {}
+    header_field = bytearray()
+    header_value = bytearray()
+    headers: dict[bytes, bytes] = {}
+    buffer = bytearray()
+    head = bytearray()
+    out: IO[bytes] | None = None
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers[bytes(header_field).lower()] = bytes(header_value)
+        header_field.clear()
+        header_value.clear()
+
+    def on_headers_finished() -> None:
+        nonlocal out
+        _, disp = parse_options_header(headers.get(b"content-disposition", b""))
+        name = disp.get(b"name", b"").decode("utf-8", "replace")
+        filename = disp.get(b"filename")
+        if filename is not None and name == "file" and not state["file"]:
+            state["file"] = True
+            state["name"] = filename.decode("utf-8", "replace")
+            out = temp.open("wb")
+        else:
+            state["field"] = name
+        buffer.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if out is not None:
+            size = int(state["size"]) + len(chunk)  # type: ignore[call-overload]
+            state["size"] = size
+            if size > limit:
+                raise _TooLarge
+            if len(head) < SNIFF_BYTES:
+                head.extend(chunk[: SNIFF_BYTES - len(head)])
+            out.write(chunk)
+        elif len(buffer) + len(chunk) <= _FIELD_MAX:
+            buffer.extend(chunk)
+
+    def on_part_end() -> None:
+        nonlocal out
+        if out is not None:
+            out.close()
+            out = None
+        elif state["field"]:
+            fields[str(state["field"])] = buffer.decode("utf-8", "replace")
+        headers.clear()
+        state["field"] = None
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except _TooLarge:
+        _discard(out, temp)
+        check_size(limit + 1, limit)
+    except MultipartParseError:
+        _discard(out, temp)
+        raise ClientError("bad_upload", "the upload is not valid multipart/form-data") from None
+    except BaseException:  # the client went away mid-upload
+        _discard(out, temp)
+        raise
+    if not state["file"]:
+        _discard(out, temp)
+        raise ClientError("bad_upload", "no file part named 'file'", field="file")
+    try:
+        check_size(int(state["size"]), limit)  # type: ignore[call-overload]
+    except ClientError:
+        _discard(out, temp)
+        raise
+    return Upload(state["name"], temp, int(state["size"]), bytes(head), fields)  # type: ignore[arg-type, call-overload]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _discard(out: IO[bytes] | None, temp: Path) -> None:
+    if out is not None:
+        out.close()
+    temp.unlink(missing_ok=True)
+
+
+async def keep_upload(upload: Upload, files: FileStore, allowed: tuple[str, ...]) -> Kept:
+    """Check the upload by content, clean images, make a thumbnail, keep it. The temp goes."""
+    try:
+        content_type = classify(upload.head, allowed)
+        return await asyncio.to_thread(_keep, upload, files, content_type)
+    finally:
+        upload.path.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _keep(upload: Upload, files: FileStore, content_type: str) -> Kept:
+    if content_type not in IMAGE_TYPES:
+        digest = _sha256(upload.path)
+        key = files.keep(upload.path)
+        return Kept(key, content_type, upload.size, digest, None, None, None)
+    clean, thumb = files.new_temp(), files.new_temp()
+    try:
+        width, height = _clean_image(upload.path, clean, thumb, content_type)
+        size, digest = clean.stat().st_size, _sha256(clean)
+        return Kept(files.keep(clean), content_type, size, digest, files.keep(thumb), width, height)
+    finally:
+        clean.unlink(missing_ok=True)
+        thumb.unlink(missing_ok=True)
+
+
+_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+
+
+def _clean_image(source: Path, clean: Path, thumb: Path, content_type: str) -> tuple[int, int]:
+    """Decode fully, drop metadata, apply orientation, save again; write a thumbnail."""
+    fmt = _FORMATS[content_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as img:
+                img.load()
+                frames = getattr(img, "n_frames", 1)
+                if fmt == "GIF" and frames > 1:
+                    img.save(clean, "GIF", save_all=True, loop=img.info.get("loop", 0))
+                    still = img.convert("RGBA")
+                else:
+                    still = ImageOps.exif_transpose(img)
+                    if fmt == "JPEG" and still.mode not in ("RGB", "L"):
+                        still = still.convert("RGB")
+                    # a new image without info: EXIF, XMP, comments and ICC text stay behind
+                    bare = Image.new(still.mode, still.size)
+                    bare.paste(still)
+                    options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+                    bare.save(clean, fmt, **options)
+                # thumbnails are always JPEG: transparency is flattened onto white
+                small = still.convert("RGBA")
+                small.thumbnail(THUMB_SIZE)
+                flat = Image.new("RGB", small.size, "white")
+                flat.paste(small, mask=small.getchannel("A"))
+                flat.save(thumb, "JPEG", quality=85)
+                return still.size
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
+        raise ClientError(
+            "file_damaged", "this image is damaged or cannot be read", field="file", status=422
+        ) from exc

@@ -1,0 +1,267 @@
+"""Requests after their chat: status changes, transcripts, and the player's lookup.
+
+Status changes follow ``core.requests`` (open, pending, resolved, closed; closed
+and resolved may be reopened), are recorded with who and when, notify the player
+by e-mail and the ticket system by webhook. The player's lookup answers a wrong
+e-mail or username exactly like an unknown number, and failed lookups are limited
+per address.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import transcripts
+from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
+from ..exceptions import ClientError, NotFoundError
+from ..hub import Hub
+from ..store import AgentRecord, EnqueueWebhooks, RequestRecord
+from ..throttle import FailureThrottle
+from ..webhooks import request_updated_body
+from .api import api_agent, iso, request_json
+from .auth import secure_headers
+from .pages import render
+
+__all__ = [
+    "EXPORTS",
+    "change_status",
+    "lookup_api",
+    "lookup_page",
+    "request_files",
+    "request_transcript",
+    "set_status",
+    "transcript_response",
+]
+
+_LOOKUP_FAILED = "no request matches this number and e-mail or username"
+
+EXPORTS = {
+    "json": "application/json",
+    "txt": "text/plain; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def transcript_response(
+    rec: RequestRecord, fmt: str, request: Request, *, download: bool
+) -> Response:
+    """A transcript (agents' view, notes included) in one of the export formats."""
+    base = _hub(request).settings.base_url
+    if fmt == "json":
+        body = transcripts.as_json(rec, internal=True, base_url=base)
+    elif fmt == "txt":
+        body = transcripts.as_text(rec, internal=True)
+    else:
+        body = transcripts.as_html(rec, internal=True, base_url=base)
+    headers = {}
+    if download:
+        name = f"request-{format_request_number(rec.number)}.{fmt}"
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response = Response(body, media_type=EXPORTS[fmt], headers=headers)
+    secure_headers(response)
+    # a printed transcript needs its inline styles, nothing else
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
+    )
+    return response
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+async def _record(hub: Hub, raw: str) -> RequestRecord:
+    rec = await hub.store.request(parse_request_number(raw))
+    if rec is None:
+        raise NotFoundError("request_not_found", "no request has this number")
+    return rec
+
+
+async def change_status(
+    hub: Hub, raw_number: str, wanted: str, agent: AgentRecord, note: str | None
+) -> RequestRecord:
+    """Move a request to a new status: recorded, e-mailed to the player, sent to webhooks."""
+    number = parse_request_number(raw_number)
+    now = time.time()
+    webhooks = None
+    if hub.settings.webhook_urls:
+        body = request_updated_body(
+            number, hub.settings.base_url, status=wanted, changed_by=agent.name, note=note
+        )
+        webhooks = EnqueueWebhooks("request.updated", hub.settings.webhook_urls, lambda: body, now)
+    rec = await hub.store.change_request_status(
+        number,
+        wanted,
+        actor=f"{agent.name} (agent {agent.id})",
+        note=note,
+        now=now,
+        webhooks=webhooks,
+    )
+    hub.poke_webhooks()
+    if hub.notifier is not None:
+        hub.spawn(hub.notifier.request_status_changed(rec, note))
+    return rec
+
+
+async def set_status(request: Request) -> JSONResponse:
+    """POST /api/requests/{number}/status ``{"status", "note"?}``."""
+    agent = await api_agent(request)
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ClientError("bad_json", "send a JSON object") from None
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise ClientError("invalid_field", "status is required", field="status")
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        raise ClientError("invalid_field", "note is text up to 2000 characters", field="note")
+    rec = await change_status(
+        _hub(request), request.path_params["number"], data["status"], agent, note or None
+    )
+    return JSONResponse(request_json(rec))
+
+
+async def request_transcript(request: Request) -> Response:
+    """GET /api/requests/{number}/transcript?format=json|txt|html."""
+    await api_agent(request)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "txt", "html"):
+        raise ClientError("invalid_field", "format is json, txt or html", field="format")
+    rec = await _record(_hub(request), request.path_params["number"])
+    return transcript_response(rec, fmt, request, download=False)
+
+
+async def request_files(request: Request) -> JSONResponse:
+    """GET /api/requests/{number}/files: the chat's attachments."""
+    await api_agent(request)
+    hub = _hub(request)
+    rec = await _record(hub, request.path_params["number"])
+    base = hub.settings.base_url
+    return JSONResponse(
+        {
+            "files": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "type": a.content_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                    "uploaded_by": a.uploaded_by,
+                    "created_at": iso(a.created_at),
+                    "url": f"{base}/api/files/{a.id}",
+                }
+                for a in rec.attachments
+            ]
+        }
+    )
+
+
+def public_status(rec: RequestRecord) -> dict[str, Any]:
+    """What a player may see of their request (no transcript, no internal notes)."""
+    return {
+        "number": format_request_number(rec.number),
+        "status": rec.status,
+        "topic": rec.chat.topic,
+        "created_at": iso(rec.created_at),
+        "updated_at": iso(rec.updated_at),
+        "history": [{"status": e.to_status, "at": iso(e.at)} for e in rec.events],
+    }
+
+
+def _throttle(request: Request) -> FailureThrottle:
+    throttle: FailureThrottle = request.app.state.lookup_throttle
+    return throttle
+
+
+async def lookup(request: Request, number: str, contact: str) -> RequestRecord:
+    """The request if the pair is right; one answer for every kind of wrong."""
+    address = request.client.host if request.client else "unknown"
+    throttle = _throttle(request)
+    await throttle.check({"address": address}, "too many failed lookups")
+    rec = None
+    try:
+        canonical = parse_request_number(number)
+    except InvalidRequestNumber:
+        canonical = None
+    if canonical is not None and contact.strip():
+        rec = await _hub(request).store.lookup_request(canonical, contact)
+    if rec is None:
+        await throttle.failed({"address": address})
+        raise NotFoundError("request_not_found", _LOOKUP_FAILED)
+    return rec
+
+
+async def lookup_api(request: Request) -> JSONResponse:
+    """POST /api/requests/lookup ``{"number", "contact"}`` (contact: e-mail or username)."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ClientError("bad_json", "send a JSON object") from None
+    if not isinstance(data, dict):
+        raise ClientError("bad_json", "send a JSON object")
+    number, contact = data.get("number"), data.get("contact")
+    if not isinstance(number, str) or not isinstance(contact, str):
+        raise ClientError("invalid_field", "number and contact are required", field="number")
+    return JSONResponse(public_status(await lookup(request, number[:40], contact[:254])))
+
+
+_LABELS = {
+    "tr": {
+        "title": "Talep sorgulama",
+        "number": "Talep numarası",
+        "contact": "E-posta veya kullanıcı adı",
+        "submit": "Sorgula",
+        "status": "Durum",
+        "history": "Geçmiş",
+        "not_found": "Bu numara ve e-posta ya da kullanıcı adıyla eşleşen bir talep bulunamadı.",
+        "open": "Açık",
+        "pending": "Bilgi bekleniyor",
+        "resolved": "Çözüldü",
+        "closed": "Kapatıldı",
+    },
+    "en": {
+        "title": "Follow your request",
+        "number": "Request number",
+        "contact": "E-mail or username",
+        "submit": "Look up",
+        "status": "Status",
+        "history": "History",
+        "not_found": "No request matches this number and e-mail or username.",
+        "open": "Open",
+        "pending": "Waiting for information",
+        "resolved": "Resolved",
+        "closed": "Closed",
+    },
+}
+
+
+async def lookup_page(request: Request) -> Response:
+    """GET/POST /requests/lookup: the player's page (``?lang=en`` for English)."""
+    lang = request.query_params.get("lang", "tr")
+    labels = _LABELS.get(lang, _LABELS["tr"])
+    context: dict[str, Any] = {
+        "t": labels,
+        "lang": lang,
+        "number": "",
+        "result": None,
+        "error": None,
+    }
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        number = str(form.get("number") or "")[:40]
+        contact = str(form.get("contact") or "")[:254]
+        context["number"] = number
+        try:
+            context["result"] = public_status(await lookup(request, number, contact))
+        except ClientError as err:
+            context["error"] = (
+                labels["not_found"] if err.code == "request_not_found" else err.message
+            )
+            status = err.http_status
+    return render(request, "lookup.html", context, status)
