@@ -73,6 +73,7 @@
     lastSeq: 0,
     shown: {}, // seq -> element
     pending: [], // own messages without an ack: {id, text, el, failed}
+    uploads: {}, // own files on their way: id -> {file, el, bar, status}
     unread: 0,
     ended: null,
     ws: null,
@@ -215,6 +216,12 @@
     ".typing{padding:0 14px 6px;font-size:13px;color:#57606a;min-height:20px}",
     ".composer{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}",
     ".composer textarea{flex:1;height:44px;max-height:120px}",
+    ".icon{background:#fff;color:#1f2328;border:1px solid #6e7781;border-radius:8px;min-width:44px;min-height:44px;cursor:pointer;display:inline-flex;align-items:center;justify-content:center}",
+    ".file svg{vertical-align:-4px}",
+    ".file button{background:none;border:0;padding:0;cursor:pointer;color:inherit;text-align:left;font:inherit;text-decoration:underline}",
+    ".file img{display:block;max-width:220px;max-height:220px;border-radius:8px;background:#fff}",
+    ".file progress{display:block;width:180px;margin-top:4px}",
+    ".log.drop{outline:3px dashed var(--c);outline-offset:-6px}",
     ".number{font:700 24px/1.3 ui-monospace,Menlo,Consolas,monospace;letter-spacing:1px;margin:6px 0}",
     ".row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}",
     "fieldset{border:0;padding:0;margin:0}",
@@ -229,6 +236,21 @@
   ].join("\n").replace(/SIDE/g, side);
 
   var ICON = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8S17.5 3 12 3z";
+  // a paperclip, drawn: no emoji font needed
+  var CLIP = "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z";
+
+  function icon(d) {
+    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "20");
+    var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
 
   function build() {
     host = h("div", { id: "chatserver-widget" });
@@ -236,12 +258,7 @@
     root.appendChild(h("style", { text: CSS }));
     host.style.setProperty("--c", color);
 
-    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-    path.setAttribute("d", ICON);
-    svg.appendChild(path);
+    var svg = icon(ICON);
     ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
     ui.launcher = h("button", {
       class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "cs-panel",
@@ -347,13 +364,31 @@
       oninput: function () { typing(); }
     });
     ui.send = h("button", { type: "button", class: "primary", text: t("chat.send"), onclick: function () { sendMessage(); } });
+    ui.file = h("input", { type: "file", hidden: true, multiple: true, accept: "image/*,application/pdf,text/plain",
+      onchange: function () { Array.prototype.forEach.call(ui.file.files, attach); ui.file.value = ""; } });
+    ui.attach = h("button", { type: "button", class: "icon", "aria-label": t("file.attach"), title: t("file.attach"),
+      onclick: function () { ui.file.click(); } }, [icon(CLIP)]);
+    ui.input.addEventListener("paste", function (ev) {
+      var files = ev.clipboardData && ev.clipboardData.files;
+      if (files && files.length) { ev.preventDefault(); Array.prototype.forEach.call(files, attach); }
+    });
+    ["dragenter", "dragover"].forEach(function (name) {
+      ui.log.addEventListener(name, function (ev) { if (canAttach()) { ev.preventDefault(); ui.log.classList.add("drop"); } });
+    });
+    ui.log.addEventListener("dragleave", function () { ui.log.classList.remove("drop"); });
+    ui.log.addEventListener("drop", function (ev) {
+      ui.log.classList.remove("drop");
+      if (!canAttach() || !ev.dataTransfer) return;
+      ev.preventDefault();
+      Array.prototype.forEach.call(ev.dataTransfer.files, attach);
+    });
     ui.dialogText = h("p", { id: "cs-confirm" });
     ui.dialogYes = h("button", { type: "button", class: "primary", text: t("confirm.yes"), onclick: function () { closeDialog(); send({ type: "end" }); } });
     ui.dialogNo = h("button", { type: "button", class: "secondary", text: t("confirm.no"), onclick: function () { closeDialog(); ui.input.focus(); } });
     ui.dialog = h("div", { class: "dialog", role: "alertdialog", "aria-modal": "true", "aria-labelledby": "cs-confirm", hidden: true },
       [h("div", null, [ui.dialogText, ui.dialogYes, ui.dialogNo])]);
     return h("div", { class: "view chat", hidden: true, style: "position:relative" },
-      [ui.queue, ui.log, ui.typing, h("div", { class: "composer" }, [ui.input, ui.send]), ui.dialog]);
+      [ui.queue, ui.log, ui.typing, h("div", { class: "composer" }, [ui.attach, ui.file, ui.input, ui.send]), ui.dialog]);
   }
 
   function buildEnded() {
@@ -377,10 +412,17 @@
       ui.rateErr, h("button", { class: "primary", type: "submit", text: t("ended.submit") })
     ]);
     ui.thanks = h("p", { class: "ok", role: "status", hidden: true, text: t("ended.thanks") });
+    ui.emailBtn = h("button", { type: "button", class: "secondary", text: t("ended.email"), onclick: function () {
+      ui.emailBtn.disabled = true;
+      ui.emailStatus.textContent = "";
+      if (!send({ type: "email_transcript" })) ui.emailBtn.disabled = false;
+    } });
+    ui.emailStatus = h("p", { role: "status" });
     ui.newChat = h("button", { type: "button", class: "link", text: t("ended.new"), onclick: newChat });
     return h("div", { class: "view", hidden: true, "aria-labelledby": "cs-ended-title" }, [
       ui.endTitle, h("p", { text: t("ended.number") }), h("div", { class: "row" }, [ui.number, ui.copy]),
-      h("p", { text: t("ended.keep") }), ui.rateForm, ui.thanks, ui.newChat
+      h("p", { text: t("ended.keep") }), h("div", { class: "row" }, [ui.emailBtn]), ui.emailStatus,
+      ui.rateForm, ui.thanks, ui.newChat
     ]);
   }
 
@@ -483,9 +525,10 @@
     ui.log.appendChild(el);
   }
 
-  function bubble(from, who, text, ts) {
-    var body = h("div", { class: "text" });
-    linkify(body, text);
+  function bubble(from, who, text, ts, file) {
+    var body = h("div", { class: file ? "text file" : "text" });
+    if (file) fileView(body, file);
+    else linkify(body, text);
     var meta = h("div", { class: "meta", text: ts ? clock(ts) : "" });
     var kids = [h("span", { class: "sr", text: who + ": " })];
     if (from === "agent") kids.push(h("div", { class: "who", "aria-hidden": "true", text: who }));
@@ -501,8 +544,13 @@
       acked(mine, m.seq);
       return;
     }
+    var upload = st.uploads[m.id];
+    if (m.from === "player" && upload) {
+      delete st.uploads[m.id];
+      if (upload.el && upload.el.parentNode) upload.el.parentNode.removeChild(upload.el);
+    }
     var who = m.from === "agent" ? (m.name || t("chat.agent")) : m.from === "player" ? t("chat.you") : t("chat.system");
-    el = bubble(m.from, who, messageText(m), m.ts);
+    el = bubble(m.from, who, messageText(m), m.ts, m.file);
     el.setAttribute("data-seq", m.seq);
     st.shown[m.seq] = el;
     place(el, m.seq);
@@ -550,6 +598,97 @@
     p.el.classList.remove("failed");
     p.status.textContent = t("chat.sending");
     send({ type: "message", id: p.id, text: p.text });
+  }
+
+  // -- files: uploaded with the session as credential, fetched the same way (never in a URL) --
+
+  function canAttach() {
+    return !!st.chat && (st.state === "queued" || st.state === "active");
+  }
+
+  function size(n) {
+    return n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB";
+  }
+
+  function authedBlob(path) {
+    return fetch(server + path, { headers: { Authorization: "Session " + st.session } }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.blob();
+    }).then(function (b) { return URL.createObjectURL(b); });
+  }
+
+  function download(f) {
+    authedBlob(f.url).then(function (url) {
+      var a = h("a", { href: url, download: f.name, hidden: true });
+      root.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 30000);
+    }).catch(function () {});
+  }
+
+  function fileView(box, f) {
+    var label = t("file.download", { name: f.name, size: size(f.size) });
+    if (f.thumbnail_url) {
+      var img = h("img", { alt: f.name, width: f.width && Math.min(220, f.width), loading: "lazy" });
+      authedBlob(f.thumbnail_url).then(function (url) { img.src = url; }).catch(function () {});
+      box.appendChild(h("button", { type: "button", "aria-label": label, onclick: function () { download(f); } }, [img]));
+    } else {
+      box.appendChild(h("button", { type: "button", "aria-label": label, onclick: function () { download(f); } },
+        [icon(CLIP), document.createTextNode(" " + f.name + " (" + size(f.size) + ")")]));
+    }
+  }
+
+  function attach(file) {
+    if (!canAttach()) return;
+    var u = { id: newId(), file: file };
+    u.bar = h("progress", { max: "100", value: "0", "aria-label": t("file.uploading", { name: file.name }) });
+    u.el = bubble("player", t("chat.you"), file.name + " (" + size(file.size) + ")", Date.now());
+    u.el.querySelector(".text").appendChild(u.bar);
+    u.status = u.el.querySelector(".meta");
+    u.status.textContent = t("file.uploading", { name: "" });
+    st.uploads[u.id] = u;
+    ui.log.appendChild(u.el);
+    scrollDown();
+    upload(u);
+  }
+
+  function upload(u) {
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", server + "/api/chats/" + encodeURIComponent(st.chat) + "/files");
+    xhr.setRequestHeader("Authorization", "Session " + st.session);
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable) u.bar.value = Math.round(ev.loaded * 100 / ev.total);
+    };
+    xhr.onload = function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+      if (xhr.status === 200 || xhr.status === 201) {
+        u.bar.value = 100;
+        u.status.textContent = t("chat.sent");
+        return; // the message itself arrives on the socket and takes this bubble's place
+      }
+      uploadFailed(u, body.error);
+    };
+    xhr.onerror = function () { uploadFailed(u, null); };
+    var form = new FormData();
+    form.append("id", u.id);
+    form.append("file", u.file, u.file.name);
+    xhr.send(form);
+  }
+
+  function uploadFailed(u, err) {
+    u.el.classList.add("failed");
+    u.bar.hidden = true;
+    var why = err && T["error." + err.code] ? t("error." + err.code) : t("chat.failed");
+    u.status.textContent = why + " · ";
+    u.status.appendChild(h("button", { type: "button", text: t("chat.retry"), onclick: function () {
+      u.el.classList.remove("failed");
+      u.bar.hidden = false;
+      u.bar.value = 0;
+      u.status.textContent = t("file.uploading", { name: "" });
+      upload(u);
+    } }));
   }
 
   // -- actions --
@@ -662,6 +801,8 @@
     ui.rateForm.reset();
     ui.rateForm.hidden = false;
     ui.thanks.hidden = true;
+    ui.emailBtn.disabled = false;
+    ui.emailStatus.textContent = "";
     // keep who they are; the old message and errors go
     ui.off.text.input.value = "";
     clearErrors(ui.pre);
@@ -803,6 +944,9 @@
       case "ended":
         ended(f);
         break;
+      case "emailed":
+        ui.emailStatus.textContent = t("ended.emailed", { to: f.to });
+        break;
       case "rated":
         ui.rateForm.hidden = true;
         ui.thanks.hidden = false;
@@ -862,6 +1006,11 @@
         return;
       }
       failed(mine);
+      return;
+    }
+    if (/^email_/.test(err.code) || (st.state === "ended" && err.code === "rate_limited")) {
+      ui.emailBtn.disabled = false;
+      ui.emailStatus.textContent = T["error." + err.code] ? t("error." + err.code) : err.message;
       return;
     }
     if (st.state === "prechat") fieldError(st.available ? ui.pre : ui.off, err);

@@ -103,10 +103,66 @@
     var cls = e.kind === "note" ? "note" : e.from;
     var who = e.kind === "note" ? "Internal note · " + e.agent.name : (e.from === "agent" ? (e.name || "Agent") : e.from === "player" ? "Player" : "");
     var text = h("div");
-    linkify(text, e.text);
+    if (e.file) fileView(text, e.file);
+    else linkify(text, e.text);
     var meta = h("div", { class: "meta", text: (who ? who + " · " : "") + clock(e.ts) + (e.status ? " · " + e.status : "") });
     return h("div", { class: "msg " + cls + (e.failed ? " failed" : ""), "data-seq": e.seq || "" }, [text, meta]);
   }
+
+  function fileView(box, f) {
+    var label = f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)";
+    if (f.thumbnail_url) {
+      box.appendChild(h("a", { href: f.url, title: "Download " + label }, [
+        h("img", { src: f.thumbnail_url, alt: f.name, class: "thumb" })
+      ]));
+    }
+    box.appendChild(h("a", { href: f.url, text: "Download " + label }));
+  }
+
+  // -- attachments: button, drag and drop, paste; the message arrives on the socket --
+
+  function attach(file) {
+    var c = current && chats.get(current);
+    if (!c || c.ended) return;
+    var xhr = new XMLHttpRequest();
+    var line = $("upload");
+    xhr.open("POST", "/api/chats/" + encodeURIComponent(c.id) + "/files");
+    xhr.setRequestHeader("X-CSRF-Token", boot.csrf);
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable) line.textContent = "Uploading " + file.name + ": " + Math.round(ev.loaded * 100 / ev.total) + "%";
+    };
+    xhr.onload = function () {
+      line.textContent = "";
+      if (xhr.status !== 200 && xhr.status !== 201) {
+        var err = {};
+        try { err = JSON.parse(xhr.responseText).error || {}; } catch (e) { /* not JSON */ }
+        toast(file.name + ": " + (err.message || "upload failed"));
+      }
+    };
+    xhr.onerror = function () { line.textContent = ""; toast(file.name + ": upload failed"); };
+    var form = new FormData();
+    form.append("id", newId());
+    form.append("file", file, file.name);
+    line.textContent = "Uploading " + file.name + "…";
+    xhr.send(form);
+  }
+
+  $("attach").onclick = function () { $("file").click(); };
+  $("file").onchange = function () { Array.prototype.forEach.call($("file").files, attach); $("file").value = ""; };
+  $("text").addEventListener("paste", function (ev) {
+    var files = ev.clipboardData && ev.clipboardData.files;
+    if (files && files.length) { ev.preventDefault(); Array.prototype.forEach.call(files, attach); }
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    $("log").addEventListener(name, function (ev) { if (current) { ev.preventDefault(); $("log").classList.add("drop"); } });
+  });
+  $("log").addEventListener("dragleave", function () { $("log").classList.remove("drop"); });
+  $("log").addEventListener("drop", function (ev) {
+    $("log").classList.remove("drop");
+    if (!ev.dataTransfer) return;
+    ev.preventDefault();
+    Array.prototype.forEach.call(ev.dataTransfer.files, attach);
+  });
 
   // messages by seq; each note right after the message it followed; unacked at the end
   function entries(c) {
