@@ -32,10 +32,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def settings_for(tmp_path: Path) -> Callable[..., Settings]:
-    """Settings on a fresh database in the test's temporary folder."""
+    """Settings on a fresh database (and file store) in the test's temporary folder."""
 
     def make(**overrides: Any) -> Settings:
         overrides.setdefault("db", str(tmp_path / "chat.db"))
+        overrides.setdefault("files_dir", str(tmp_path / "files"))
         return Settings(**overrides)
 
     return make
