@@ -12,17 +12,22 @@
 - Across departments, a free agent takes the most urgent, longest-waiting chat
   among those they may take.
 
-The agent choice is a plain function (``Policy``) so it can be replaced.
+The agent choice is a plain sort key (``Policy``) so it can be replaced. Free agents
+are kept in one heap per department they serve, so an assignment costs a few heap
+operations, not a pass over every agent: a burst of thousands of players meeting
+hundreds of agents is paired in milliseconds.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..exceptions import StateError
 
@@ -75,22 +80,13 @@ class Overflow:
     to: str
 
 
-Policy = Callable[[Iterable[AgentSlot]], AgentSlot | None]
+Policy = Callable[[AgentSlot], tuple[Any, ...]]
+"""Orders free agents: the one with the smallest key gets the next chat."""
 
 
-def fewest_chats_then_longest_idle(agents: Iterable[AgentSlot]) -> AgentSlot | None:
-    """The default choice among free agents: fewest active chats, then idle longest."""
-    best: AgentSlot | None = None
-    for a in agents:
-        if not a.free:
-            continue
-        if best is None or (a.active, a.idle_since, a.agent_id) < (
-            best.active,
-            best.idle_since,
-            best.agent_id,
-        ):
-            best = a
-    return best
+def fewest_chats_then_longest_idle(agent: AgentSlot) -> tuple[int, float, int]:
+    """The default order: fewest active chats, then idle longest, then lowest id."""
+    return (agent.active, agent.idle_since, agent.agent_id)
 
 
 _Key = tuple[int, int, float, int]
@@ -105,9 +101,16 @@ class _Entry:
     avoid: int | None = None
 
 
+_Free = tuple[tuple[Any, ...], int, int]  # (policy key, version, agent id)
+
+
 @dataclass(slots=True)
 class Router:
-    """Department queues and agents' load, deciding assignments."""
+    """Department queues and agents' load, deciding assignments.
+
+    Change agents only through the methods (``upsert_agent``, ``set_status``,
+    ``take``, ``release``): they keep the free-agent heaps up to date.
+    """
 
     overflow: Mapping[str, Overflow] = field(default_factory=dict)
     policy: Policy = fewest_chats_then_longest_idle
@@ -116,6 +119,14 @@ class Router:
     _by_key: dict[_Key, _Entry] = field(default_factory=dict)
     _by_chat: dict[str, _Entry] = field(default_factory=dict)
     _counter: int = 0
+    # free agents: a heap per department served ("*" for everything); an entry is
+    # current only while its version is the agent's (older ones are dropped lazily)
+    _free: dict[str, list[_Free]] = field(default_factory=dict)
+    _version: dict[int, int] = field(default_factory=dict)
+    _free_ids: set[int] = field(default_factory=set)
+    _heaped: int = 0
+    _compact_at: int = 1024
+    _capacity: dict[str | None, int] = field(default_factory=dict)
 
     # -- queues ------------------------------------------------------------------
 
@@ -195,6 +206,8 @@ class Router:
             slot = self.agents[agent_id] = AgentSlot(agent_id, max_chats)
         slot.max_chats = max_chats
         slot.departments = frozenset(departments) or frozenset({ALL_DEPARTMENTS})
+        self._capacity.clear()
+        self._changed(slot)
         return slot
 
     def set_status(self, agent_id: int, status: AgentStatus, now: float) -> None:
@@ -202,61 +215,115 @@ class Router:
         if status is AgentStatus.ONLINE and slot.status is not AgentStatus.ONLINE:
             slot.idle_since = now
         slot.status = status
+        self._capacity.clear()
+        self._changed(slot)
 
     def take(self, agent_id: int, now: float) -> None:
         """The agent got one more chat (an assignment, a transfer, or a restart)."""
         slot = self.agents[agent_id]
         slot.active += 1
         slot.idle_since = now
+        self._changed(slot)
 
     def release(self, agent_id: int) -> None:
         """One of the agent's chats ended or left them."""
         slot = self.agents.get(agent_id)
         if slot is not None and slot.active > 0:
             slot.active -= 1
+            self._changed(slot)
 
     def capacity(self, department: str | None = None) -> int:
         """Chat slots of online agents (serving the department, if one is given)."""
-        return sum(
-            a.max_chats
-            for a in self.agents.values()
-            if a.status is AgentStatus.ONLINE and (department is None or a.serves(department))
-        )
+        cached = self._capacity.get(department)
+        if cached is None:
+            cached = self._capacity[department] = sum(
+                a.max_chats
+                for a in self.agents.values()
+                if a.status is AgentStatus.ONLINE and (department is None or a.serves(department))
+            )
+        return cached
+
+    def _changed(self, slot: AgentSlot) -> None:
+        """Re-file the agent: older heap entries go stale, a free agent gets new ones."""
+        version = self._version.get(slot.agent_id, 0) + 1
+        self._version[slot.agent_id] = version
+        if not slot.free:
+            self._free_ids.discard(slot.agent_id)
+            return
+        self._free_ids.add(slot.agent_id)
+        item = (self.policy(slot), version, slot.agent_id)
+        for department in slot.departments:
+            heapq.heappush(self._free.setdefault(department, []), item)
+        self._heaped += len(slot.departments)
+        if self._heaped > self._compact_at:
+            self._compact()
+            self._compact_at = max(1024, 2 * self._heaped)
+
+    def _compact(self) -> None:
+        """Drop stale heap entries (those of agents that changed since)."""
+        for department, heap in self._free.items():
+            self._free[department] = fresh = [e for e in heap if self._current(e)]
+            heapq.heapify(fresh)
+        self._heaped = sum(len(h) for h in self._free.values())
+
+    def _current(self, item: _Free) -> bool:
+        return self._version.get(item[2]) == item[1]
+
+    def _top(self, department: str, avoid: int | None) -> _Free | None:
+        """The best free agent serving ``department`` other than ``avoid``."""
+        heap = self._free.get(department)
+        if not heap:
+            return None
+        while heap and not self._current(heap[0]):
+            heapq.heappop(heap)
+            self._heaped -= 1
+        if not heap or heap[0][2] != avoid:
+            return heap[0] if heap else None
+        held = heapq.heappop(heap)  # the avoided agent: look at the next one
+        try:
+            while heap and not self._current(heap[0]):
+                heapq.heappop(heap)
+                self._heaped -= 1
+            return heap[0] if heap else None
+        finally:
+            heapq.heappush(heap, held)
 
     # -- decisions -------------------------------------------------------------------
 
-    def _may_take(self, agent: AgentSlot, entry: _Entry, now: float) -> bool:
-        if agent.agent_id == entry.avoid:
-            return False
-        if agent.serves(entry.department):
-            return True
+    def _agent_for(self, entry: _Entry, now: float) -> int | None:
+        """The free agent the policy gives this chat to, if any may take it."""
+        pools = [entry.department, ALL_DEPARTMENTS]
         rule = self.overflow.get(entry.department)
-        return rule is not None and now - entry.queued_at >= rule.after and agent.serves(rule.to)
+        if rule is not None and now - entry.queued_at >= rule.after:
+            pools.append(rule.to)
+        best: _Free | None = None
+        for pool in pools:
+            top = self._top(pool, entry.avoid)
+            if top is not None and (best is None or top < best):
+                best = top
+        return None if best is None else best[2]
 
     def assignments(self, now: float) -> list[tuple[str, int]]:
         """Pair queued chats with free agents, most urgent and longest waiting first."""
         out: list[tuple[str, int]] = []
-        while True:
-            free = [a for a in self.agents.values() if a.free]
-            if not free:
-                return out
-            best: tuple[_Entry, AgentSlot] | None = None
+        while self._free_ids and self._by_chat:
+            best: tuple[_Entry, int] | None = None
             for keys in self._queues.values():
                 for key in keys[:_SCAN]:
                     if best is not None and key >= best[0].key:
                         break  # nothing deeper in this queue beats what we have
                     entry = self._by_key[key]
-                    agent = self.policy(a for a in free if self._may_take(a, entry, now))
-                    if agent is not None:
-                        best = (entry, agent)
+                    agent_id = self._agent_for(entry, now)
+                    if agent_id is not None:
+                        best = (entry, agent_id)
                         break
             if best is None:
                 return out
-            entry, agent = best
+            entry, agent_id = best
             self.remove(entry.chat_id)
-            agent.active += 1
-            agent.idle_since = now
-            out.append((entry.chat_id, agent.agent_id))
+            self.take(agent_id, now)
+            out.append((entry.chat_id, agent_id))
+        return out
 
 
 def estimate_wait(position: int, capacity: int, avg_handle_seconds: float) -> int | None:

@@ -996,6 +996,7 @@ class Hub:
         self._unwatch(live, live.notified_agent)
         for monitor in list(live.monitors):
             self.unsubscribe(monitor, live.topic)
+            self.supervision.monitored.get(monitor, set()).discard(live.id)
         session = live.session
         if session.chat is live:
             session.chat = None

@@ -38,6 +38,7 @@ class Supervision:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.watchers: set[Connection] = set()
+        self.monitored: dict[Connection, set[str]] = {}  # chats each console follows
         self._task: asyncio.Task[None] | None = None
         self._stats: FloorStats | None = None
         self._stats_at = 0.0
@@ -75,8 +76,9 @@ class Supervision:
     def forget(self, conn: Connection) -> None:
         """A connection went: stop sending it the floor, drop its monitoring."""
         self.watchers.discard(conn)
-        if conn.agent is not None:
-            for live in self.hub.chats.values():
+        for chat_id in self.monitored.pop(conn, ()):
+            live = self.hub.chats.get(chat_id)
+            if live is not None:
                 live.monitors.discard(conn)
 
     async def _run(self) -> None:
@@ -150,11 +152,13 @@ class Supervision:
     def monitor(self, conn: Connection, live: LiveChat) -> None:
         """Follow a live chat read-only: its summary now, its frames as they come."""
         live.monitors.add(conn)
+        self.monitored.setdefault(conn, set()).add(live.id)
         self.hub.subscribe(conn, live.topic)
         conn.send({"type": "monitoring", **self.hub.chat_summary(live)})
 
     def unmonitor(self, conn: Connection, live: LiveChat) -> None:
         live.monitors.discard(conn)
+        self.monitored.get(conn, set()).discard(live.id)
         if (
             live.notified_agent is None
             or conn.agent is None

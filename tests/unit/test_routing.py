@@ -23,8 +23,10 @@ def router(*agents: Agent, overflow: dict[str, Overflow] | None = None) -> Route
     """Agents as (id, max_chats, status, active, idle_since, departments)."""
     r = Router(overflow=overflow or {})
     for agent_id, max_chats, status, active, idle, deps in agents:
-        slot = r.upsert_agent(agent_id, max_chats, deps)
-        slot.status, slot.active, slot.idle_since = status, active, idle
+        r.upsert_agent(agent_id, max_chats, deps)
+        for _ in range(active):
+            r.take(agent_id, idle)
+        r.set_status(agent_id, status, idle)
     return r
 
 
@@ -114,8 +116,12 @@ def test_choice_of_agent(
 ) -> None:
     """Fewest active chats, then idle longest, then lowest id; only online agents below max."""
     slots = [AgentSlot(i, m, frozenset({"*"}), s, a, idle) for i, m, s, a, idle in agents]
-    chosen = fewest_chats_then_longest_idle(slots)
+    chosen = min((a for a in slots if a.free), key=fewest_chats_then_longest_idle, default=None)
     assert (chosen.agent_id if chosen else None) == expected
+    # the router's heaps make the same choice
+    r = router(*((i, m, s, a, idle, ("*",)) for i, m, s, a, idle in agents))
+    r.enqueue("c", "general", 1.0)
+    assert r.assignments(100.0) == ([("c", expected)] if expected is not None else [])
 
 
 def test_assignment_spreads_load_and_updates_idle() -> None:
@@ -157,6 +163,42 @@ def test_positions_are_per_department() -> None:
     assert r.oldest_wait(10.0) == 9.5
 
 
+def test_heaps_stay_right_through_many_changes() -> None:
+    """Agents coming and going, taking and releasing chats thousands of times: every
+    assignment still goes to the agent a full scan would choose."""
+    import random
+
+    rng = random.Random(7)
+    deps = ("general", "finance", "*")
+    r = Router()
+    for i in range(1, 41):
+        r.upsert_agent(i, rng.randint(1, 4), [rng.choice(deps)])
+    now = 0.0
+    for step in range(3000):
+        now += 1.0
+        agent_id = rng.randint(1, 40)
+        roll = rng.random()
+        if roll < 0.2:
+            r.set_status(agent_id, rng.choice([ON, AWAY, OFF]), now)
+        elif roll < 0.5:
+            r.release(agent_id)
+        else:
+            dep = rng.choice(deps[:2])
+            r.enqueue(f"c{step}", dep, now)
+            expected_agent = min(
+                (a for a in r.agents.values() if a.free and a.serves(dep)),
+                key=fewest_chats_then_longest_idle,
+                default=None,
+            )
+            got = r.assignments(now)
+            if expected_agent is None:
+                assert got == []
+                r.remove(f"c{step}")
+            else:
+                assert got == [(f"c{step}", expected_agent.agent_id)]
+    assert r._heaped < 4 * 1024  # stale entries are compacted away
+
+
 def test_a_chat_sent_back_to_the_queue_avoids_its_last_agent() -> None:
     """The avoided agent gets the next chat in line instead; another agent gets the avoided one."""
     r = router(agent(1, max_chats=3))
@@ -164,7 +206,8 @@ def test_a_chat_sent_back_to_the_queue_avoids_its_last_agent() -> None:
     r.enqueue("new", "general", 2.0)
     assert r.assignments(10.0) == [("new", 1)]
     assert r.position("back") == 1
-    r.upsert_agent(2, 3).status = ON
+    r.upsert_agent(2, 3)
+    r.set_status(2, ON, 11.0)
     assert r.assignments(11.0) == [("back", 2)]
 
 
