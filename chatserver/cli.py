@@ -23,7 +23,7 @@ from .core.identity import Member
 from .core.routing import ALL_DEPARTMENTS
 from .exceptions import ChatServerError, ClientError, StoreError
 from .security import hash_password, new_token, token_hash
-from .server import uvicorn_config
+from .server import tune_runtime, uvicorn_config
 from .store import Store, make_store
 
 __all__ = ["main"]
@@ -95,6 +95,7 @@ def serve(settings: Settings) -> int:
 
     config = uvicorn_config(create_app(settings, on_fatal=on_fatal), settings)
     server = _Server(config, settings)
+    tune_runtime()
     server.run()
     return 1 if server.fatal else 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import uvicorn
@@ -9,7 +10,30 @@ from starlette.types import ASGIApp
 
 from .config import Settings
 
-__all__ = ["uvicorn_config"]
+__all__ = ["tune_runtime", "uvicorn_config"]
+
+# Young collections every 50,000 allocations rather than 700, and the full ones far
+# rarer: with tens of thousands of connections alive a full collection walks millions
+# of objects (a pause of 100 ms and more, straight into every latency figure). Short-lived
+# garbage is freed by reference counting anyway; the collector is only for cycles.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+# The commit thread releases the GIL while SQLite writes and syncs; to hand the result
+# back it needs the GIL again, which a busy event loop keeps up to the switch interval
+# (5 ms by default). Every acknowledgement waits for that hand-over. Measured with
+# bench/ at 2,000 msg/s: 1 ms halves the median latency against 5 ms.
+SWITCH_INTERVAL = 0.001
+
+
+def tune_runtime() -> None:
+    """Collect once, then leave what startup made (modules, the app) out of later
+    collections, and collect less often (see GC_THRESHOLDS); hand the GIL over
+    sooner (see SWITCH_INTERVAL). For the server process only, not for library use."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: object) -> uvicorn.Config:

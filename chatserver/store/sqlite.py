@@ -10,12 +10,15 @@ survives a power cut as well as a crash; group commit keeps that affordable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,8 +53,11 @@ from .base import (
     SaveChat,
     SessionRecord,
 )
+from .worker import Worker
 
 __all__ = ["SqliteStore", "migrations"]
+
+log = logging.getLogger("chatserver.store")
 
 T = TypeVar("T")
 
@@ -328,6 +334,15 @@ class SqliteStore:
         self.synchronous = synchronous
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
+        # the group commit's own connection and thread: a whole batch in one hop
+        self._batch: sqlite3.Connection | None = None
+        self._batch_thread: Worker | None = None
+        # checkpoints (copying the WAL into the database) run beside the commits, never
+        # inside one: SQLite's automatic checkpoint would stall the commit that triggers it
+        self._checkpoint: sqlite3.Connection | None = None
+        self._checkpoint_thread: Worker | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
+        self._dirty = False
         self._lock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------
@@ -338,6 +353,13 @@ class SqliteStore:
             self._w = await self._connect()
             await self._w.execute_fetchall("PRAGMA journal_mode = WAL")
             self._r = await self._connect()
+            self._batch_thread = Worker("chatserver-commit")
+            self._batch = await self._batch_thread.run(self._connect_sync)
+            self._checkpoint_thread = Worker("chatserver-checkpoint")
+            self._checkpoint = await self._checkpoint_thread.run(self._connect_sync)
+            self._checkpointer = asyncio.get_running_loop().create_task(
+                self._checkpoints(), name="chatserver-checkpoints"
+            )
         except (sqlite3.Error, OSError) as exc:
             await self.close()
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
@@ -349,9 +371,36 @@ class SqliteStore:
         await conn.execute_fetchall("PRAGMA busy_timeout = 5000")
         await conn.execute_fetchall("PRAGMA foreign_keys = ON")
         await conn.execute_fetchall(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        await conn.execute_fetchall("PRAGMA wal_autocheckpoint = 0")  # see _checkpoints
         return conn
 
+    def _connect_sync(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return conn
+
+    async def _checkpoints(self, every: float = 1.0) -> None:
+        """Once a second, if anything was written: copy the WAL into the database
+        (PASSIVE: it waits for no reader and no writer, and commits go on meanwhile)."""
+        while True:
+            await asyncio.sleep(every)
+            if not self._dirty or self._checkpoint is None or self._checkpoint_thread is None:
+                continue
+            self._dirty = False
+            try:
+                await self._checkpoint_thread.run(_checkpoint_now, self._checkpoint)
+            except sqlite3.Error as exc:  # a later one will do; commits never depend on it
+                log.warning("WAL checkpoint failed: %s", exc)
+
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         for conn in (self._w, self._r):
             if conn is not None:
                 try:
@@ -359,6 +408,16 @@ class SqliteStore:
                 except sqlite3.Error:  # pragma: no cover - closing a broken file
                     pass
         self._w = self._r = None
+        for sync, thread in (
+            (self._checkpoint, self._checkpoint_thread),
+            (self._batch, self._batch_thread),
+        ):
+            if thread is not None:
+                if sync is not None:
+                    await thread.run(sync.close)
+                thread.stop()
+        self._batch = self._batch_thread = None
+        self._checkpoint = self._checkpoint_thread = None
 
     @property
     def _writer(self) -> aiosqlite.Connection:
@@ -417,57 +476,53 @@ class SqliteStore:
     # -- group commit ----------------------------------------------------------
 
     async def apply(self, ops: Sequence[Op]) -> None:
-        w = self._writer
+        if self._batch is None or self._batch_thread is None:
+            raise StoreError("the store is not open")
         async with self._lock:
             try:
-                await w.execute("BEGIN IMMEDIATE")
-                i = 0
-                while i < len(ops):
-                    op = ops[i]
-                    if isinstance(op, CreateRequest):
-                        await self._create_request(w, op)
-                        i += 1
-                        continue
-                    if isinstance(op, EnqueueWebhooks):
-                        await _enqueue(w, op)
-                        i += 1
-                        continue
-                    # consecutive ops of one kind go in one executemany
-                    j = i + 1
-                    while j < len(ops) and type(ops[j]) is type(op):
-                        j += 1
-                    await w.executemany(_INSERT[type(op)], [_params(o) for o in ops[i:j]])
-                    i = j
-                await w.execute("COMMIT")
+                await self._batch_thread.run(self._apply_batch, self._batch, ops)
+                self._dirty = True
             except sqlite3.Error as exc:
-                await self._rollback()
                 raise StoreError(f"write failed: {exc}") from exc
 
-    async def _create_request(self, w: aiosqlite.Connection, op: CreateRequest) -> None:
-        for _ in range(_REQUEST_NUMBER_ATTEMPTS):
-            number = op.new_number()
-            cur = await w.execute(
-                "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
-                " resolution, resolution_note) VALUES (?, ?, 'open', ?, ?, ?, ?)"
-                " ON CONFLICT (number) DO NOTHING",
-                (
-                    number,
-                    op.chat_id,
-                    op.created_at,
-                    op.created_at,
-                    op.resolution,
-                    op.resolution_note,
-                ),
-            )
-            if cur.rowcount == 1:
-                op.number = number
-                await w.execute(
-                    "INSERT INTO request_events (number, at, actor, from_status, to_status)"
-                    " VALUES (?, ?, 'system', NULL, 'open')",
-                    (number, op.created_at),
-                )
-                return
-        raise sqlite3.IntegrityError("no free request number after several attempts")
+    @staticmethod
+    def _apply_batch(c: sqlite3.Connection, ops: Sequence[Op]) -> None:
+        """The whole batch in one transaction, run on the commit thread.
+
+        Each SQLite call releases the GIL, and getting it back from a busy event loop
+        can take a switch interval; so the batch is a few statements, not one per row:
+        consecutive inserts of one kind become one multi-row INSERT, and a batch that is
+        a single such statement (the usual case: messages) needs no BEGIN/COMMIT."""
+        steps: list[Callable[[], object]] = []
+        i = 0
+        while i < len(ops):
+            op = ops[i]
+            if isinstance(op, CreateRequest):
+                steps.append(partial(_create_request, c, op))
+                i += 1
+                continue
+            if isinstance(op, EnqueueWebhooks):
+                steps.append(partial(_enqueue_sync, c, op))  # after the request it names
+                i += 1
+                continue
+            j = i + 1
+            while j < len(ops) and type(ops[j]) is type(op):
+                j += 1
+            rows = [_params(o) for o in ops[i:j]]
+            steps.extend(_statements(c, _INSERT[type(op)], rows))
+            i = j
+        if len(steps) == 1:
+            steps[0]()  # one statement: atomic on its own
+            return
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for step in steps:
+                step()
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
 
     # -- reads -----------------------------------------------------------------
 
@@ -1027,19 +1082,76 @@ class SqliteStore:
         return FloorStats(r["ended"], r["first_response"], r["handle"], r["rating"], r["ratings"])
 
 
-async def _enqueue(w: aiosqlite.Connection, op: EnqueueWebhooks) -> None:
-    if not op.urls:
-        return
+_ROWS_PER_INSERT = 200  # × at most 12 columns: well below SQLite's 32,766 parameters
+
+
+def _statements(
+    c: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]
+) -> list[Callable[[], object]]:
+    """``sql`` for every row: multi-row INSERTs (in chunks), or an executemany."""
+    if not sql.startswith("INSERT"):
+        return [partial(c.executemany, sql, rows)]
+    head, one = sql.split(" VALUES ")
+    out: list[Callable[[], object]] = []
+    for k in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[k : k + _ROWS_PER_INSERT]
+        statement = f"{head} VALUES {', '.join([one] * len(chunk))}"
+        out.append(partial(c.execute, statement, [v for row in chunk for v in row]))
+    return out
+
+
+def _checkpoint_now(c: sqlite3.Connection) -> None:
+    c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _create_request(c: sqlite3.Connection, op: CreateRequest) -> None:
+    for _ in range(_REQUEST_NUMBER_ATTEMPTS):
+        number = op.new_number()
+        cur = c.execute(
+            "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
+            " resolution, resolution_note) VALUES (?, ?, 'open', ?, ?, ?, ?)"
+            " ON CONFLICT (number) DO NOTHING",
+            (
+                number,
+                op.chat_id,
+                op.created_at,
+                op.created_at,
+                op.resolution,
+                op.resolution_note,
+            ),
+        )
+        if cur.rowcount == 1:
+            op.number = number
+            c.execute(
+                "INSERT INTO request_events (number, at, actor, from_status, to_status)"
+                " VALUES (?, ?, 'system', NULL, 'open')",
+                (number, op.created_at),
+            )
+            return
+    raise sqlite3.IntegrityError("no free request number after several attempts")
+
+
+_WEBHOOK_INSERT = (
+    "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _enqueue_sync(c: sqlite3.Connection, op: EnqueueWebhooks) -> None:
+    c.executemany(_WEBHOOK_INSERT, _webhook_rows(op))
+
+
+def _webhook_rows(op: EnqueueWebhooks) -> list[tuple[Any, ...]]:
     body = json.dumps({"event": op.event, **op.body()}, ensure_ascii=False, separators=(",", ":"))
-    rows = [
+    return [
         (secrets.token_hex(12), op.event, url, body, op.created_at, op.created_at)
         for url in op.urls
     ]
-    await w.executemany(
-        "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+
+
+async def _enqueue(w: aiosqlite.Connection, op: EnqueueWebhooks) -> None:
+    if op.urls:
+        await w.executemany(_WEBHOOK_INSERT, _webhook_rows(op))
 
 
 async def _set_departments(
