@@ -1,0 +1,1 @@
+"""chatserver's benchmark suite: see bench/README.md."""
