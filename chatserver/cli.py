@@ -24,7 +24,7 @@ from .core.routing import ALL_DEPARTMENTS
 from .exceptions import ChatServerError, ClientError, StoreError
 from .security import hash_password, new_token, token_hash
 from .server import tune_runtime, uvicorn_config
-from .store import Store, make_store
+from .store import Store, database_label, make_store
 
 __all__ = ["main"]
 
@@ -77,7 +77,7 @@ class _Server(uvicorn.Server):
             f"  widget demo:   {base}/\n"
             f"  agent console: {base}/console\n"
             f"  health check:  {base}/healthz\n"
-            f"  database:      {self.settings.db}\n"
+            f"  database:      {database_label(self.settings)}\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
@@ -224,7 +224,7 @@ def migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     applied = _with_store(settings, lambda store: store.migrate(), migrate=False)
     done = f"applied migration(s) {', '.join(map(str, applied))}" if applied else "nothing to do"
-    print(f"database {settings.db} is up to date ({done})")
+    print(f"database {database_label(settings)} is up to date ({done})")
     return 0
 
 

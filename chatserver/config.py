@@ -35,6 +35,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     db: str = "chatserver.db"
+    # several nodes: PostgreSQL instead of the SQLite file (postgresql://user@host:port/name)
+    database_url: str = ""
     log_level: str = "info"
     # browsers: origins (scheme://host[:port]) allowed to open /ws/player besides our own
     allowed_origins: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from chatserver.config import Settings
+from tests.postgres import database_url as postgres_url
+from tests.postgres import drop_database, drop_template, fresh_database
 from tests.support import RunningServer, running_server
 
 STRICT = os.environ.get("CHATSERVER_TEST_STRICT") == "1"
@@ -30,13 +32,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped in strict mode (CHATSERVER_TEST_STRICT=1): {report.longrepr}"
 
 
+# CHATSERVER_TEST_STORE=postgres runs every server the tests start on a fresh PostgreSQL
+# database instead of a SQLite file (the store contract tests run on both regardless).
+STORE = os.environ.get("CHATSERVER_TEST_STORE", "sqlite")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_template() -> Iterator[None]:
+    yield
+    asyncio.run(drop_template())
+
+
 @pytest.fixture
-def settings_for(tmp_path: Path) -> Callable[..., Settings]:
+async def database_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database when the suite runs on PostgreSQL, else ""."""
+    if STORE != "postgres":
+        yield ""
+        return
+    name = await fresh_database()
+    yield postgres_url(name)
+    await drop_database(name)
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
     """Settings on a fresh database (and file store) in the test's temporary folder."""
 
     def make(**overrides: Any) -> Settings:
         overrides.setdefault("db", str(tmp_path / "chat.db"))
         overrides.setdefault("files_dir", str(tmp_path / "files"))
+        overrides.setdefault("database_url", database_url)
         return Settings(**overrides)
 
     return make

@@ -77,6 +77,26 @@ class RunningServer:
         hub: Hub = self.app.state.hub
         return hub
 
+    async def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """Rows of a query on the server's database, SQLite or PostgreSQL alike."""
+        return await sql_rows(self.settings, query)
+
+
+async def sql_rows(settings: Settings, query: str) -> list[tuple[Any, ...]]:
+    """Rows of a query (no parameters) on the database ``settings`` point at."""
+    if settings.database_url:
+        import asyncpg
+
+        conn = await asyncpg.connect(settings.database_url, timeout=t(10))
+        try:
+            return [tuple(r) for r in await conn.fetch(query)]
+        finally:
+            await conn.close()
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(settings.db)) as db:
+        return db.execute(query).fetchall()
+
 
 @contextlib.asynccontextmanager
 async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
+from ..exceptions import ConfigError
 from .base import (
     AddAttachment,
     AgentRecord,
@@ -28,6 +29,7 @@ from .base import (
     SessionRecord,
     Store,
 )
+from .sql import safe_url
 from .sqlite import SqliteStore
 
 __all__ = [
@@ -55,10 +57,27 @@ __all__ = [
     "SessionRecord",
     "SqliteStore",
     "Store",
+    "database_label",
     "make_store",
 ]
 
 
+def database_label(settings: Settings) -> str:
+    """Where the data is, for people: the PostgreSQL address without its password, or the file."""
+    return safe_url(settings.database_url) if settings.database_url else str(settings.db)
+
+
 def make_store(settings: Settings) -> Store:
-    """The store the settings ask for (not yet opened)."""
+    """The store the settings ask for (not yet opened): PostgreSQL when ``database_url``
+    names one, else the SQLite file ``db``."""
+    url = settings.database_url
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                "CHATSERVER_DATABASE_URL: only postgresql://user@host:port/name is supported"
+                " (leave it empty for the SQLite file in CHATSERVER_DB)"
+            )
+        from .postgres import PostgresStore  # asyncpg is needed only here
+
+        return PostgresStore(url)
     return SqliteStore(settings.db, synchronous=settings.sqlite_synchronous)

@@ -5,328 +5,85 @@ transaction never sees another's statements, and one for reads, which in WAL
 mode never waits for the writer. ``synchronous=FULL`` (the default setting)
 fsyncs every commit, so a committed (and therefore acknowledged) message
 survives a power cut as well as a crash; group commit keeps that affordable.
+Group commits run on a thread and connection of their own, checkpoints on
+another (see ``_checkpoints``). The queries themselves are in ``sql.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import date
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note, Player, Sender
-from ..core.identity import Member
-from ..core.requests import check_status_change
-from ..exceptions import ClientError, ConflictError, NotFoundError, StoreError
-from .base import (
-    AddAttachment,
-    AgentRecord,
-    AppendMessage,
-    AppendNote,
-    AttachmentRecord,
-    CannedResponse,
-    ChatRecord,
-    ConsoleSession,
-    CreateChat,
-    CreateRequest,
-    CreateSession,
-    Delivery,
-    EnqueueWebhooks,
-    FloorStats,
-    Op,
-    RateRequest,
-    RecordRefusal,
-    RequestEvent,
-    RequestRecord,
-    RequestSummary,
-    SaveChat,
-    SessionRecord,
+from ..exceptions import ClientError, StoreError
+from .base import CreateRequest, EnqueueWebhooks, Op
+from .sql import (
+    REQUEST_INSERT,
+    REQUEST_NUMBER_ATTEMPTS,
+    REQUEST_OPENED,
+    WEBHOOK_INSERT,
+    Conflict,
+    Row,
+    SqlStore,
+    batch_plan,
+    migrations,
+    request_params,
+    webhook_rows,
 )
 from .worker import Worker
 
-__all__ = ["SqliteStore", "migrations"]
+__all__ = ["SqliteStore"]
 
 log = logging.getLogger("chatserver.store")
 
 T = TypeVar("T")
 
-_REQUEST_NUMBER_ATTEMPTS = 8
+
+class _Tx:
+    """A write transaction on the aiosqlite writer connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with _conflicts():
+            cur = await self.conn.execute(sql, tuple(params))
+        return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with _conflicts():
+            await self.conn.executemany(sql, [tuple(r) for r in rows])
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def insert(self, sql: str, params: Sequence[Any]) -> int:
+        with _conflicts():
+            rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return int(rows[0][0])
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped with the package, in order."""
-    out = []
-    for entry in resources.files("chatserver.store").joinpath("migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            version = int(entry.name.split("_", 1)[0])
-            out.append((version, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(out)
+@contextlib.contextmanager
+def _conflicts() -> Any:
+    """sqlite3's "UNIQUE constraint failed: agents.username" as a Conflict."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        text = str(exc)
+        if text.startswith("UNIQUE constraint failed: "):
+            raise Conflict(text.split(": ", 1)[1].split(",")[0].strip(), text) from exc
+        raise
 
 
-_INSERT = {
-    CreateSession: "INSERT INTO sessions (id, token_hash, created_at, locale) VALUES (?, ?, ?, ?)",
-    CreateChat: (
-        "INSERT INTO chats (id, session_id, state, player_name, player_username, player_email,"
-        " topic, locale, department, priority, member_id, verified_by, created_at, queued_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    RecordRefusal: (
-        "INSERT INTO refusals (at, reason, member_id, username, email, topic, session_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
-    ),
-    SaveChat: (
-        "UPDATE chats SET state = ?, agent_id = ?, department = ?, requeued = ?,"
-        " assigned_at = ?, first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?"
-    ),
-    RateRequest: (
-        "UPDATE requests SET resolved = ?, rating = ?, rating_comment = ?, rated_at = ?,"
-        " updated_at = ? WHERE number = ?"
-    ),
-    AppendNote: (
-        "INSERT INTO notes (chat_id, agent_id, client_id, author_name, text, after_seq, ts)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
-    ),
-    AppendMessage: (
-        "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
-        " text, event, ts, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    AddAttachment: (
-        "INSERT INTO attachments (id, chat_id, name, content_type, size, sha256, storage_key,"
-        " thumb_key, width, height, uploaded_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-}
-
-
-def _params(op: Op) -> tuple[Any, ...]:
-    if isinstance(op, AppendMessage):
-        m = op.message
-        return (
-            m.chat_id,
-            m.seq,
-            m.id,
-            m.author_key,
-            m.sender.value,
-            m.agent_id,
-            m.author_name,
-            m.text,
-            m.event,
-            m.ts,
-            m.file.id if m.file is not None else None,
-        )
-    if isinstance(op, AddAttachment):
-        a = op.attachment
-        return (
-            a.id,
-            a.chat_id,
-            a.name,
-            a.content_type,
-            a.size,
-            a.sha256,
-            a.storage_key,
-            a.thumb_key,
-            a.width,
-            a.height,
-            a.uploaded_by,
-            a.created_at,
-        )
-    if isinstance(op, SaveChat):
-        return (
-            op.state,
-            op.agent_id,
-            op.department,
-            int(op.requeued),
-            op.assigned_at,
-            op.first_response_at,
-            op.ended_at,
-            op.ended_by,
-            op.id,
-        )
-    if isinstance(op, CreateChat):
-        p = op.player
-        return (
-            op.id,
-            op.session_id,
-            op.state,
-            p.name,
-            p.username,
-            p.email,
-            p.topic,
-            p.locale,
-            op.department,
-            op.priority,
-            p.member_id,
-            p.verified_by,
-            op.created_at,
-            op.queued_at,
-        )
-    if isinstance(op, RecordRefusal):
-        return (op.at, op.reason, op.member_id, op.username, op.email, op.topic, op.session_id)
-    if isinstance(op, CreateSession):
-        return (op.id, op.token_hash, op.created_at, op.locale)
-    if isinstance(op, AppendNote):
-        n = op.note
-        return (n.chat_id, n.agent_id, n.id, n.author_name, n.text, n.after_seq, n.ts)
-    if isinstance(op, RateRequest):
-        return (int(op.resolved), op.rating, op.comment, op.rated_at, op.rated_at, op.number)
-    raise TypeError(f"no statement for {type(op).__name__}")
-
-
-_CHAT_COLUMNS = """
-    c.id, c.session_id, c.state, c.player_name, c.player_username, c.player_email, c.topic,
-    c.locale, c.agent_id, a.name AS agent_name, c.requeued, c.created_at, c.queued_at,
-    c.department, c.priority, c.member_id, c.verified_by,
-    c.assigned_at, c.first_response_at, c.ended_at, c.ended_by,
-    (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.chat_id = c.id) AS last_seq,
-    r.number AS request_number
-"""
-_CHAT_FROM = """
-    FROM chats c
-    LEFT JOIN agents a ON a.id = c.agent_id
-    LEFT JOIN requests r ON r.chat_id = c.id
-"""
-_AGENT_COLUMNS = """
-    a.*, (SELECT group_concat(department, ',') FROM
-          (SELECT department FROM agent_departments d WHERE d.agent_id = a.id
-           ORDER BY department)) AS departments
-"""
-_AGENT_SELECT = f"SELECT {_AGENT_COLUMNS} FROM agents a"
-
-
-def _chat_record(row: sqlite3.Row) -> ChatRecord:
-    return ChatRecord(
-        id=row["id"],
-        session_id=row["session_id"],
-        state=row["state"],
-        name=row["player_name"],
-        username=row["player_username"],
-        email=row["player_email"],
-        topic=row["topic"],
-        locale=row["locale"],
-        agent_id=row["agent_id"],
-        agent_name=row["agent_name"],
-        department=row["department"],
-        priority=row["priority"],
-        member_id=row["member_id"],
-        verified_by=row["verified_by"],
-        created_at=row["created_at"],
-        queued_at=row["queued_at"],
-        assigned_at=row["assigned_at"],
-        first_response_at=row["first_response_at"],
-        ended_at=row["ended_at"],
-        ended_by=row["ended_by"],
-        last_seq=row["last_seq"],
-        request_number=row["request_number"],
-    )
-
-
-_MESSAGES = """
-    SELECT m.*, f.name AS f_name, f.content_type AS f_type, f.size AS f_size,
-           f.sha256 AS f_sha256, f.width AS f_width, f.height AS f_height,
-           f.thumb_key AS f_thumb
-    FROM messages m LEFT JOIN attachments f ON f.id = m.file_id
-"""
-
-
-def _message(row: sqlite3.Row) -> Message:
-    file = None
-    if row["file_id"] is not None:
-        file = FileInfo(
-            id=row["file_id"],
-            name=row["f_name"],
-            content_type=row["f_type"],
-            size=row["f_size"],
-            sha256=row["f_sha256"],
-            width=row["f_width"],
-            height=row["f_height"],
-            thumbnail=row["f_thumb"] is not None,
-        )
-    return Message(
-        chat_id=row["chat_id"],
-        seq=row["seq"],
-        id=row["client_id"],
-        sender=Sender(row["sender"]),
-        text=row["text"],
-        ts=row["ts"],
-        agent_id=row["agent_id"],
-        author_name=row["author_name"],
-        event=row["event"],
-        file=file,
-    )
-
-
-def _attachment(row: sqlite3.Row) -> AttachmentRecord:
-    return AttachmentRecord(
-        id=row["id"],
-        chat_id=row["chat_id"],
-        name=row["name"],
-        content_type=row["content_type"],
-        size=row["size"],
-        sha256=row["sha256"],
-        storage_key=row["storage_key"],
-        thumb_key=row["thumb_key"],
-        width=row["width"],
-        height=row["height"],
-        uploaded_by=row["uploaded_by"],
-        created_at=row["created_at"],
-        session_id=row["session_id"] if "session_id" in row.keys() else "",
-    )
-
-
-def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        event=row["event"],
-        url=row["url"],
-        body=row["body"],
-        created_at=row["created_at"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        status=row["status"],
-        last_error=row["last_error"],
-        delivered_at=row["delivered_at"],
-    )
-
-
-def _note(row: sqlite3.Row) -> Note:
-    return Note(
-        chat_id=row["chat_id"],
-        id=row["client_id"],
-        agent_id=row["agent_id"],
-        author_name=row["author_name"],
-        text=row["text"],
-        after_seq=row["after_seq"],
-        ts=row["ts"],
-    )
-
-
-def _agent(row: sqlite3.Row) -> AgentRecord:
-    deps = row["departments"]
-    return AgentRecord(
-        id=row["id"],
-        username=row["username"],
-        name=row["name"],
-        role=row["role"],
-        departments=tuple(deps.split(",")) if deps else (),
-        max_chats=row["max_chats"],
-        disabled=bool(row["disabled"]),
-        created_at=row["created_at"],
-        password_hash=row["password_hash"],
-    )
-
-
-class SqliteStore:
+class SqliteStore(SqlStore):
     """The Store on one SQLite file."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "full") -> None:
@@ -494,592 +251,48 @@ class SqliteStore:
         consecutive inserts of one kind become one multi-row INSERT, and a batch that is
         a single such statement (the usual case: messages) needs no BEGIN/COMMIT."""
         steps: list[Callable[[], object]] = []
-        i = 0
-        while i < len(ops):
-            op = ops[i]
-            if isinstance(op, CreateRequest):
-                steps.append(partial(_create_request, c, op))
-                i += 1
-                continue
-            if isinstance(op, EnqueueWebhooks):
-                steps.append(partial(_enqueue_sync, c, op))  # after the request it names
-                i += 1
-                continue
-            j = i + 1
-            while j < len(ops) and type(ops[j]) is type(op):
-                j += 1
-            rows = [_params(o) for o in ops[i:j]]
-            steps.extend(_statements(c, _INSERT[type(op)], rows))
-            i = j
+        for step in batch_plan(ops):
+            if isinstance(step, CreateRequest):
+                steps.append(partial(_create_request, c, step))
+            elif isinstance(step, EnqueueWebhooks):
+                steps.append(partial(_enqueue, c, step))  # runs after the request it names
+            else:
+                steps.extend(_statements(c, *step))
         if len(steps) == 1:
             steps[0]()  # one statement: atomic on its own
             return
         c.execute("BEGIN IMMEDIATE")
         try:
-            for step in steps:
-                step()
+            for run in steps:
+                run()
             c.execute("COMMIT")
         except BaseException:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
 
-    # -- reads -----------------------------------------------------------------
+    # -- the driver: reads and write transactions --------------------------------
 
-    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         try:
             return list(await self._reader.execute_fetchall(sql, tuple(params)))
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {exc}") from exc
 
-    async def live_chats(self) -> list[tuple[Conversation, SessionRecord]]:
-        rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS}, s.token_hash, s.created_at AS s_created, s.locale AS s_locale"
-            f" {_CHAT_FROM} JOIN sessions s ON s.id = c.session_id"
-            " WHERE c.state != 'ended' ORDER BY c.queued_at"
-        )
-        msgs: dict[str, list[Message]] = {}
-        for mrow in await self._fetch(
-            _MESSAGES + " WHERE m.chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
-            " ORDER BY m.chat_id, m.seq"
-        ):
-            msgs.setdefault(mrow["chat_id"], []).append(_message(mrow))
-        notes: dict[str, list[Note]] = {}
-        for nrow in await self._fetch(
-            "SELECT * FROM notes WHERE chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
-            " ORDER BY chat_id, after_seq, ts"
-        ):
-            notes.setdefault(nrow["chat_id"], []).append(_note(nrow))
-        out = []
-        for row in rows:
-            rec = _chat_record(row)
-            chat = Conversation(
-                id=rec.id,
-                session_id=rec.session_id,
-                player=Player(
-                    rec.name,
-                    rec.username,
-                    rec.email,
-                    rec.topic,
-                    rec.locale,
-                    rec.member_id,
-                    rec.verified_by,
-                ),
-                created_at=rec.created_at,
-                state=ChatState(rec.state),
-                department=rec.department,
-                priority=rec.priority,
-                queued_at=rec.queued_at,
-                requeued=bool(row["requeued"]),
-                agent_id=rec.agent_id,
-                agent_name=rec.agent_name,
-                assigned_at=rec.assigned_at,
-                first_response_at=rec.first_response_at,
-            )
-            chat.restore(msgs.get(rec.id, []), notes.get(rec.id, []))
-            session = SessionRecord(
-                rec.session_id, row["token_hash"], row["s_created"], row["s_locale"]
-            )
-            out.append((chat, session))
-        return out
-
-    async def session_by_token(self, token_hash: bytes) -> SessionRecord | None:
-        rows = await self._fetch(
-            "SELECT id, created_at, locale FROM sessions WHERE token_hash = ?", (token_hash,)
-        )
-        if not rows:
-            return None
-        return SessionRecord(rows[0]["id"], token_hash, rows[0]["created_at"], rows[0]["locale"])
-
-    async def latest_chat(self, session_id: str) -> ChatRecord | None:
-        rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS} {_CHAT_FROM} WHERE c.session_id = ?"
-            " ORDER BY c.created_at DESC LIMIT 1",
-            (session_id,),
-        )
-        return _chat_record(rows[0]) if rows else None
-
-    async def messages(self, chat_id: str, after_seq: int = 0) -> list[Message]:
-        rows = await self._fetch(
-            _MESSAGES + " WHERE m.chat_id = ? AND m.seq > ? ORDER BY m.seq", (chat_id, after_seq)
-        )
-        return [_message(r) for r in rows]
-
-    async def request(self, number: str) -> RequestRecord | None:
-        rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
-            " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.resolution,"
-            " r.resolution_note"
-            f" {_CHAT_FROM} WHERE r.number = ?",
-            (number,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return RequestRecord(
-            number=number,
-            status=row["r_status"],
-            created_at=row["r_created"],
-            updated_at=row["r_updated"],
-            chat=_chat_record(row),
-            messages=await self.messages(row["id"]),
-            resolved=None if row["resolved"] is None else bool(row["resolved"]),
-            rating=row["rating"],
-            rating_comment=row["rating_comment"],
-            resolution=row["resolution"],
-            resolution_note=row["resolution_note"],
-            notes=[
-                _note(n)
-                for n in await self._fetch(
-                    "SELECT * FROM notes WHERE chat_id = ? ORDER BY after_seq, ts", (row["id"],)
-                )
-            ],
-            events=[
-                RequestEvent(e["at"], e["actor"], e["from_status"], e["to_status"], e["note"])
-                for e in await self._fetch(
-                    "SELECT * FROM request_events WHERE number = ? ORDER BY at, id", (number,)
-                )
-            ],
-            attachments=[
-                _attachment(a)
-                for a in await self._fetch(
-                    "SELECT * FROM attachments WHERE chat_id = ? ORDER BY created_at", (row["id"],)
-                )
-            ],
-        )
-
-    # -- agents and tokens -----------------------------------------------------
-
-    async def _transaction(
-        self, work: Callable[[aiosqlite.Connection], Awaitable[T]], what: str
-    ) -> T:
-        """Run ``work`` in one write transaction; driver errors become StoreError."""
+    async def _transaction(self, work: Callable[[_Tx], Awaitable[T]], what: str) -> T:
         w = self._writer
         async with self._lock:
             try:
                 await w.execute("BEGIN IMMEDIATE")
-                result = await work(w)
+                result = await work(_Tx(w))
                 await w.execute("COMMIT")
                 return result
             except ClientError:
                 await self._rollback()
                 raise
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, Conflict) as exc:
                 await self._rollback()
                 raise StoreError(f"{what}: {exc}") from exc
-
-    async def add_agent(
-        self,
-        *,
-        username: str,
-        name: str,
-        password_hash: str | None,
-        role: str,
-        departments: Sequence[str],
-        max_chats: int,
-        now: float,
-    ) -> AgentRecord:
-        async def work(w: aiosqlite.Connection) -> int:
-            try:
-                cur = await w.execute(
-                    "INSERT INTO agents (username, name, password_hash, role, max_chats,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (username, name, password_hash, role, max_chats, now),
-                )
-            except sqlite3.IntegrityError as exc:
-                if "agents.username" in str(exc):
-                    raise ConflictError(
-                        "username_taken", f"an agent named {username!r} already exists"
-                    ) from exc
-                raise
-            agent_id = int(cur.lastrowid or 0)
-            await _set_departments(w, agent_id, departments)
-            return agent_id
-
-        agent = await self.agent(await self._transaction(work, "cannot add agent"))
-        assert agent is not None
-        return agent
-
-    async def update_agent(
-        self,
-        agent_id: int,
-        *,
-        name: str | None = None,
-        role: str | None = None,
-        departments: Sequence[str] | None = None,
-        max_chats: int | None = None,
-        disabled: bool | None = None,
-        password_hash: str | None = None,
-    ) -> AgentRecord:
-        changes = {
-            "name": name,
-            "role": role,
-            "max_chats": max_chats,
-            "disabled": None if disabled is None else int(disabled),
-            "password_hash": password_hash,
-        }
-        sets = {k: v for k, v in changes.items() if v is not None}
-
-        async def work(w: aiosqlite.Connection) -> None:
-            if sets:
-                cur = await w.execute(
-                    f"UPDATE agents SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
-                    (*sets.values(), agent_id),
-                )
-                if cur.rowcount == 0:
-                    raise NotFoundError("agent_not_found", "no such agent")
-            if departments is not None:
-                await w.execute("DELETE FROM agent_departments WHERE agent_id = ?", (agent_id,))
-                await _set_departments(w, agent_id, departments)
-
-        await self._transaction(work, "cannot change agent")
-        agent = await self.agent(agent_id)
-        if agent is None:
-            raise NotFoundError("agent_not_found", "no such agent")
-        return agent
-
-    async def list_agents(self) -> list[AgentRecord]:
-        return [_agent(r) for r in await self._fetch(_AGENT_SELECT + " ORDER BY a.username")]
-
-    async def agent(self, agent_id: int) -> AgentRecord | None:
-        rows = await self._fetch(_AGENT_SELECT + " WHERE a.id = ?", (agent_id,))
-        return _agent(rows[0]) if rows else None
-
-    async def agent_by_username(self, username: str) -> AgentRecord | None:
-        rows = await self._fetch(_AGENT_SELECT + " WHERE a.username = ?", (username,))
-        return _agent(rows[0]) if rows else None
-
-    async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int:
-        async def work(w: aiosqlite.Connection) -> int:
-            cur = await w.execute(
-                "INSERT INTO api_tokens (agent_id, token_hash, label, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (agent_id, token_hash, label, now),
-            )
-            return int(cur.lastrowid or 0)
-
-        return await self._transaction(work, "cannot add token")
-
-    async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None:
-        rows = await self._fetch(
-            _AGENT_SELECT + " JOIN api_tokens t ON t.agent_id = a.id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0",
-            (token_hash,),
-        )
-        return _agent(rows[0]) if rows else None
-
-    # -- console sessions ------------------------------------------------------
-
-    async def add_console_session(
-        self,
-        token_hash: bytes,
-        agent_id: int,
-        csrf: str,
-        *,
-        now: float,
-        expires_at: float,
-        ip: str | None,
-        user_agent: str | None,
-    ) -> None:
-        async def work(w: aiosqlite.Connection) -> None:
-            # sessions that ran out go when a new one starts: no sweeper needed
-            await w.execute("DELETE FROM console_sessions WHERE expires_at < ?", (now,))
-            await w.execute(
-                "INSERT INTO console_sessions (token_hash, agent_id, csrf, created_at,"
-                " expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (token_hash, agent_id, csrf, now, expires_at, ip, user_agent),
-            )
-
-        await self._transaction(work, "cannot start console session")
-
-    async def console_session(self, token_hash: bytes, now: float) -> ConsoleSession | None:
-        rows = await self._fetch(
-            f"SELECT {_AGENT_COLUMNS}, s.csrf, s.expires_at FROM console_sessions s"
-            " JOIN agents a ON a.id = s.agent_id"
-            " WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
-            (token_hash, now),
-        )
-        if not rows:
-            return None
-        return ConsoleSession(_agent(rows[0]), rows[0]["csrf"], rows[0]["expires_at"])
-
-    async def end_console_sessions(
-        self, *, token_hash: bytes | None = None, agent_id: int | None = None
-    ) -> None:
-        async def work(w: aiosqlite.Connection) -> None:
-            if token_hash is not None:
-                await w.execute("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
-            if agent_id is not None:
-                await w.execute("DELETE FROM console_sessions WHERE agent_id = ?", (agent_id,))
-
-        await self._transaction(work, "cannot end console session")
-
-    # -- canned responses ------------------------------------------------------
-
-    async def canned_responses(self) -> list[CannedResponse]:
-        rows = await self._fetch("SELECT * FROM canned_responses ORDER BY shortcut")
-        return [CannedResponse(r["id"], r["shortcut"], r["title"], r["text"]) for r in rows]
-
-    async def save_canned(
-        self, canned_id: int | None, shortcut: str, title: str, text: str, now: float
-    ) -> CannedResponse:
-        async def work(w: aiosqlite.Connection) -> int:
-            try:
-                if canned_id is None:
-                    cur = await w.execute(
-                        "INSERT INTO canned_responses (shortcut, title, text, created_at,"
-                        " updated_at) VALUES (?, ?, ?, ?, ?)",
-                        (shortcut, title, text, now, now),
-                    )
-                    return int(cur.lastrowid or 0)
-                cur = await w.execute(
-                    "UPDATE canned_responses SET shortcut = ?, title = ?, text = ?,"
-                    " updated_at = ? WHERE id = ?",
-                    (shortcut, title, text, now, canned_id),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise ConflictError(
-                    "shortcut_taken", f"the shortcut /{shortcut} is already used", field="shortcut"
-                ) from exc
-            if cur.rowcount == 0:
-                raise NotFoundError("canned_not_found", "no such canned response")
-            return canned_id
-
-        saved_id = await self._transaction(work, "cannot save canned response")
-        return CannedResponse(saved_id, shortcut, title, text)
-
-    async def delete_canned(self, canned_id: int) -> None:
-        async def work(w: aiosqlite.Connection) -> None:
-            await w.execute("DELETE FROM canned_responses WHERE id = ?", (canned_id,))
-
-        await self._transaction(work, "cannot delete canned response")
-
-    # -- request search and figures ----------------------------------------------
-
-    async def search_requests(
-        self,
-        *,
-        number: str | None = None,
-        username: str | None = None,
-        email: str | None = None,
-        text: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        before: float | None = None,
-        limit: int = 50,
-    ) -> list[RequestSummary]:
-        where: list[str] = []
-        params: list[object] = []
-        if number is not None:
-            where.append("r.number = ?")
-            params.append(number)
-        if username is not None:
-            where.append("c.player_username = ? COLLATE NOCASE")
-            params.append(username)
-        if email is not None:
-            where.append("c.player_email = ? COLLATE NOCASE")
-            params.append(email)
-        if text is not None:
-            # one box for agents: a name, username or e-mail, matched loosely
-            where.append(
-                "(c.player_username LIKE ? ESCAPE '\\' OR c.player_email LIKE ? ESCAPE '\\'"
-                " OR c.player_name LIKE ? ESCAPE '\\')"
-            )
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            params.extend([like, like, like])
-        for clause, value in (
-            ("r.created_at >= ?", since),
-            ("r.created_at < ?", until),
-            ("r.created_at < ?", before),
-        ):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        sql = (
-            "SELECT r.number, r.status, r.created_at, r.resolution, r.rating, c.id AS chat_id,"
-            " c.topic, c.player_name, c.player_username, c.player_email, a.name AS agent_name"
-            " FROM requests r JOIN chats c ON c.id = r.chat_id"
-            " LEFT JOIN agents a ON a.id = c.agent_id"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY r.created_at DESC LIMIT ?"
-        )
-        rows = await self._fetch(sql, (*params, limit))
-        return [
-            RequestSummary(
-                number=r["number"],
-                status=r["status"],
-                created_at=r["created_at"],
-                chat_id=r["chat_id"],
-                topic=r["topic"],
-                name=r["player_name"],
-                username=r["player_username"],
-                email=r["player_email"],
-                agent_name=r["agent_name"],
-                resolution=r["resolution"],
-                rating=r["rating"],
-            )
-            for r in rows
-        ]
-
-    # -- attachments and request tracking --------------------------------------
-
-    async def attachment(self, file_id: str) -> AttachmentRecord | None:
-        rows = await self._fetch(
-            "SELECT f.*, c.session_id FROM attachments f JOIN chats c ON c.id = f.chat_id"
-            " WHERE f.id = ?",
-            (file_id,),
-        )
-        return _attachment(rows[0]) if rows else None
-
-    async def change_request_status(
-        self,
-        number: str,
-        wanted: str,
-        *,
-        actor: str,
-        note: str | None,
-        now: float,
-        webhooks: EnqueueWebhooks | None = None,
-    ) -> RequestRecord:
-        async def work(w: aiosqlite.Connection) -> None:
-            rows = list(
-                await w.execute_fetchall("SELECT status FROM requests WHERE number = ?", (number,))
-            )
-            if not rows:
-                raise NotFoundError("request_not_found", "no request has this number")
-            current = rows[0]["status"]
-            to = check_status_change(current, wanted)
-            await w.execute(
-                "UPDATE requests SET status = ?, updated_at = ? WHERE number = ?",
-                (to.value, now, number),
-            )
-            await w.execute(
-                "INSERT INTO request_events (number, at, actor, from_status, to_status, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (number, now, actor, current, to.value, note),
-            )
-            if webhooks is not None:
-                await _enqueue(w, webhooks)
-
-        await self._transaction(work, "cannot change the request status")
-        rec = await self.request(number)
-        assert rec is not None
-        return rec
-
-    async def lookup_request(self, number: str, contact: str) -> RequestRecord | None:
-        rec = await self.request(number)
-        if rec is None:
-            return None
-        wanted = contact.strip().casefold()
-        known = {(v or "").casefold() for v in (rec.chat.email, rec.chat.username)}
-        return rec if wanted and wanted in known else None
-
-    # -- the webhook outbox ------------------------------------------------------
-
-    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
-        rows = await self._fetch(
-            "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at LIMIT ?",
-            (now, limit),
-        )
-        return [_delivery(r) for r in rows]
-
-    async def delivery_result(
-        self, delivery_id: str, *, now: float, error: str | None, retry_at: float | None
-    ) -> None:
-        async def work(w: aiosqlite.Connection) -> None:
-            if error is None:
-                await w.execute(
-                    "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?,"
-                    " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                    (now, delivery_id),
-                )
-            else:
-                await w.execute(
-                    "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = ?,"
-                    " status = ?, next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
-                    (error[:500], "pending" if retry_at else "failed", retry_at, delivery_id),
-                )
-
-        await self._transaction(work, "cannot record a webhook delivery")
-
-    async def deliveries(self, limit: int) -> list[Delivery]:
-        rows = await self._fetch(
-            "SELECT * FROM webhook_deliveries ORDER BY created_at DESC, id LIMIT ?", (limit,)
-        )
-        return [_delivery(r) for r in rows]
-
-    async def redeliver(self, delivery_id: str, now: float) -> bool:
-        async def work(w: aiosqlite.Connection) -> bool:
-            cur = await w.execute(
-                "UPDATE webhook_deliveries SET status = 'pending', attempts = 0,"
-                " next_attempt_at = ?, last_error = NULL, delivered_at = NULL WHERE id = ?",
-                (now, delivery_id),
-            )
-            return cur.rowcount == 1
-
-        return await self._transaction(work, "cannot queue the delivery again")
-
-    async def next_delivery_at(self) -> float | None:
-        rows = await self._fetch(
-            "SELECT min(next_attempt_at) AS at FROM webhook_deliveries WHERE status = 'pending'"
-        )
-        at = rows[0]["at"]
-        return float(at) if at is not None else None
-
-    async def upsert_members(self, members: Sequence[Member]) -> int:
-        async def work(w: aiosqlite.Connection) -> int:
-            try:
-                await w.executemany(
-                    "INSERT INTO members (member_id, username, email, name, birthdate)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
-                    " username = excluded.username, email = excluded.email,"
-                    " name = excluded.name, birthdate = excluded.birthdate",
-                    [
-                        (
-                            m.member_id,
-                            m.username,
-                            m.email,
-                            m.name,
-                            m.birthdate.isoformat() if m.birthdate else None,
-                        )
-                        for m in members
-                    ],
-                )
-            except sqlite3.IntegrityError as exc:
-                raise ConflictError(
-                    "username_taken", f"two members share a username: {exc}"
-                ) from exc
-            return len(members)
-
-        return await self._transaction(work, "cannot import members")
-
-    async def member_by_username(self, username: str) -> Member | None:
-        rows = await self._fetch("SELECT * FROM members WHERE username = ?", (username,))
-        if not rows:
-            return None
-        r = rows[0]
-        birth = r["birthdate"]
-        return Member(
-            r["member_id"],
-            r["username"],
-            r["email"],
-            r["name"],
-            date.fromisoformat(birth) if birth else None,
-        )
-
-    async def floor_stats(self, since: float) -> FloorStats:
-        rows = await self._fetch(
-            "SELECT count(*) AS ended,"
-            " avg(c.first_response_at - c.assigned_at) AS first_response,"
-            " avg(CASE WHEN c.assigned_at IS NOT NULL THEN c.ended_at - c.assigned_at END)"
-            " AS handle, avg(r.rating) AS rating, count(r.rating) AS ratings"
-            " FROM chats c LEFT JOIN requests r ON r.chat_id = c.id"
-            " WHERE c.state = 'ended' AND c.ended_at >= ?",
-            (since,),
-        )
-        r = rows[0]
-        return FloorStats(r["ended"], r["first_response"], r["handle"], r["rating"], r["ratings"])
 
 
 _ROWS_PER_INSERT = 200  # × at most 12 columns: well below SQLite's 32,766 parameters
@@ -1105,59 +318,15 @@ def _checkpoint_now(c: sqlite3.Connection) -> None:
 
 
 def _create_request(c: sqlite3.Connection, op: CreateRequest) -> None:
-    for _ in range(_REQUEST_NUMBER_ATTEMPTS):
+    for _ in range(REQUEST_NUMBER_ATTEMPTS):
         number = op.new_number()
-        cur = c.execute(
-            "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
-            " resolution, resolution_note) VALUES (?, ?, 'open', ?, ?, ?, ?)"
-            " ON CONFLICT (number) DO NOTHING",
-            (
-                number,
-                op.chat_id,
-                op.created_at,
-                op.created_at,
-                op.resolution,
-                op.resolution_note,
-            ),
-        )
-        if cur.rowcount == 1:
+        if c.execute(REQUEST_INSERT, request_params(op, number)).rowcount == 1:
             op.number = number
-            c.execute(
-                "INSERT INTO request_events (number, at, actor, from_status, to_status)"
-                " VALUES (?, ?, 'system', NULL, 'open')",
-                (number, op.created_at),
-            )
+            c.execute(REQUEST_OPENED, (number, op.created_at))
             return
     raise sqlite3.IntegrityError("no free request number after several attempts")
 
 
-_WEBHOOK_INSERT = (
-    "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
-
-
-def _enqueue_sync(c: sqlite3.Connection, op: EnqueueWebhooks) -> None:
-    c.executemany(_WEBHOOK_INSERT, _webhook_rows(op))
-
-
-def _webhook_rows(op: EnqueueWebhooks) -> list[tuple[Any, ...]]:
-    body = json.dumps({"event": op.event, **op.body()}, ensure_ascii=False, separators=(",", ":"))
-    return [
-        (secrets.token_hex(12), op.event, url, body, op.created_at, op.created_at)
-        for url in op.urls
-    ]
-
-
-async def _enqueue(w: aiosqlite.Connection, op: EnqueueWebhooks) -> None:
+def _enqueue(c: sqlite3.Connection, op: EnqueueWebhooks) -> None:
     if op.urls:
-        await w.executemany(_WEBHOOK_INSERT, _webhook_rows(op))
-
-
-async def _set_departments(
-    w: aiosqlite.Connection, agent_id: int, departments: Sequence[str]
-) -> None:
-    await w.executemany(
-        "INSERT INTO agent_departments (agent_id, department) VALUES (?, ?)",
-        [(agent_id, d) for d in sorted(set(departments))],
-    )
+        c.executemany(WEBHOOK_INSERT, webhook_rows(op))

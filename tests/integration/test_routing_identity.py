@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -81,8 +80,7 @@ async def test_tokens_that_are_expired_or_altered_are_refused(serve: Serve) -> N
         )
         err = await p.expect_error("under_age")
         assert "18" in err["message"]
-    with sqlite3.connect(server.settings.db) as conn:
-        rows = conn.execute("SELECT reason, member_id, topic FROM refusals").fetchall()
+    rows = await server.rows("SELECT reason, member_id, topic FROM refusals")
     assert rows == [("under_age", "m-42", "payments")]
 
 
