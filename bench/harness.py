@@ -74,11 +74,14 @@ class Harness:
 
     # -- connecting ------------------------------------------------------------
 
-    async def agents(self, tokens: list[str], parallel: int = 128) -> list[Client]:
-        """Sign agents in with their API tokens, online; returns once all are welcomed."""
+    async def agents(
+        self, tokens: list[str], parallel: int = 128, url: str | None = None
+    ) -> list[Client]:
+        """Sign agents in with their API tokens, online (on ``url``, another node, if
+        given); returns once all are welcomed."""
         self.welcomed = Countdown(len(tokens))
         clients = await connect_many(
-            f"{self.url}/ws/agent", [self.on_agent] * len(tokens), parallel=parallel
+            f"{url or self.url}/ws/agent", [self.on_agent] * len(tokens), parallel=parallel
         )
         for client, token in zip(clients, tokens, strict=True):
             client.state.update(role="agent")

@@ -24,9 +24,10 @@ from typing import Any
 from chatserver import __version__
 from chatserver.core.routing import ALL_DEPARTMENTS
 from chatserver.security import hash_password, new_token, token_hash
+from chatserver.store import Store
 from chatserver.store.sqlite import SqliteStore
 
-from . import procs, scenarios
+from . import nodes, procs, scenarios
 from .clients import Client, Countdown, connect_many
 from .harness import Harness
 
@@ -85,28 +86,7 @@ class Run:
 
     async def seed(self, db: Path, agents: int, max_chats: int) -> list[str]:
         """Agents with API tokens, written straight to the store before the server starts."""
-        store = SqliteStore(db, synchronous="off")
-        await store.open()
-        tokens = []
-        try:
-            await store.migrate()
-            password = hash_password(new_token("pw_"))  # nobody signs in with it
-            for i in range(agents):
-                agent = await store.add_agent(
-                    username=f"bench{i}",
-                    name=f"Agent {i}",
-                    password_hash=password,
-                    role="agent",
-                    departments=[ALL_DEPARTMENTS],
-                    max_chats=max_chats,
-                    now=time.time(),
-                )
-                token = new_token("cst_")
-                await store.add_token(agent.id, token_hash(token), "bench", time.time())
-                tokens.append(token)
-        finally:
-            await store.close()
-        return tokens
+        return await seed_agents(SqliteStore(db, synchronous="off"), agents, max_chats)
 
     async def chatserver(self, name: str, **env: str) -> tuple[procs.Proc, Path]:
         db = self.workdir / f"{name}.db"
@@ -264,6 +244,31 @@ class Run:
         self.say(f"{name} durability: {self.results[f'{name}_durability']}")
 
 
+async def seed_agents(store: Store, agents: int, max_chats: int) -> list[str]:
+    """Migrate the (unopened) store and add agents with API tokens; returns the tokens."""
+    await store.open()
+    tokens = []
+    try:
+        await store.migrate()
+        password = hash_password(new_token("pw_"))  # nobody signs in with it
+        for i in range(agents):
+            agent = await store.add_agent(
+                username=f"bench{i}",
+                name=f"Agent {i}",
+                password_hash=password,
+                role="agent",
+                departments=[ALL_DEPARTMENTS],
+                max_chats=max_chats,
+                now=time.time(),
+            )
+            token = new_token("cst_")
+            await store.add_token(agent.id, token_hash(token), "bench", time.time())
+            tokens.append(token)
+    finally:
+        await store.close()
+    return tokens
+
+
 def _ignore(client: Client, payload: Any) -> None:
     pass
 
@@ -313,6 +318,8 @@ async def amain(args: argparse.Namespace) -> int:
         if "pairing" in only:
             await run.pairing("pairing", None)
             await run.pairing("pairing_paced", sizes.pace)
+        if "nodes" in only:
+            await nodes.relay_across_nodes(run)
     if args.json:
         Path(args.json).write_text(json.dumps(run.results, indent=2) + "\n")
     summary(run.results)
@@ -347,6 +354,10 @@ def summary(r: dict[str, Any]) -> None:
         k = "rss_per_connection_kib"
         rows.append(("idle KiB/conn", c[k], b.get(k)))
         rows.append(("idle heartbeat CPU", c["heartbeat_cpu"], b.get("heartbeat_cpu")))
+    for key, label in (("nodes_one", "PG, 1 node"), ("nodes_two", "PG, 2 nodes")):
+        if key in r:
+            for fig in ("p50_ms", "p99_ms", "ack_p99_ms", "server_cpu", "hub_cpu"):
+                rows.append((f"relay {fig} ({label})", r[key][fig], None))
     for key, label in (("pairing", "burst"), ("pairing_paced", "paced")):
         if key in r:
             p = r[key]
@@ -361,6 +372,8 @@ def summary(r: dict[str, Any]) -> None:
         "idle_durability",
         "pairing_durability",
         "pairing_paced_durability",
+        "nodes_one_durability",
+        "nodes_two_durability",
     ):
         if key in r:
             d = r[key]
@@ -374,7 +387,11 @@ def summary(r: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--only", help="comma-separated: relay, idle, pairing")
+    parser.add_argument(
+        "--only",
+        help="comma-separated: relay, idle, pairing (the default), nodes (the relay across "
+        "two nodes: needs PostgreSQL and redis-server)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin the load generator to its own core"

@@ -14,13 +14,14 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from .cluster import EdgeProxy, Node
 from .config import Settings, load_routing
 from .directory import make_directory
 from .exceptions import ClientError, StoreError
 from .files import DiskFileStore
 from .hub import Hub
 from .mail import make_notifier
-from .store import make_store
+from .store import database_label, make_store
 from .throttle import FailureThrottle
 from .web import admin, api, console, openapi, tracking, widget
 from .web import files as files_web
@@ -46,12 +47,15 @@ def create_app(
         files = DiskFileStore(settings.files_dir)
         store = make_store(settings)
         await store.open()
+        app.state.settings = settings
+        app.state.store = store
         directory = make_directory(settings, store)
         dispatcher = Dispatcher(store, settings)
-        try:
-            applied = await store.migrate()
-            if applied:
-                log.info("database %s migrated to version %d", settings.db, applied[-1])
+        hub: Hub | None = None
+        node: Node | None = None
+
+        async def start_hub() -> Hub:
+            nonlocal hub
             hub = Hub(settings, store, routing=routing, directory=directory, on_fatal=on_fatal)
             hub.files = files
             hub.notifier = make_notifier(settings)
@@ -59,11 +63,33 @@ def create_app(
             await hub.start()
             dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub
+            return hub
+
+        try:
+            applied = await store.migrate()
+            if applied:
+                log.info(
+                    "database %s migrated to version %d", database_label(settings), applied[-1]
+                )
+            if settings.redis_url:
+                node = Node(settings, store, start_hub, on_fatal)
+                app.state.node = node
+                await node.start()
+            elif await store.claim(settings.claim_wait_seconds):
+                await start_hub()
+            else:
+                raise StoreError(
+                    f"another chatserver is serving {database_label(settings)}; without"
+                    " CHATSERVER_REDIS_URL, one server per database (stop the other one first)"
+                )
             try:
                 yield
             finally:
-                await hub.stop()
-                log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
+                if node is not None:
+                    await node.stop()
+                if hub is not None:
+                    await hub.stop()
+                    log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
         finally:
             await dispatcher.stop()
             await directory.close()
@@ -122,7 +148,7 @@ def create_app(
     )
     app = Starlette(
         routes=routes,
-        middleware=[cors],
+        middleware=[Middleware(EdgeProxy), cors],
         lifespan=lifespan,
         exception_handlers={
             ClientError: client_error,

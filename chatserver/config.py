@@ -35,8 +35,15 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     db: str = "chatserver.db"
-    # several nodes: PostgreSQL instead of the SQLite file (postgresql://user@host:port/name)
+    # PostgreSQL instead of the SQLite file (postgresql://user@host:port/name)
     database_url: str = ""
+    # one server per database: how long a starting server waits for another to let go
+    claim_wait_seconds: float = 30.0
+    # several nodes (docs/deployment.md): Redis joins them; node_url is how the other
+    # nodes reach this one over HTTP (default http://host:port); heartbeats every so often
+    redis_url: str = ""
+    node_url: str = ""
+    cluster_beat_seconds: float = 2.0
     log_level: str = "info"
     # browsers: origins (scheme://host[:port]) allowed to open /ws/player besides our own
     allowed_origins: tuple[str, ...] = ()
@@ -124,6 +131,7 @@ class Settings:
             "idle_timeout_seconds",
             "outbox_limit",
             "write_batch_max",
+            "cluster_beat_seconds",
             "directory_timeout_seconds",
             "max_file_bytes",
             "max_files_per_chat",
@@ -148,6 +156,12 @@ class Settings:
             raise ConfigError("directory_header must look like 'Name: value'")
         if self.webhook_urls and len(self.webhook_secret) < 32:
             raise ConfigError("webhook_urls need a webhook_secret of at least 32 characters")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("redis_url must be redis://host:port/db, rediss://... or unix://...")
+        if self.node_url and not self.node_url.startswith(("http://", "https://")):
+            raise ConfigError(f"node_url {self.node_url!r} is not an http(s) URL")
+        if self.claim_wait_seconds < 0:
+            raise ConfigError("claim_wait_seconds must be 0 or more")
         for url in (*self.webhook_urls, *((self.public_url,) if self.public_url else ())):
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(f"{url!r} is not an http(s) URL")

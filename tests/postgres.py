@@ -21,6 +21,17 @@ ADMIN_URL = os.environ.get(
 _template: str | None = None
 
 
+async def require_postgres() -> None:
+    """Skip (a failure in strict mode) when the PostgreSQL server is not reachable."""
+    try:
+        conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(
+            f"PostgreSQL not reachable at {ADMIN_URL} ({exc}); set CHATSERVER_TEST_POSTGRES_URL"
+        )
+    await conn.close()
+
+
 def database_url(name: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 

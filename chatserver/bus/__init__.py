@@ -2,5 +2,6 @@
 
 from .base import Bus, Subscriber
 from .local import LocalBus
+from .redisbus import RedisBus
 
-__all__ = ["Bus", "LocalBus", "Subscriber"]
+__all__ = ["Bus", "LocalBus", "RedisBus", "Subscriber"]

@@ -21,6 +21,10 @@ class LocalBus:
             if not subs:
                 del self._subs[topic]
 
+    def has(self, topic: str) -> bool:
+        """Has the topic a subscriber here?"""
+        return topic in self._subs
+
     def publish(self, topic: str, data: str, *, exclude: Subscriber | None = None) -> int:
         subs = self._subs.get(topic)
         if not subs:

@@ -375,6 +375,15 @@ class Store(Protocol):
         """Apply pending schema migrations; returns the versions applied."""
         ...
 
+    async def claim(self, wait: float) -> bool:
+        """Become the one hub using this database, until ``close``: waits up to ``wait``
+        seconds for another server to let go; False if it did not."""
+        ...
+
+    async def claim_held(self) -> bool:
+        """Is the claim still ours? (A lost database connection loses it.)"""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreError unless the store answers."""
         ...

@@ -10,6 +10,8 @@ Migrations take an advisory lock, so nodes starting together migrate once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -42,6 +44,8 @@ log = logging.getLogger("chatserver.store")
 T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x63686174  # any constant shared by every node: "chat"
+_SERVER_LOCK = 0x63686175  # held by the server using the database
+_CLAIM_POLL = 0.5  # seconds between tries for a claim another server holds
 _numbered: dict[str, str] = {}
 
 
@@ -125,6 +129,7 @@ class PostgresStore(SqlStore):
         self.dsn = dsn
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._claim: asyncpg.Connection | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -136,7 +141,39 @@ class PostgresStore(SqlStore):
         except (*_ERRORS, ValueError) as exc:
             raise StoreError(f"cannot open database {safe_url(self.dsn)}: {exc}") from exc
 
+    async def claim(self, wait: float) -> bool:
+        # a session-level advisory lock on a connection of its own: PostgreSQL lets go of
+        # it when that connection ends, a killed server's included
+        try:
+            self._claim = await asyncpg.connect(self.dsn, timeout=10)
+            deadline = time.monotonic() + wait
+            told = False
+            while not await self._claim.fetchval("SELECT pg_try_advisory_lock($1)", _SERVER_LOCK):
+                if time.monotonic() >= deadline:
+                    await self._claim.close()
+                    self._claim = None
+                    return False
+                if not told:
+                    log.warning("another chatserver is serving %s: waiting", safe_url(self.dsn))
+                    told = True
+                await asyncio.sleep(min(_CLAIM_POLL, max(0.05, deadline - time.monotonic())))
+            return True
+        except (*_ERRORS, ValueError) as exc:
+            raise StoreError(f"cannot claim database {safe_url(self.dsn)}: {exc}") from exc
+
+    async def claim_held(self) -> bool:
+        if self._claim is None:
+            return False
+        try:
+            return bool(await self._claim.fetchval("SELECT 1", timeout=5))
+        except (*_ERRORS, TimeoutError):
+            return False
+
     async def close(self) -> None:
+        if self._claim is not None:
+            with contextlib.suppress(*_ERRORS):
+                await self._claim.close()
+            self._claim = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:

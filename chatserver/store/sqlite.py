@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import aiosqlite
 
@@ -43,6 +44,8 @@ from .worker import Worker
 __all__ = ["SqliteStore"]
 
 log = logging.getLogger("chatserver.store")
+
+_CLAIM_POLL = 0.5  # seconds between tries for a claim another server holds
 
 T = TypeVar("T")
 
@@ -99,6 +102,7 @@ class SqliteStore(SqlStore):
         self._checkpoint: sqlite3.Connection | None = None
         self._checkpoint_thread: Worker | None = None
         self._checkpointer: asyncio.Task[None] | None = None
+        self._claim: BinaryIO | None = None
         self._dirty = False
         self._lock = asyncio.Lock()
 
@@ -152,7 +156,35 @@ class SqliteStore(SqlStore):
             except sqlite3.Error as exc:  # a later one will do; commits never depend on it
                 log.warning("WAL checkpoint failed: %s", exc)
 
+    async def claim(self, wait: float) -> bool:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            self._claim = open(lock_path, "a+b")  # noqa: SIM115 - held until close()
+        except OSError as exc:
+            raise StoreError(f"cannot open {lock_path}: {exc}") from exc
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(self._claim.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._claim.close()
+                    self._claim = None
+                    return False
+                if not told:
+                    log.warning("another chatserver is serving %s: waiting for it", self.path)
+                    told = True
+                await asyncio.sleep(min(_CLAIM_POLL, max(0.05, deadline - time.monotonic())))
+
+    async def claim_held(self) -> bool:
+        return self._claim is not None
+
     async def close(self) -> None:
+        if self._claim is not None:
+            self._claim.close()  # closing the file lets go of the lock
+            self._claim = None
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

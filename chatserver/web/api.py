@@ -31,7 +31,16 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the store answers and the writer has not failed."""
+    """Readiness: the store answers and the writer has not failed; on an edge node of a
+    cluster, the hub node is there to serve its clients."""
+    node = getattr(request.app.state, "node", None)
+    cluster = node.describe() if node is not None else {}
+    if node is not None and node.role != "hub":
+        if not node.hub_ready:
+            return error_response(
+                503, "service_unavailable", "no hub node is reachable right now", **cluster
+            )
+        return JSONResponse({"status": "ready", **cluster})
     hub = _hub(request)
     if hub.failed is not None:
         return error_response(503, "store_unavailable", "the store failed; restarting is needed")
@@ -40,7 +49,12 @@ async def readyz(request: Request) -> JSONResponse:
     except StoreError as exc:
         return error_response(503, "store_unavailable", str(exc))
     return JSONResponse(
-        {"status": "ready", "connections": len(hub.conns), "queued": len(hub.router)}
+        {
+            "status": "ready",
+            "connections": len(hub.conns),
+            "queued": len(hub.router),
+            **cluster,
+        }
     )
 
 

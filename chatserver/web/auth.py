@@ -22,9 +22,9 @@ from starlette.responses import Response
 from ..exceptions import AuthError, ClientError
 from ..hub import Hub
 from ..security import new_token, same_secret, token_hash
-from ..store import ConsoleSession
+from ..store import ConsoleSession, Store
 from ..throttle import FailureThrottle
-from .origins import same_origin
+from .origins import client_address, same_origin
 
 __all__ = [
     "COOKIE",
@@ -73,7 +73,8 @@ async def console_session(conn: HTTPConnection) -> ConsoleSession | None:
     token = conn.cookies.get(COOKIE)
     if not token:
         return None
-    return await _hub(conn).store.console_session(token_hash(token), time.time())
+    store: Store = conn.app.state.store
+    return await store.console_session(token_hash(token), time.time())
 
 
 async def require(request: Request, roles: Collection[str] = ROLES) -> ConsoleSession:
@@ -113,7 +114,7 @@ async def start_session(request: Request, agent_id: int) -> tuple[str, float]:
         secrets.token_urlsafe(32),
         now=now,
         expires_at=expires,
-        ip=request.client.host if request.client else None,
+        ip=client_address(request),
         user_agent=request.headers.get("user-agent", "")[:300] or None,
     )
     return token, expires

@@ -29,6 +29,7 @@ from .auth import (
     set_session_cookie,
     start_session,
 )
+from .origins import client_address
 from .pages import render
 from .tracking import EXPORTS, change_status, transcript_response
 
@@ -119,7 +120,7 @@ async def login(request: Request) -> Response:
     except AuthError as err:
         return _login_form(request, err.message, 403, username)
     throttle: SignInThrottle = request.app.state.signin_throttle
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         await throttle.check(username, address)
     except ClientError as err:

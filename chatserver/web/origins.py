@@ -5,7 +5,27 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["origin_allowed", "same_origin"]
+from starlette.requests import HTTPConnection
+
+from ..security import same_secret
+
+__all__ = ["PEER_HEADER", "SECRET_HEADER", "client_address", "origin_allowed", "same_origin"]
+
+# an edge node passing a request on to the hub node says whose it is (chatserver/cluster)
+PEER_HEADER = "x-chatserver-peer"
+SECRET_HEADER = "x-chatserver-secret"
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address: the peer's, or the one an edge node of this cluster vouches
+    for (with the cluster's secret; anyone else's header is ignored)."""
+    node = getattr(conn.app.state, "node", None)
+    secret: str | None = node.secret if node is not None else None
+    if secret:
+        sent, peer = conn.headers.get(SECRET_HEADER), conn.headers.get(PEER_HEADER)
+        if sent and peer and same_secret(sent, secret):
+            return peer
+    return conn.client.host if conn.client else "unknown"
 
 
 def same_origin(origin: str, host: str | None) -> bool:

@@ -24,6 +24,7 @@ from ..throttle import FailureThrottle
 from ..webhooks import request_updated_body
 from .api import api_agent, iso, request_json
 from .auth import secure_headers
+from .origins import client_address
 from .pages import render
 
 __all__ = [
@@ -180,7 +181,7 @@ def _throttle(request: Request) -> FailureThrottle:
 
 async def lookup(request: Request, number: str, contact: str) -> RequestRecord:
     """The request if the pair is right; one answer for every kind of wrong."""
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     throttle = _throttle(request)
     await throttle.check({"address": address}, "too many failed lookups")
     rec = None

@@ -1,55 +1,51 @@
-"""WebSocket endpoints: read a frame, hand it to the hub, until the client goes."""
+"""WebSocket endpoints: check who may connect, then serve the socket's frames.
+
+On a single node (or the hub node of a cluster) the hub serves the frames here; on
+an edge node the socket is tunnelled to the hub node (chatserver/cluster).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.websockets import WebSocket
 
-from ..exceptions import ProtocolError
-from ..hub import Connection, Hub, handle_agent_frame, handle_player_frame
+from ..config import Settings
+from ..hub import Hub, serve_connection
 from ..store import AgentRecord
 from .auth import console_session
 from .origins import origin_allowed, same_origin
 
 __all__ = ["agent_ws", "player_ws"]
 
-_BINARY = ProtocolError("binary_not_supported", "send JSON text frames")
 
-
-async def _serve(
-    websocket: WebSocket,
-    kind: str,
-    handle: Callable[[Hub, Connection, str], Awaitable[None]],
-    preauth: AgentRecord | None = None,
-) -> None:
-    hub: Hub = websocket.app.state.hub
-    await websocket.accept()
+async def _serve(websocket: WebSocket, kind: str, preauth: AgentRecord | None = None) -> None:
+    state = websocket.app.state
     client = websocket.client
-    conn = hub.connect(websocket, kind, f"{client.host}:{client.port}" if client else "")
+    peer = f"{client.host}:{client.port}" if client else ""
+    node = getattr(state, "node", None)
+    if node is not None and node.role != "hub":  # an edge (or one becoming the hub)
+        await node.edge.serve(websocket, kind, peer, preauth.id if preauth else None)
+        return
+    hub: Hub = state.hub
+    await websocket.accept()
+    conn = hub.connect(websocket, kind, peer)
     conn.preauth = preauth
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            if conn.close_code is not None:
-                continue  # closing: ignore what is still arriving
-            text = message.get("text")
-            if text is None:
-                conn.send_error(_BINARY)
-                continue
-            await handle(hub, conn, text)
-    finally:
-        hub.disconnect(conn)
+
+    async def receive() -> str | bytes | None:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        return text if text is not None else b""
+
+    await serve_connection(hub, conn, receive)
 
 
 async def player_ws(websocket: WebSocket) -> None:
-    hub: Hub = websocket.app.state.hub
-    if not origin_allowed(websocket.headers, hub.settings.allowed_origins):
+    settings: Settings = websocket.app.state.settings
+    if not origin_allowed(websocket.headers, settings.allowed_origins):
         await websocket.close(code=1008)  # before accept: the browser sees HTTP 403
         return
-    await _serve(websocket, "player", handle_player_frame)
+    await _serve(websocket, "player")
 
 
 async def agent_ws(websocket: WebSocket) -> None:
@@ -59,4 +55,4 @@ async def agent_ws(websocket: WebSocket) -> None:
         await websocket.close(code=1008)
         return
     session = await console_session(websocket)
-    await _serve(websocket, "agent", handle_agent_frame, session.agent if session else None)
+    await _serve(websocket, "agent", session.agent if session else None)

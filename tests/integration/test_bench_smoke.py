@@ -7,12 +7,16 @@ resume storm, and no client saw an error frame (bench.run exits non-zero otherwi
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +45,26 @@ def test_the_benchmark_suite_loses_nothing(tmp_path: Path) -> None:
     assert storm["connections"] == r["sizes"]["chats"]
     assert storm["players_with_gaps"] == 0 and storm["duplicates"] == 0
     assert r["relay"]["complete"] and r["baseline_relay"]["complete"]
+
+
+async def test_the_relay_across_two_nodes_loses_nothing(tmp_path: Path) -> None:
+    """The two-node relay (PostgreSQL, a redis-server of its own): nothing lost or doubled."""
+    await require_postgres()
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (./scripts/check installs it)")
+    out = tmp_path / "nodes.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bench.run", "--quick", "--no-pin", "--only", "nodes", "--json", str(out)),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, output.decode()
+    r = json.loads(out.read_text())
+    for name in ("nodes_one", "nodes_two"):
+        assert r[name]["complete"] and r[name]["nodes"] == (1 if name == "nodes_one" else 2)
+        d = r[f"{name}_durability"]
+        assert d["ok"] and d["acked"] > r["sizes"]["chats"], d
+        assert d["missing"] == d["duplicated"] == d["wrong_seq"] == d["chats_with_gaps"] == 0

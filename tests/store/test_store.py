@@ -320,3 +320,21 @@ async def test_members_files_refusals_and_figures(store: Store) -> None:
     assert stats.ended == 1 and stats.ratings == 1 and stats.avg_rating == 2.0
     assert stats.avg_first_response == 10.0 and stats.avg_handle == 60.0
     assert (await store.floor_stats(T0 + 1000)).ended == 0
+
+
+async def test_one_server_per_database(store: Store) -> None:
+    """A second server waits for the first to let go of the database, then gives up."""
+    from chatserver.store.postgres import PostgresStore
+    from chatserver.store.sqlite import SqliteStore
+
+    other: Store = (
+        SqliteStore(store.path) if isinstance(store, SqliteStore) else PostgresStore(store.dsn)
+    )
+    assert await store.claim(0) and await store.claim_held()
+    await other.open()
+    try:
+        assert not await other.claim(0.2) and not await other.claim_held()
+        await store.close()  # the first server stops (a killed one lets go the same way)
+        assert await other.claim(5) and await other.claim_held()
+    finally:
+        await other.close()

@@ -44,6 +44,10 @@ def test_precedence_toml_env_overrides(tmp_path: Path) -> None:
         ({"CHATSERVER_IDENTITY_SECRET": "too-short"}, "identity_secret"),
         ({"CHATSERVER_DIRECTORY_HEADER": "no colon"}, "directory_header"),
         ({"CHATSERVER_ANSWER_TIMEOUT_SECONDS": "-1"}, "answer_timeout_seconds"),
+        ({"CHATSERVER_REDIS_URL": "localhost:6379"}, "redis_url"),
+        ({"CHATSERVER_NODE_URL": "10.0.0.5:8000"}, "node_url"),
+        ({"CHATSERVER_CLUSTER_BEAT_SECONDS": "0"}, "cluster_beat_seconds"),
+        ({"CHATSERVER_CLAIM_WAIT_SECONDS": "-1"}, "claim_wait_seconds"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], fragment: str) -> None:
