@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from chatserver.config import Settings
+from tests.cluster import Cluster
 from tests.postgres import database_url as postgres_url
 from tests.postgres import drop_database, drop_template, fresh_database
+from tests.redis_server import RedisServer, redis_server
 from tests.support import RunningServer, running_server
 
 STRICT = os.environ.get("CHATSERVER_TEST_STRICT") == "1"
@@ -108,3 +110,23 @@ async def mailbox() -> AsyncIterator[Any]:
         yield box
     finally:
         await asyncio.to_thread(box.controller.stop)
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """A redis-server of the test's own, on a free port (tests/redis_server.py)."""
+    async with redis_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, redis: RedisServer) -> AsyncIterator[Cluster]:
+    """Nodes the test starts (``await cluster.node("hub")``), joined by ``redis``, on a
+    fresh PostgreSQL database; all killed at the end."""
+    name = await fresh_database()
+    c = Cluster(tmp_path, postgres_url(name), redis.url)
+    try:
+        yield c
+    finally:
+        await c.close()
+        await drop_database(name)
