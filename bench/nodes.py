@@ -33,6 +33,7 @@ import httpx
 from chatserver.store.postgres import PostgresStore
 
 from . import procs, scenarios
+from .clients import Countdown
 from .harness import Acked, Harness
 
 if TYPE_CHECKING:
@@ -172,6 +173,53 @@ async def _one_run(run: Run, name: str, two_nodes: bool, redis_url: str) -> None
         await _drop(db)
 
 
+async def _idle(run: Run, redis_url: str) -> None:
+    """Waiting widgets on an edge node: what each costs the hub node, and the edge."""
+    s = run.sizes
+    db = await _database()
+    url = _db_url(db)
+    nodes: list[procs.Proc] = []
+    env = {
+        "CHATSERVER_DATABASE_URL": url,
+        "CHATSERVER_REDIS_URL": redis_url,
+        "CHATSERVER_QUEUE_WITHOUT_AGENTS": "1",
+    }
+    players: list[Any] = []
+    try:
+        from .run import seed_agents
+
+        await seed_agents(PostgresStore(url), 0, 1)  # migrated, no agents
+        for role in ("hub", "edge"):
+            port = _free_port()
+            proc, _ = await run.chatserver(f"idle-{role}", CHATSERVER_PORT=str(port), **env)
+            nodes.append(proc)
+            await _ready(proc.url, role)
+        hub, edge = nodes
+        h = Harness(edge.ws)
+        edge_rss0 = edge.rss_bytes()
+
+        async def connect(n: int) -> Any:
+            players.extend(await h.players(n, parallel=512))
+            h.queued = Countdown(n)
+            for c in players:
+                h.prechat(c)
+            await h.queued.wait(300, "players queued")
+            h.heartbeat(players)
+            return lambda: h.pongs
+
+        figures = await scenarios.idle(hub, connect, run.idle_size, window=s.idle_window)
+        figures["edge_rss_per_connection_kib"] = round(
+            (edge.rss_bytes() - edge_rss0) / run.idle_size / 1024, 2
+        )
+        run.results["nodes_idle"] = figures
+        run.say(f"idle widgets on an edge (hub's figures): {figures}")
+        run.errors("nodes_idle", h)
+    finally:
+        for node in nodes:
+            await run.kill(node)
+        await _drop(db)
+
+
 async def relay_across_nodes(run: Run) -> None:
     """The relay on one node and across two, both on PostgreSQL; the hop's cost."""
     binary = shutil.which("redis-server")
@@ -187,6 +235,7 @@ async def relay_across_nodes(run: Run) -> None:
     try:
         await _one_run(run, "nodes_one", False, "")
         await _one_run(run, "nodes_two", True, f"redis://127.0.0.1:{port}/0")
+        await _idle(run, f"redis://127.0.0.1:{port}/0")
     finally:
         redis.kill()
         redis.wait()

@@ -358,6 +358,12 @@ def summary(r: dict[str, Any]) -> None:
         if key in r:
             for fig in ("p50_ms", "p99_ms", "ack_p99_ms", "server_cpu", "hub_cpu"):
                 rows.append((f"relay {fig} ({label})", r[key][fig], None))
+    if "nodes_idle" in r:
+        c = r["nodes_idle"]
+        rows.append(("idle via edge: conns", c["connections"], None))
+        rows.append(("idle via edge: hub KiB/conn", c["rss_per_connection_kib"], None))
+        rows.append(("idle via edge: edge KiB/conn", c["edge_rss_per_connection_kib"], None))
+        rows.append(("idle via edge: hub heartbeat CPU", c["heartbeat_cpu"], None))
     for key, label in (("pairing", "burst"), ("pairing_paced", "paced")):
         if key in r:
             p = r[key]

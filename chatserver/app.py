@@ -74,7 +74,11 @@ def create_app(
             if settings.redis_url:
                 node = Node(settings, store, start_hub, on_fatal)
                 app.state.node = node
-                await node.start()
+                try:
+                    await node.start()
+                except BaseException:
+                    await node.stop()
+                    raise
             elif await store.claim(settings.claim_wait_seconds):
                 await start_hub()
             else:

@@ -49,6 +49,7 @@ __all__ = [
     "decode_agent",
     "decode_player",
     "encode",
+    "is_ping",
     "error_frame",
     "file_dict",
     "message_dict",
@@ -303,6 +304,23 @@ _encoder = msgspec.json.Encoder()
 def to_ms(t: float | None) -> int | None:
     """Epoch seconds as the epoch milliseconds every timestamp on the wire uses."""
     return None if t is None else int(t * 1000)
+
+
+class _Kind(msgspec.Struct):
+    type: str = ""
+
+
+_kind_decoder = msgspec.json.Decoder(_Kind)
+
+
+def is_ping(text: str) -> bool:
+    """Is this a well-formed ``ping`` frame? (An edge node answers those itself.)"""
+    if len(text) > 256 or '"ping"' not in text:
+        return False
+    try:
+        return _kind_decoder.decode(text).type == "ping"
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
 
 
 def encode(frame: dict[str, Any]) -> str:

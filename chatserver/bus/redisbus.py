@@ -118,8 +118,11 @@ class RedisBus:
             self.dropped += 1
             return n
         if len(self._pending) >= self.max_pending:
-            self._pending.popleft()
+            # Redis is not keeping up: dropping frames quietly would leave clients with
+            # holes, so treat it as a lost connection (clients start over and resume)
+            self._lost(OverflowError(f"{len(self._pending)} frames waiting for Redis"))
             self.dropped += 1
+            return n
         self._pending.append((self.prefix + topic, self._tag + data))
         self._has_pending.set()
         return n
@@ -259,7 +262,10 @@ class RedisBus:
         channel: bytes = msg["channel"]
         _, _, data = text.partition(_SEP)
         self.received += 1
-        self.local.publish(channel.decode()[len(self.prefix) :], data)
+        try:
+            self.local.publish(channel.decode()[len(self.prefix) :], data)
+        except Exception:  # one subscriber's bug must not stop the bus for everyone
+            log.exception("bus: a subscriber failed on a frame from %s", channel)
 
     async def _send(self) -> None:
         backoff = 0.1

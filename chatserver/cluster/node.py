@@ -204,6 +204,7 @@ class Node:
                     return
             elif self.role == "edge":
                 self.edge.alive()
+                self.edge.sweep()
                 if self.hub_id is not None and not self.hub_ready and self.bus.connected:
                     log.warning("node %s: the hub node %s went silent", self.id, self.hub_id)
                     self.hub_id = self.hub_url = None

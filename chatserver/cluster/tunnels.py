@@ -10,6 +10,11 @@ Everything goes over the Redis bus as text envelopes ``<op>\\n<tunnel>\\n<payloa
     d  the client is gone
     a  the edge is alive (tunnel = the edge's node id)
 
+Heartbeats stay on the edge: it answers a client's ``ping`` itself and closes a
+client that has been silent for ``idle_timeout_seconds``; the hub counts every
+tunnel of a live edge as heard from at each of the edge's beats. So an idle widget
+costs the hub no CPU at all.
+
 Frames of one tunnel keep their order: each side publishes through one sender that
 pipelines in order, and Redis delivers one connection's publishes in order. When
 the bus loses Redis, frames may have been lost, so both sides drop every tunnel:
@@ -33,6 +38,9 @@ from ..bus import RedisBus
 from ..config import Settings
 from ..core.limits import TokenBucket
 from ..hub import Connection, Hub, serve_connection
+from ..hub.connection import CLOSE_IDLE
+from ..hub.frames import PONG
+from ..protocol import is_ping
 
 __all__ = ["EdgeTunnels", "HubTunnels", "envelope", "parse"]
 
@@ -81,7 +89,7 @@ class EdgeTunnels:
             conn.push(payload)
         elif op == CLOSE:
             code, _, reason = payload.partition(" ")
-            conn.close(int(code), reason)
+            conn.close(int(code) if code.isdigit() else CLOSE_MOVED, reason)
 
     def alive(self) -> None:
         self.bus.publish(HUB_IN, envelope(ALIVE, self.node_id))
@@ -92,12 +100,17 @@ class EdgeTunnels:
             await websocket.close(CLOSE_TRY_LATER, "the chat service is starting: try again")
             return
         tunnel = f"{self.node_id}/{next(self._ids)}"
-        # the edge's side only needs the bounded outbox; limits are the hub's business
+        # the edge's side: the bounded outbox, and the limits for the pings it answers
+        s = self.settings
+        if kind == "agent":
+            bucket = TokenBucket(s.agent_rate, s.agent_burst, s.flood_after)
+        else:
+            bucket = TokenBucket(s.player_rate, s.player_burst, s.flood_after)
         conn = Connection(
             websocket,
             kind,
-            bucket=TokenBucket(1.0, 1, 1),
-            outbox_limit=self.settings.outbox_limit,
+            bucket=bucket,
+            outbox_limit=s.outbox_limit,
             now=time.time(),
             peer=peer,
         )
@@ -112,14 +125,24 @@ class EdgeTunnels:
                 if conn.close_code is not None:
                     continue
                 text = message.get("text")
+                now = time.time()
+                conn.last_recv = now
                 if text is None:
                     self.bus.publish(HUB_IN, envelope(BINARY, tunnel))
+                elif is_ping(text) and not conn.bucket.take(now):
+                    conn.push(PONG)  # over the limit it goes on, and the hub's limits apply
                 else:
                     self.bus.publish(HUB_IN, envelope(FRAME, tunnel, text))
         finally:
             self.open.pop(tunnel, None)
             conn.gone()
             self.bus.publish(HUB_IN, envelope(DOWN, tunnel))
+
+    def sweep(self) -> None:
+        """Close tunnels whose client has sent nothing (not even a ping) for too long."""
+        cutoff = time.time() - self.settings.idle_timeout_seconds
+        for conn in [c for c in self.open.values() if c.last_recv < cutoff]:
+            conn.close(CLOSE_IDLE, "idle timeout: send ping at least every 30 s")
 
     def drop_all(self, reason: str) -> None:
         """Close every tunnelled socket: its clients reconnect and resume."""
@@ -139,20 +162,24 @@ class _RemoteSink:
         self.topic = edge_topic(tunnel.split("/", 1)[0])
         self.tunnel = tunnel
 
-    async def send_text(self, data: str) -> None:
+    def push(self, data: str) -> None:
         self.bus.publish(self.topic, envelope(FRAME, self.tunnel, data))
+
+    async def send_text(self, data: str) -> None:
+        self.push(data)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.bus.publish(self.topic, envelope(CLOSE, self.tunnel, f"{code} {reason or ''}"))
 
 
 class _Remote:
-    __slots__ = ("edge", "queue", "task")
+    __slots__ = ("conn", "edge", "queue", "task")
 
     def __init__(self, edge: str) -> None:
         self.edge = edge
         self.queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
+        self.conn: Connection | None = None
 
 
 class HubTunnels:
@@ -163,6 +190,7 @@ class HubTunnels:
         self.bus = bus
         self.dead_after = dead_after
         self.remotes: dict[str, _Remote] = {}
+        self.by_edge: dict[str, set[_Remote]] = {}
         self.edges: dict[str, float] = {}  # edge node -> when it was last heard from
         self.on_new_edge: Callable[[], None] | None = None
 
@@ -174,6 +202,11 @@ class HubTunnels:
             self.on_new_edge()
         self.edges[edge] = time.monotonic()
         if op == ALIVE:
+            # the edge keeps its clients' heartbeats: all its tunnels are alive
+            now = self.hub.clock()
+            for alive in self.by_edge.get(edge, ()):
+                if alive.conn is not None:
+                    alive.conn.last_recv = now
             return
         if op == OPEN:
             self._open(tunnel, edge, payload)
@@ -202,6 +235,7 @@ class HubTunnels:
         except ValueError:
             return
         remote = self.remotes[tunnel] = _Remote(edge)
+        self.by_edge.setdefault(edge, set()).add(remote)
         remote.task = asyncio.get_running_loop().create_task(
             self._serve(tunnel, remote, meta), name=f"chatserver-tunnel-{tunnel}"
         )
@@ -212,13 +246,21 @@ class HubTunnels:
             kind = "agent" if meta.get("kind") == "agent" else "player"
             agent_id = meta.get("agent")
             preauth = await hub.store.agent(agent_id) if isinstance(agent_id, int) else None
-            conn = hub.connect(_RemoteSink(self.bus, tunnel), kind, str(meta.get("peer") or ""))
+            sink = _RemoteSink(self.bus, tunnel)
+            conn = hub.connect(sink, kind, str(meta.get("peer") or ""))
+            conn.relay = sink.push
             conn.preauth = preauth
+            remote.conn = conn
             await serve_connection(hub, conn, remote.queue.get)
         except Exception:  # one client's tunnel must never take the node down
             log.exception("tunnel %s failed", tunnel)
         finally:
             self.remotes.pop(tunnel, None)
+            mine = self.by_edge.get(remote.edge)
+            if mine is not None:
+                mine.discard(remote)
+                if not mine:
+                    del self.by_edge[remote.edge]
 
     def sweep(self) -> None:
         """Edges not heard from lately are dead: their clients will reconnect elsewhere."""

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.limits import TokenBucket
@@ -52,6 +53,7 @@ class Connection:
         "outbox",
         "peer",
         "preauth",
+        "relay",
         "sender",
         "session",
         "topics",
@@ -83,6 +85,9 @@ class Connection:
         self.agent: AgentPresence | None = None
         self.topics: set[str] = set()  # bus topics to leave when the connection goes
         self.preauth: AgentRecord | None = None  # the console's signed-in agent, if any
+        # a client on another node: frames go straight to the bus (whose sender batches
+        # them, and whose edge keeps the bounded outbox), with no task of ours per frame
+        self.relay: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Connection {self.kind} {self.peer}>"
@@ -97,6 +102,9 @@ class Connection:
     def push(self, data: str) -> None:
         """Queue one encoded frame; never blocks, never raises."""
         if self.closed or self.close_code is not None:
+            return
+        if self.relay is not None:
+            self.relay(data)
             return
         if len(self.outbox) >= self.limit:
             log.warning("%r: %d frames unread, closing", self, len(self.outbox))

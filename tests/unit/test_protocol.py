@@ -105,3 +105,13 @@ def test_message_encoding() -> None:
     assert message_frame(msg, chat=True)["chat"] == "c1"
     assert "type" not in message_dict(msg)
     assert encode({"type": "pong"}) == '{"type":"pong"}'
+
+
+def test_a_ping_is_recognised_only_when_it_is_one() -> None:
+    """What an edge node may answer itself: a well-formed ping, nothing that mentions one."""
+    from chatserver.protocol import is_ping
+
+    assert is_ping('{"type":"ping"}') and is_ping('{ "type" : "ping", "t": 5 }')
+    assert not is_ping('{"type":"message","id":"1","text":"ping"}')
+    assert not is_ping('{"type":"ping"')  # malformed: the hub answers with an error
+    assert not is_ping('["ping"]') and not is_ping('{"type":"ping","x":"' + "y" * 300 + '"}')
