@@ -60,10 +60,21 @@ def _with_store(
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing the real address once it listens (port 0 included)."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+    def __init__(self, config: uvicorn.Config, settings: Settings, app: Any) -> None:
         super().__init__(config)
         self.settings = settings
+        self.app = app
         self.fatal = False
+
+    def _cluster(self) -> str:
+        node = getattr(self.app.state, "node", None)
+        if node is None:
+            return ""
+        if node.role == "hub":
+            role = "runs the hub"
+        else:
+            role = f"an edge (the hub is {node.hub_id or 'not known yet'})"
+        return f"  cluster:       node {node.id}, {role}; reachable at {node.url}\n"
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -78,6 +89,7 @@ class _Server(uvicorn.Server):
             f"  agent console: {base}/console\n"
             f"  health check:  {base}/healthz\n"
             f"  database:      {database_label(self.settings)}\n"
+            f"{self._cluster()}"
             "Press Ctrl-C to stop.",
             flush=True,
         )
@@ -93,8 +105,8 @@ def serve(settings: Settings) -> int:
         server.fatal = True
         server.should_exit = True
 
-    config = uvicorn_config(create_app(settings, on_fatal=on_fatal), settings)
-    server = _Server(config, settings)
+    app = create_app(settings, on_fatal=on_fatal)
+    server = _Server(uvicorn_config(app, settings), settings, app)
     tune_runtime()
     server.run()
     return 1 if server.fatal else 0

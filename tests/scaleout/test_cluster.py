@@ -27,7 +27,10 @@ async def test_a_player_on_one_node_chats_with_an_agent_on_another(cluster: Clus
     hub = await cluster.node("hub")
     edge = await cluster.node("edge")
     ready = await cluster.ready(edge, "edge")
-    assert ready["hub"] == (await cluster.ready(hub, "hub"))["node"]
+    hub_id = (await cluster.ready(hub, "hub"))["node"]
+    assert ready["hub"] == hub_id
+    assert any(f"node {hub_id}, runs the hub" in line for line in hub.output)
+    assert any("an edge (the hub is" in line for line in edge.output)
 
     ayse = await cluster.agent_token("ayse")
     a, _ = await agent(hub.ws, ayse)
@@ -289,3 +292,29 @@ async def test_an_edge_keeps_its_clients_heartbeats(cluster: Cluster) -> None:
         await asyncio.sleep(0.3)  # the client's ping interval, scaled down with the timeout
     assert await silent.closed() == 1001
     assert (await alive.barrier()) == []  # still open, still answered
+
+
+async def test_a_hub_that_loses_its_claim_stops(cluster: Cluster) -> None:
+    """Fencing: if the hub node's claim connection is cut, it exits (status 1) rather than
+    run beside the node that takes the claim over."""
+    from chatserver.store.postgres import _SERVER_LOCK
+
+    hub = await cluster.node("hub")
+    edge = await cluster.node("edge")
+    store = PostgresStore(cluster.db_url)
+    await store.open()
+    try:
+        async with store.pool.acquire() as conn:
+            cut = await conn.fetchval(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = 0 AND objid = $1 AND granted",
+                _SERVER_LOCK,
+            )
+        assert cut
+    finally:
+        await store.close()
+    assert hub.proc is not None
+    assert await asyncio.wait_for(hub.proc.wait(), t(10)) == 1  # it noticed, and stopped
+    await hub.stop()  # collects its output
+    assert any("lost the database claim" in line for line in hub.output)
+    await cluster.ready(edge, "hub")
