@@ -124,6 +124,18 @@ class Harness:
         agent_of = {chat: a for a in agents for chat in a.state.get("chats", ())}
         return [Pair(chat, by_chat[chat], agent_of[chat]) for chat in by_chat]
 
+    async def waiting(self, n: int, into: list[Client]) -> Callable[[], int]:
+        """``n`` widgets that pass the pre-chat form and wait in the queue, pinging (added
+        to ``into``); returns the pong counter (``scenarios.idle``'s ``connect``)."""
+        clients = await self.players(n, parallel=512)
+        into.extend(clients)
+        self.queued = Countdown(n)
+        for c in clients:
+            self.prechat(c)
+        await self.queued.wait(300, "players queued")
+        self.heartbeat(clients)
+        return lambda: self.pongs
+
     # -- heartbeats --------------------------------------------------------------
 
     def heartbeat(self, clients: list[Client], every: float = 25.0, jitter: float = 5.0) -> None:

@@ -33,7 +33,6 @@ import httpx
 from chatserver.store.postgres import PostgresStore
 
 from . import procs, scenarios
-from .clients import Countdown
 from .harness import Acked, Harness
 
 if TYPE_CHECKING:
@@ -199,13 +198,7 @@ async def _idle(run: Run, redis_url: str) -> None:
         edge_rss0 = edge.rss_bytes()
 
         async def connect(n: int) -> Any:
-            players.extend(await h.players(n, parallel=512))
-            h.queued = Countdown(n)
-            for c in players:
-                h.prechat(c)
-            await h.queued.wait(300, "players queued")
-            h.heartbeat(players)
-            return lambda: h.pongs
+            return await h.waiting(n, players)
 
         figures = await scenarios.idle(hub, connect, run.idle_size, window=s.idle_window)
         figures["edge_rss_per_connection_kib"] = round(

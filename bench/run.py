@@ -28,7 +28,7 @@ from chatserver.store import Store
 from chatserver.store.sqlite import SqliteStore
 
 from . import nodes, procs, scenarios
-from .clients import Client, Countdown, connect_many
+from .clients import Client, connect_many
 from .harness import Harness
 
 __all__ = ["main"]
@@ -203,13 +203,7 @@ class Run:
         try:
 
             async def connect(n: int) -> Any:
-                players.extend(await h.players(n, parallel=512))
-                h.queued = Countdown(n)
-                for c in players:
-                    h.prechat(c)
-                await h.queued.wait(300, "players queued")
-                h.heartbeat(players)
-                return lambda: h.pongs
+                return await h.waiting(n, players)
 
             figures = await scenarios.idle(server, connect, self.idle_size, window=s.idle_window)
             figures["fd_limit"] = self.fd_limit

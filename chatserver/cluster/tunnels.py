@@ -36,9 +36,8 @@ from starlette.websockets import WebSocket
 
 from ..bus import RedisBus
 from ..config import Settings
-from ..core.limits import TokenBucket
 from ..hub import Connection, Hub, serve_connection
-from ..hub.connection import CLOSE_IDLE
+from ..hub.connection import CLOSE_IDLE, client_connection
 from ..hub.frames import PONG
 from ..protocol import is_ping
 
@@ -101,19 +100,7 @@ class EdgeTunnels:
             return
         tunnel = f"{self.node_id}/{next(self._ids)}"
         # the edge's side: the bounded outbox, and the limits for the pings it answers
-        s = self.settings
-        if kind == "agent":
-            bucket = TokenBucket(s.agent_rate, s.agent_burst, s.flood_after)
-        else:
-            bucket = TokenBucket(s.player_rate, s.player_burst, s.flood_after)
-        conn = Connection(
-            websocket,
-            kind,
-            bucket=bucket,
-            outbox_limit=s.outbox_limit,
-            now=time.time(),
-            peer=peer,
-        )
+        conn = client_connection(websocket, kind, self.settings, time.time(), peer)
         self.open[tunnel] = conn
         meta = json.dumps({"kind": kind, "peer": peer, "agent": agent})
         self.bus.publish(HUB_IN, envelope(OPEN, tunnel, meta))

@@ -21,10 +21,18 @@ from ..exceptions import ClientError
 from ..protocol import encode, error_frame
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from ..store import AgentRecord
     from .state import AgentPresence, PlayerSession
 
-__all__ = ["CLOSE_IDLE", "CLOSE_POLICY", "CLOSE_SLOW", "Connection", "Sink"]
+__all__ = [
+    "CLOSE_IDLE",
+    "CLOSE_POLICY",
+    "CLOSE_SLOW",
+    "Connection",
+    "Sink",
+    "client_connection",
+]
 
 log = logging.getLogger("chatserver.hub")
 
@@ -39,6 +47,16 @@ class Sink(Protocol):
     async def send_text(self, data: str) -> None: ...
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+def client_connection(ws: Sink, kind: str, settings: Settings, now: float, peer: str) -> Connection:
+    """A player's or agent's connection, with the rate limits and outbox the settings give."""
+    s = settings
+    if kind == "agent":
+        bucket = TokenBucket(s.agent_rate, s.agent_burst, s.flood_after)
+    else:
+        bucket = TokenBucket(s.player_rate, s.player_burst, s.flood_after)
+    return Connection(ws, kind, bucket=bucket, outbox_limit=s.outbox_limit, now=now, peer=peer)
 
 
 class Connection:

@@ -38,7 +38,6 @@ from ..core.conversation import (
     Sender,
 )
 from ..core.files import check_count
-from ..core.limits import TokenBucket
 from ..core.requests import (
     format_request_number,
     parse_request_number,
@@ -70,7 +69,7 @@ from ..store import (
 )
 from ..throttle import FailureThrottle
 from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
-from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink
+from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink, client_connection
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
 from .waiting import Waiting
@@ -242,14 +241,7 @@ class Hub:
     # -- connections -----------------------------------------------------------
 
     def connect(self, ws: Sink, kind: str, peer: str = "") -> Connection:
-        s = self.settings
-        if kind == "agent":
-            bucket = TokenBucket(s.agent_rate, s.agent_burst, s.flood_after)
-        else:
-            bucket = TokenBucket(s.player_rate, s.player_burst, s.flood_after)
-        conn = Connection(
-            ws, kind, bucket=bucket, outbox_limit=s.outbox_limit, now=self.clock(), peer=peer
-        )
+        conn = client_connection(ws, kind, self.settings, self.clock(), peer)
         self.conns.add(conn)
         return conn
 
