@@ -159,6 +159,14 @@ async def _one_run(run: Run, name: str, two_nodes: bool, redis_url: str) -> None
         # what the hub node alone spent (server_cpu is both nodes together)
         relay["hub_cpu"] = round((hub.cpu_seconds() - hub_cpu0) / (time.monotonic() - t0), 3)
         relay["nodes"] = len(nodes)
+        if two_nodes:
+            # kill -9 the hub node with every chat live: how long until the edge runs the hub
+            # (it takes the claim and reloads every live chat with its messages)
+            t0 = time.monotonic()
+            await run.kill(hub)
+            await _ready(players_node.url, "hub")
+            relay["takeover_s"] = round(time.monotonic() - t0, 2)
+            relay["live_chats"] = len(pairs)
         run.results[name] = relay
         run.say(f"{name}: {relay}")
         for node in nodes:

@@ -352,6 +352,8 @@ def summary(r: dict[str, Any]) -> None:
         if key in r:
             for fig in ("p50_ms", "p99_ms", "ack_p99_ms", "server_cpu", "hub_cpu"):
                 rows.append((f"relay {fig} ({label})", r[key][fig], None))
+            if "takeover_s" in r[key]:
+                rows.append(("hub takeover after kill -9, s", r[key]["takeover_s"], None))
     if "nodes_idle" in r:
         c = r["nodes_idle"]
         rows.append(("idle via edge: conns", c["connections"], None))
