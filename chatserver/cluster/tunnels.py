@@ -241,6 +241,10 @@ class HubTunnels:
             await serve_connection(hub, conn, remote.queue.get)
         except Exception:  # one client's tunnel must never take the node down
             log.exception("tunnel %s failed", tunnel)
+            self.bus.publish(
+                edge_topic(remote.edge),
+                envelope(CLOSE, tunnel, "1011 the chat service failed on this connection"),
+            )
         finally:
             self.remotes.pop(tunnel, None)
             mine = self.by_edge.get(remote.edge)
