@@ -17,11 +17,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chatserver.security import hash_password, new_token, token_hash
 from chatserver.store.postgres import PostgresStore
-from tests.support import WS, ServerProcess, agent, player, t
+from tests.support import FACTOR, WS, ServerProcess, agent, player, t
 
 __all__ = ["BEAT", "Cluster", "acked", "agent_back", "free_port", "pair", "resume"]
 
-BEAT = 0.25  # cluster heartbeats in these tests: a dead node is noticed within a second
+BEAT = 0.5 * FACTOR  # heartbeats in these tests: a dead node is noticed within 2 s
 
 
 def free_port() -> int:
