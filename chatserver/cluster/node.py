@@ -135,8 +135,14 @@ class Node:
         await self.http.aclose()
 
     async def _wait_for_claim(self) -> None:
+        while True:
+            try:
+                await self.store.claim(math.inf)
+                break
+            except StoreError as exc:  # the database restarted, say: wait on, a bit later
+                log.warning("node %s: waiting for the hub's claim failed (%s); again", self.id, exc)
+                await asyncio.sleep(max(1.0, self._beat))
         try:
-            await self.store.claim(math.inf)
             await self._promote()
         except asyncio.CancelledError:
             raise
@@ -160,6 +166,8 @@ class Node:
         self.role = "hub"
         self.hub_id, self.hub_url = self.id, self.url
         self._announce()
+        watch = asyncio.get_running_loop().create_task(self._watch_claim(), name="chatserver-claim")
+        self._tasks.append(watch)
         self.promoted.set()
 
     async def _share_secret(self) -> None:
@@ -195,13 +203,6 @@ class Node:
                 self._announce()
                 assert self.hub_tunnels is not None
                 self.hub_tunnels.sweep()
-                if not await self.store.claim_held():
-                    # another node may take the hub over any moment: stop serving at once
-                    exc = StoreError("lost the database claim; the hub must restart")
-                    log.error("node %s: %s", self.id, exc)
-                    if self._on_fatal is not None:
-                        self._on_fatal(exc)
-                    return
             elif self.role == "edge":
                 self.edge.alive()
                 self.edge.sweep()
@@ -209,6 +210,17 @@ class Node:
                     log.warning("node %s: the hub node %s went silent", self.id, self.hub_id)
                     self.hub_id = self.hub_url = None
                     self.edge.drop_all("the chat service is moving: reconnect")
+
+    async def _watch_claim(self) -> None:
+        """The hub node checks it still holds the claim (apart from the heartbeats, which
+        must not wait for the database)."""
+        while await self.store.claim_held():
+            await asyncio.sleep(self._beat)
+        # another node may take the hub over any moment: stop serving at once
+        exc = StoreError("lost the database claim; the hub must restart")
+        log.error("node %s: %s", self.id, exc)
+        if self._on_fatal is not None:
+            self._on_fatal(exc)
 
     def _hub_beat(self, data: str) -> None:
         op, node, url = parse(data)

@@ -136,7 +136,11 @@ class PostgresStore(SqlStore):
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=1, max_size=self.pool_size, command_timeout=30
+                self.dsn,
+                min_size=1,
+                max_size=self.pool_size,
+                command_timeout=30,
+                server_settings={"application_name": "chatserver"},
             )
         except (*_ERRORS, ValueError) as exc:
             raise StoreError(f"cannot open database {safe_url(self.dsn)}: {exc}") from exc
@@ -145,7 +149,9 @@ class PostgresStore(SqlStore):
         # a session-level advisory lock on a connection of its own: PostgreSQL lets go of
         # it when that connection ends, a killed server's included
         try:
-            self._claim = await asyncpg.connect(self.dsn, timeout=10)
+            self._claim = await asyncpg.connect(
+                self.dsn, timeout=10, server_settings={"application_name": "chatserver-claim"}
+            )
             deadline = time.monotonic() + wait
             told = False
             while not await self._claim.fetchval("SELECT pg_try_advisory_lock($1)", _SERVER_LOCK):
@@ -159,6 +165,9 @@ class PostgresStore(SqlStore):
                 await asyncio.sleep(min(_CLAIM_POLL, max(0.05, deadline - time.monotonic())))
             return True
         except (*_ERRORS, ValueError) as exc:
+            if self._claim is not None:
+                self._claim.terminate()
+                self._claim = None
             raise StoreError(f"cannot claim database {safe_url(self.dsn)}: {exc}") from exc
 
     async def claim_held(self) -> bool:

@@ -318,3 +318,26 @@ async def test_a_hub_that_loses_its_claim_stops(cluster: Cluster) -> None:
     await hub.stop()  # collects its output
     assert any("lost the database claim" in line for line in hub.output)
     await cluster.ready(edge, "hub")
+
+
+async def test_a_waiting_edge_survives_losing_its_database_connection(cluster: Cluster) -> None:
+    """An edge's wait for the claim is cut (the database restarted, say): it waits again,
+    and still takes the hub over when the hub node dies."""
+    hub = await cluster.node("hub")
+    edge = await cluster.node("edge")
+    store = PostgresStore(cluster.db_url)
+    await store.open()
+    try:
+        async with store.pool.acquire() as conn:
+            cut = await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'chatserver-claim' AND pid NOT IN"
+                " (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+            )
+        assert cut == 1  # the edge's
+    finally:
+        await store.close()
+    assert await hub.stop(signal.SIGKILL) == -signal.SIGKILL
+    await cluster.ready(edge, "hub")
+    assert edge.proc is not None and edge.proc.returncode is None
+    assert any("waiting for the hub's claim failed" in line for line in edge.output)
