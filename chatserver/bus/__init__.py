@@ -1,4 +1,4 @@
-"""Cross-connection (and later cross-node) fan-out behind the ``Bus`` interface."""
+"""Fan-out of frames to topic subscribers: in this process (LocalBus) or across nodes (RedisBus)."""
 
 from .base import Bus, Subscriber
 from .local import LocalBus
