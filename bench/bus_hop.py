@@ -16,21 +16,17 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from chatserver.bus.redisbus import RedisBus
 
 from .harness import percentile
+from .procs import redis_server
 
 PREFIX = "bench:"
 
@@ -158,41 +154,16 @@ async def hop(url: str, bare: bool, rate: float, seconds: float, burst: int) -> 
         await child.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("bench.bus_hop: redis-server is not installed")
-    port = _free_port()
-    folder = tempfile.mkdtemp(prefix="chatserver-bench-")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    rate, seconds, burst = (500, 1, 2000) if args.quick else (2000, 10, 50_000)
     try:
-        probe = aioredis.from_url(url)
-        for _ in range(200):
-            try:
-                await probe.ping()
-                break
-            except (OSError, RedisError):
-                await asyncio.sleep(0.05)
-        await probe.aclose()
-        rate, seconds, burst = (500, 1, 2000) if args.quick else (2000, 10, 50_000)
-        results = {
-            "bus": await hop(url, False, rate, seconds, burst),
-            "bare": await hop(url, True, rate, seconds, burst),
-        }
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+        async with redis_server() as url:
+            results = {
+                "bus": await hop(url, False, rate, seconds, burst),
+                "bare": await hop(url, True, rate, seconds, burst),
+            }
+    except FileNotFoundError as exc:
+        raise SystemExit(f"bench.bus_hop: {exc}") from None
     bus, bare = results["bus"], results["bare"]
     print(f"bus hop at {bus['paced_rate']:.0f} frames/s (one way = half the round trip)")
     print(f"  RedisBus  p50 {bus['hop_p50_ms']:.3f} ms  p99 {bus['hop_p99_ms']:.3f} ms")

@@ -19,10 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -43,12 +39,6 @@ __all__ = ["relay_across_nodes"]
 ADMIN_URL = os.environ.get(
     "CHATSERVER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _db_url(name: str) -> str:
@@ -136,7 +126,7 @@ async def _one_run(run: Run, name: str, two_nodes: bool, redis_url: str) -> None
         if two_nodes:
             env["CHATSERVER_REDIS_URL"] = redis_url
         for role in ("hub", "edge") if two_nodes else ("hub",):
-            port = _free_port()
+            port = procs.free_port()
             proc, _ = await run.chatserver(f"{name}-{role}", CHATSERVER_PORT=str(port), **env)
             nodes.append(proc)
             if two_nodes:
@@ -197,7 +187,7 @@ async def _idle(run: Run, redis_url: str) -> None:
 
         await seed_agents(PostgresStore(url), 0, 1)  # migrated, no agents
         for role in ("hub", "edge"):
-            port = _free_port()
+            port = procs.free_port()
             proc, _ = await run.chatserver(f"idle-{role}", CHATSERVER_PORT=str(port), **env)
             nodes.append(proc)
             await _ready(proc.url, role)
@@ -223,24 +213,14 @@ async def _idle(run: Run, redis_url: str) -> None:
 
 async def relay_across_nodes(run: Run) -> None:
     """The relay on one node and across two, both on PostgreSQL; the hop's cost."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        run.failures.append("nodes: redis-server is not installed")
-        return
-    folder = tempfile.mkdtemp(prefix="chatserver-bench-redis-")
-    port = _free_port()
-    redis = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
     try:
-        await _one_run(run, "nodes_one", False, "")
-        await _one_run(run, "nodes_two", True, f"redis://127.0.0.1:{port}/0")
-        await _idle(run, f"redis://127.0.0.1:{port}/0")
-    finally:
-        redis.kill()
-        redis.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+        async with procs.redis_server() as redis_url:
+            await _one_run(run, "nodes_one", False, "")
+            await _one_run(run, "nodes_two", True, redis_url)
+            await _idle(run, redis_url)
+    except FileNotFoundError as exc:
+        run.failures.append(f"nodes: {exc}")
+        return
     one, two = run.results.get("nodes_one"), run.results.get("nodes_two")
     if one and two:
         hop = {

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import resource
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FD_LIMIT", "FD_RESERVE", "Proc", "pin_self", "raise_fd_limit", "start"]
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+__all__ = [
+    "FD_LIMIT",
+    "FD_RESERVE",
+    "Proc",
+    "free_port",
+    "pin_self",
+    "raise_fd_limit",
+    "redis_server",
+    "start",
+]
 
 SERVER_CORE = 0
 LOADGEN_CORE = 1
@@ -108,3 +126,41 @@ async def start(args: list[str], env: dict[str, str] | None = None) -> Proc:
     p._reader = asyncio.create_task(read())
     p.url = await asyncio.wait_for(found, 60)
     return p
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def redis_server() -> AsyncIterator[str]:
+    """A redis-server of the run's own on a free port, keeping nothing; yields its URL once
+    it answers. FileNotFoundError if the binary is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise FileNotFoundError("redis-server is not installed")
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="chatserver-bench-redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        probe = aioredis.from_url(url)
+        try:
+            for _ in range(200):
+                try:
+                    await probe.ping()
+                    break
+                except (OSError, RedisError):
+                    await asyncio.sleep(0.05)
+        finally:
+            await probe.aclose()
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)

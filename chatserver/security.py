@@ -13,6 +13,7 @@ __all__ = [
     "hash_password",
     "new_id",
     "new_token",
+    "safe_url",
     "same_secret",
     "token_hash",
     "verify_password",
@@ -54,3 +55,12 @@ def same_secret(a: str | bytes, b: str | bytes) -> bool:
 def new_id(prefix: str) -> str:
     """A random public id (72 bits), e.g. ``c_...`` for chats."""
     return prefix + secrets.token_urlsafe(9)
+
+
+def safe_url(url: str) -> str:
+    """A service's address (database, Redis) without its password, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    return f"{scheme}://{creds.split(':', 1)[0]}@{host}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chatserver.security import hash_password, new_token, token_hash
 from chatserver.store.postgres import PostgresStore
-from tests.support import FACTOR, WS, ServerProcess, agent, player, t
+from tests.support import FACTOR, WS, ServerProcess, agent, free_port, pg_rows, player, t
 
-__all__ = ["BEAT", "Cluster", "acked", "agent_back", "free_port", "pair", "resume"]
+__all__ = ["BEAT", "Cluster", "acked", "agent_back", "pair", "resume"]
 
 BEAT = 0.5 * FACTOR  # heartbeats in these tests: a dead node is noticed within 2 s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cluster:
@@ -86,18 +79,14 @@ class Cluster:
         finally:
             await store.close()
 
+    async def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows of a query on the cluster's database."""
+        return await pg_rows(self.db_url, sql, *args)
+
     async def stored(self, chat: str) -> list[tuple[int, str, str]]:
-        store = PostgresStore(self.db_url)
-        await store.open()
-        try:
-            async with store.pool.acquire() as conn:
-                rows = await conn.fetch(
-                    "SELECT seq, client_id, sender FROM messages WHERE chat_id = $1 ORDER BY seq",
-                    chat,
-                )
-            return [(r["seq"], r["client_id"], r["sender"]) for r in rows]
-        finally:
-            await store.close()
+        return await self.query(  # type: ignore[return-value]
+            "SELECT seq, client_id, sender FROM messages WHERE chat_id = $1 ORDER BY seq", chat
+        )
 
     async def close(self) -> None:
         for node in self.nodes:

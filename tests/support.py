@@ -42,6 +42,13 @@ def t(seconds: float) -> float:
 # -- in-process server ---------------------------------------------------------
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (for servers that must be told one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class _TestServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
@@ -85,17 +92,22 @@ class RunningServer:
 async def sql_rows(settings: Settings, query: str) -> list[tuple[Any, ...]]:
     """Rows of a query (no parameters) on the database ``settings`` point at."""
     if settings.database_url:
-        import asyncpg
-
-        conn = await asyncpg.connect(settings.database_url, timeout=t(10))
-        try:
-            return [tuple(r) for r in await conn.fetch(query)]
-        finally:
-            await conn.close()
+        return await pg_rows(settings.database_url, query)
     import sqlite3
 
     with contextlib.closing(sqlite3.connect(settings.db)) as db:
         return db.execute(query).fetchall()
+
+
+async def pg_rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on a PostgreSQL database, from a connection of the test's own."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=t(10))
+    try:
+        return [tuple(r) for r in await conn.fetch(query, *args)]
+    finally:
+        await conn.close()
 
 
 @contextlib.asynccontextmanager
@@ -360,10 +372,7 @@ class Mailbox:
 
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802

@@ -37,7 +37,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..security import new_id
+from ..security import new_id, safe_url
 from .base import Subscriber
 from .local import LocalBus
 
@@ -144,7 +144,7 @@ class RedisBus:
             await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
             await self.stop()
-            raise ConnectionError(f"cannot reach Redis at {_safe(self.url)}") from None
+            raise ConnectionError(f"cannot reach Redis at {safe_url(self.url)}") from None
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -310,10 +310,3 @@ async def _quietly(work: Any) -> None:
         await work
     except (RedisError, OSError):
         pass
-
-
-def _safe(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://{rest.rsplit('@', 1)[1]}"

@@ -72,7 +72,6 @@ class Node:
         self.id = new_id("n_")
         self.bus = bus or RedisBus(settings.redis_url, node_id=self.id)
         self.role = "edge"
-        self.hub: Hub | None = None
         self.hub_tunnels: HubTunnels | None = None
         self.edge = EdgeTunnels(self.id, self.bus, settings)
         self.edge.ready = lambda: self.hub_ready
@@ -87,7 +86,6 @@ class Node:
         self._dead_after = 3.5 * self._beat
         self._tasks: list[asyncio.Task[None]] = []
         self._side: set[asyncio.Task[None]] = set()
-        self.promoted = asyncio.Event()
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0))  # proxy.py
 
     @property
@@ -159,7 +157,6 @@ class Node:
         self.role = "promoting"
         self.edge.drop_all("the chat service moved: reconnect")
         hub = await self._start_hub()
-        self.hub = hub
         self.hub_tunnels = HubTunnels(hub, self.bus, self._dead_after)
         self.hub_tunnels.on_new_edge = self._announce  # a starting edge learns of us at once
         self.bus.subscribe(HUB_IN, self.hub_tunnels)
@@ -168,7 +165,6 @@ class Node:
         self._announce()
         watch = asyncio.get_running_loop().create_task(self._watch_claim(), name="chatserver-claim")
         self._tasks.append(watch)
-        self.promoted.set()
 
     async def _share_secret(self) -> None:
         """A secret every node shares, so the hub can trust what an edge says of a client.

@@ -15,7 +15,7 @@ from .connection import Connection
 from .hub import Hub
 from .player import handle_player_frame
 
-__all__ = ["Handler", "handler_for", "serve_connection"]
+__all__ = ["serve_connection"]
 
 Handler = Callable[[Hub, Connection, str], Awaitable[None]]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..exceptions import ConfigError
+from ..security import safe_url
 from .base import (
     AddAttachment,
     AgentRecord,
@@ -29,7 +30,6 @@ from .base import (
     SessionRecord,
     Store,
 )
-from .sql import safe_url
 from .sqlite import SqliteStore
 
 __all__ = [

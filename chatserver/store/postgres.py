@@ -21,6 +21,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ..exceptions import ClientError, StoreError
+from ..security import safe_url
 from .base import CreateRequest, EnqueueWebhooks, Op
 from .sql import (
     REQUEST_INSERT,
@@ -33,7 +34,6 @@ from .sql import (
     batch_plan,
     migrations,
     request_params,
-    safe_url,
     webhook_rows,
 )
 

@@ -55,7 +55,6 @@ __all__ = [
     "WEBHOOK_INSERT",
     "batch_plan",
     "migrations",
-    "safe_url",
     "webhook_rows",
 ]
 
@@ -960,12 +959,3 @@ class SqlStore:
         )
         r = rows[0]
         return FloorStats(r["ended"], r["first_response"], r["handle"], r["rating"], r["ratings"])
-
-
-def safe_url(url: str) -> str:
-    """A database address without its password, for messages and logs."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    return f"{scheme}://{creds.split(':', 1)[0]}@{host}"

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -17,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.support import RunningServer, agent, make_agent, serve_asgi, start_chat, t
+from tests.support import (
+    RunningServer,
+    agent,
+    free_port,
+    make_agent,
+    serve_asgi,
+    start_chat,
+    t,
+)
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
 SECRET = "webhook-secret-" + "z" * 40
@@ -134,14 +141,6 @@ async def test_a_failing_receiver_is_retried_until_it_takes_it(serve: Serve) -> 
         await asyncio.wait_for(server.hub.dispatcher.wait_until(lambda d: d.delivered >= 1), t(5))
         deliveries = await server.hub.store.deliveries(10)
         assert [(d.status, d.attempts) for d in deliveries] == [("delivered", 3)]
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return int(port)
 
 
 async def test_deliveries_survive_a_restart(serve: Serve) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from chatserver.store.postgres import PostgresStore
-from tests.cluster import Cluster, acked, agent_back, free_port, pair, resume
+from tests.cluster import Cluster, acked, agent_back, pair, resume
 from tests.redis_server import RedisServer
-from tests.support import WS, ServerProcess, agent, player, t
+from tests.support import WS, ServerProcess, agent, free_port, player, t
 
 
 async def test_a_player_on_one_node_chats_with_an_agent_on_another(cluster: Cluster) -> None:
@@ -301,18 +301,12 @@ async def test_a_hub_that_loses_its_claim_stops(cluster: Cluster) -> None:
 
     hub = await cluster.node("hub")
     edge = await cluster.node("edge")
-    store = PostgresStore(cluster.db_url)
-    await store.open()
-    try:
-        async with store.pool.acquire() as conn:
-            cut = await conn.fetchval(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-                " AND classid = 0 AND objid = $1 AND granted",
-                _SERVER_LOCK,
-            )
-        assert cut
-    finally:
-        await store.close()
+    [(cut,)] = await cluster.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+        " AND classid = 0 AND objid = $1 AND granted",
+        _SERVER_LOCK,
+    )
+    assert cut
     assert hub.proc is not None
     assert await asyncio.wait_for(hub.proc.wait(), t(10)) == 1  # it noticed, and stopped
     await hub.stop()  # collects its output
@@ -325,18 +319,12 @@ async def test_a_waiting_edge_survives_losing_its_database_connection(cluster: C
     and still takes the hub over when the hub node dies."""
     hub = await cluster.node("hub")
     edge = await cluster.node("edge")
-    store = PostgresStore(cluster.db_url)
-    await store.open()
-    try:
-        async with store.pool.acquire() as conn:
-            cut = await conn.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = 'chatserver-claim' AND pid NOT IN"
-                " (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
-            )
-        assert cut == 1  # the edge's
-    finally:
-        await store.close()
+    [(cut,)] = await cluster.query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'chatserver-claim' AND pid NOT IN"
+        " (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+    )
+    assert cut == 1  # the edge's
     assert await hub.stop(signal.SIGKILL) == -signal.SIGKILL
     await cluster.ready(edge, "hub")
     assert edge.proc is not None and edge.proc.returncode is None
