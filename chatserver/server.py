@@ -9,6 +9,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from .config import Settings
+from .web.direct import DirectWebSocketProtocol
 
 __all__ = ["tune_runtime", "uvicorn_config"]
 
@@ -37,7 +38,8 @@ def tune_runtime() -> None:
 
 
 def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: object) -> uvicorn.Config:
-    """uvloop + httptools + the sans-I/O websockets protocol, no per-message deflate.
+    """uvloop + httptools + the sans-I/O websockets protocol (with the hub's direct lane,
+    chatserver/web/direct.py), no per-message deflate.
 
     WebSocket keepalive is the application's own ``ping`` with an idle timeout
     (browsers cannot answer protocol pings from script), so uvicorn's pings are off.
@@ -49,7 +51,7 @@ def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: object) -> uvi
         port=settings.port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
-        ws="websockets-sansio",
+        ws=DirectWebSocketProtocol,
         ws_max_size=settings.ws_max_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=None,

@@ -9,6 +9,8 @@ monitor any live chat, read-only.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from ..core.conversation import Sender, clean_text
 from ..core.routing import AgentStatus
 from ..exceptions import AuthError, ClientError, NotFoundError, StateError
@@ -30,22 +32,22 @@ from ..protocol import (
 )
 from ..security import token_hash
 from .connection import Connection
-from .frames import check_text, check_version, process_frame
+from .frames import Pending, check_text, check_version, process_frame
 from .hub import Hub
 from .state import AgentPresence, LiveChat
 
 __all__ = ["handle_agent_frame"]
 
 
-async def handle_agent_frame(hub: Hub, conn: Connection, text: str) -> None:
-    """Handle one text frame from an agent connection."""
-    await process_frame(hub, conn, text, decode_agent, _dispatch)
+def handle_agent_frame(hub: Hub, conn: Connection, text: str) -> Pending | None:
+    """Handle one text frame from an agent connection (see ``process_frame``)."""
+    return process_frame(hub, conn, text, decode_agent, _dispatch)
 
 
-async def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> None:
+def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] | None:
+    """Handle ``frame`` now, or return what is left to await (only ``hello`` waits)."""
     if isinstance(frame, AgentHello):
-        await _hello(hub, conn, frame)
-        return
+        return _hello(hub, conn, frame)
     agent = conn.agent
     if agent is None:
         raise StateError("hello_required", "send hello first")
@@ -92,6 +94,7 @@ async def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> None:
             hub.supervision.monitor(conn, watched)
         else:
             hub.supervision.unmonitor(conn, watched)
+    return None
 
 
 def _require_supervisor(agent: AgentPresence) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "CLOSE_POLICY",
     "CLOSE_SLOW",
     "Connection",
+    "DirectSocket",
     "Sink",
     "client_connection",
 ]
@@ -49,6 +50,23 @@ class Sink(Protocol):
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
 
 
+class DirectSocket(Protocol):
+    """A WebSocket that takes frames from the hub and hands it frames, both without a
+    task or an await (chatserver.web.direct; see ``serve_direct``)."""
+
+    def attach(self, on_frame: Callable[[str | bytes], None]) -> None: ...
+
+    def detach(self) -> None: ...
+
+    def can_write(self) -> bool: ...
+
+    def write_text(self, data: str) -> None: ...
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
 def client_connection(ws: Sink, kind: str, settings: Settings, now: float, peer: str) -> Connection:
     """A player's or agent's connection, with the rate limits and outbox the settings give."""
     s = settings
@@ -65,6 +83,7 @@ class Connection:
         "bucket",
         "close_code",
         "closed",
+        "direct",
         "kind",
         "last_recv",
         "limit",
@@ -106,6 +125,9 @@ class Connection:
         # a client on another node: frames go straight to the bus (whose sender batches
         # them, and whose edge keeps the bounded outbox), with no task of ours per frame
         self.relay: Callable[[str], None] | None = None
+        # a socket of this node's that can take a frame now: written at once while
+        # nothing is queued before it and its buffer is below the high-water mark
+        self.direct: DirectSocket | None = None
 
     def __repr__(self) -> str:
         return f"<Connection {self.kind} {self.peer}>"
@@ -123,6 +145,10 @@ class Connection:
             return
         if self.relay is not None:
             self.relay(data)
+            return
+        direct = self.direct
+        if direct is not None and self.sender is None and direct.can_write():
+            direct.write_text(data)  # the outbox is empty: no sender task runs without it
             return
         if len(self.outbox) >= self.limit:
             log.warning("%r: %d frames unread, closing", self, len(self.outbox))

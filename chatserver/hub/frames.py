@@ -7,8 +7,8 @@ frame on that connection, which stays open (unless it is flooding).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from ..core.conversation import clean_text
 from ..exceptions import ClientError, LimitError, ProtocolError
@@ -16,20 +16,27 @@ from ..protocol import PROTOCOL_VERSION, Ping, encode
 from .connection import CLOSE_POLICY, Connection
 from .hub import Hub
 
-__all__ = ["check_text", "check_version", "process_frame"]
+__all__ = ["Pending", "check_text", "check_version", "process_frame"]
 
 F = TypeVar("F")
 PONG = encode({"type": "pong"})
 
 
-async def process_frame(
+Pending = Coroutine[Any, Any, None]
+
+
+def process_frame(
     hub: Hub,
     conn: Connection,
     text: str,
     decode: Callable[[str], F],
-    dispatch: Callable[[Hub, Connection, F], Awaitable[None]],
-) -> None:
-    """Run one text frame through the common checks, then ``dispatch`` it."""
+    dispatch: Callable[[Hub, Connection, F], Awaitable[None] | None],
+) -> Pending | None:
+    """Run one text frame through the common checks, then ``dispatch`` it.
+
+    Most frames (messages, typing, pings) are handled at once; one that must wait for
+    something (``hello`` reading the store, an identity check) comes back as a
+    coroutine to await before the connection's next frame."""
     now = hub.clock()
     conn.last_recv = now
     # the token is taken before decoding so that garbage and oversized frames count too
@@ -43,8 +50,17 @@ async def process_frame(
             raise _rate_limited(wait, frame)
         if isinstance(frame, Ping):
             conn.push(PONG)
-            return
-        await dispatch(hub, conn, frame)
+            return None
+        pending = dispatch(hub, conn, frame)
+    except ClientError as err:
+        conn.send_error(err)
+        return None
+    return None if pending is None else _finish(conn, pending)
+
+
+async def _finish(conn: Connection, pending: Awaitable[None]) -> None:
+    try:
+        await pending
     except ClientError as err:
         conn.send_error(err)
 

@@ -6,6 +6,8 @@ connection stays open unless the client is flooding.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from ..core.conversation import ChatState, Sender, clean_text, session_state
 from ..core.prechat import Form, clean_form
 from ..exceptions import ClientError, StateError
@@ -24,7 +26,7 @@ from ..protocol import (
     message_frame,
 )
 from .connection import Connection
-from .frames import check_text, check_version, process_frame
+from .frames import Pending, check_text, check_version, process_frame
 from .hub import Hub
 from .identify import identify
 from .state import PlayerSession
@@ -32,15 +34,15 @@ from .state import PlayerSession
 __all__ = ["handle_player_frame"]
 
 
-async def handle_player_frame(hub: Hub, conn: Connection, text: str) -> None:
-    """Handle one text frame from a player connection."""
-    await process_frame(hub, conn, text, decode_player, _dispatch)
+def handle_player_frame(hub: Hub, conn: Connection, text: str) -> Pending | None:
+    """Handle one text frame from a player connection (see ``process_frame``)."""
+    return process_frame(hub, conn, text, decode_player, _dispatch)
 
 
-async def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> None:
+def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> Awaitable[None] | None:
+    """Handle ``frame`` now, or return what is left to await."""
     if isinstance(frame, PlayerHello):
-        await _hello(hub, conn, frame)
-        return
+        return _hello(hub, conn, frame)
     session = conn.session
     if session is None:
         raise StateError("hello_required", "send hello first")
@@ -49,18 +51,23 @@ async def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> None:
     elif isinstance(frame, PlayerTyping):
         _typing(hub, session, frame)
     elif isinstance(frame, Prechat):
-        await _prechat(hub, conn, session, frame)
+        return _prechat(hub, conn, session, frame)
     elif isinstance(frame, PlayerEnd):
         _end(hub, session)
     elif isinstance(frame, LeaveMessage):
-        await _leave_message(hub, conn, session, frame)
+        return _leave_message(hub, conn, session, frame)
     elif isinstance(frame, Rate):
         comment = clean_text(frame.comment).strip() or None if frame.comment else None
         hub.rate(session, frame.resolved, frame.rating, comment)
     elif isinstance(frame, EmailTranscript):
-        to = await hub.email_transcript(session)
-        number = session.ended.request_number if session.ended else None
-        conn.send({"type": "emailed", "request_number": number, "to": to})
+        return _email_transcript(hub, conn, session)
+    return None
+
+
+async def _email_transcript(hub: Hub, conn: Connection, session: PlayerSession) -> None:
+    to = await hub.email_transcript(session)
+    number = session.ended.request_number if session.ended else None
+    conn.send({"type": "emailed", "request_number": number, "to": to})
 
 
 async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:

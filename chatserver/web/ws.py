@@ -1,7 +1,9 @@
 """WebSocket endpoints: check who may connect, then serve the socket's frames.
 
-On a single node (or the hub node of a cluster) the hub serves the frames here; on
-an edge node the socket is tunnelled to the hub node (chatserver/cluster).
+On a single node (or the hub node of a cluster) the hub serves the frames here,
+straight from the socket when the server runs chatserver's own WebSocket protocol
+(``direct.py``), through ASGI otherwise; on an edge node the socket is tunnelled
+to the hub node (chatserver/cluster).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from starlette.websockets import WebSocket
 
 from ..config import Settings
-from ..hub import Hub, serve_connection
+from ..hub import Hub, serve_connection, serve_direct
 from ..store import AgentRecord
 from .auth import console_session
+from .direct import DIRECT
 from .origins import origin_allowed, same_origin
 
 __all__ = ["agent_ws", "player_ws"]
@@ -29,6 +32,10 @@ async def _serve(websocket: WebSocket, kind: str, preauth: AgentRecord | None = 
     await websocket.accept()
     conn = hub.connect(websocket, kind, peer)
     conn.preauth = preauth
+    direct = websocket.scope.get("extensions", {}).get(DIRECT)
+    if direct is not None:
+        await serve_direct(hub, conn, direct, _disconnected(websocket))
+        return
 
     async def receive() -> str | bytes | None:
         message = await websocket.receive()
@@ -38,6 +45,12 @@ async def _serve(websocket: WebSocket, kind: str, preauth: AgentRecord | None = 
         return text if text is not None else b""
 
     await serve_connection(hub, conn, receive)
+
+
+async def _disconnected(websocket: WebSocket) -> None:
+    """Once frames go straight to the hub, ASGI brings only the disconnect."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 async def player_ws(websocket: WebSocket) -> None:

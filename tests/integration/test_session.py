@@ -145,3 +145,31 @@ async def test_player_messages_while_queued_reach_the_agent_in_history(
     assert [m["text"] for m in assigned["history"]] == ["Hello, anyone?"]
     assert assigned["history"][0]["seq"] == 1
     assert (await a.expect("message", event="agent_joined"))["seq"] == 2
+
+
+async def test_frames_sent_behind_hello_wait_for_it_and_keep_their_order(
+    server: RunningServer,
+) -> None:
+    """A client that does not wait for ``welcome``: its hello reads the store (the token),
+    and the frames it sent right after are answered after the welcome, in order."""
+    from tests.support import WS
+
+    token = await make_agent(server, "deniz")
+    a = await WS.open(f"{server.ws}/ws/agent")
+    await a.send("hello", v=1, token=token, status="online")
+    await a.send("roster")
+    await a.send("ping")
+    await a.send("status", status="away")
+    await a.send("ping")
+    types = [(await a.recv())["type"] for _ in range(5)]
+    assert types == ["welcome", "roster", "pong", "status", "pong"], a.seen
+    await a.close()
+
+    p = await WS.open(f"{server.ws}/ws/player")
+    await p.send("hello", v=1)
+    await p.send("ping")
+    await p.send("message", id="x", text="too early")  # no chat yet: refused, in its turn
+    first = [await p.recv() for _ in range(3)]
+    assert [f["type"] for f in first] == ["welcome", "pong", "error"], p.seen
+    assert first[2]["code"] == "wrong_state"
+    await p.close()

@@ -72,3 +72,41 @@ async def test_a_dead_peer_marks_the_connection_closed() -> None:
     assert c.closed and not c.outbox
     c.push("z")
     assert not c.outbox
+
+
+class Direct:
+    """Stands in for chatserver.web.direct's socket: writes at once while ``ready``."""
+
+    def __init__(self) -> None:
+        self.ready = True
+        self.written: list[str] = []
+
+    def can_write(self) -> bool:
+        return self.ready
+
+    def write_text(self, data: str) -> None:
+        self.written.append(data)
+
+
+async def test_a_direct_socket_is_written_at_once_and_queues_behind_a_full_buffer() -> None:
+    """With room in the socket's buffer a frame is written in the same call, no task;
+    once the buffer is full frames wait in the outbox, and later ones queue behind them
+    (never overtake) until the outbox has been sent."""
+    sink, direct = Sink(), Direct()
+    c = conn(sink)
+    c.direct = direct  # type: ignore[assignment]
+    c.push("a")
+    assert direct.written == ["a"] and c.sender is None and not c.outbox
+    direct.ready = False
+    sink.open.clear()
+    c.push("b")
+    direct.ready = True  # room again, but "b" is still queued: "c" must wait behind it
+    c.push("c")
+    assert direct.written == ["a"] and list(c.outbox) == ["b", "c"]
+    sink.open.set()
+    async with asyncio.timeout(5):
+        while c.sender is not None:
+            await asyncio.sleep(0.01)
+    assert sink.sent == ["b", "c"]
+    c.push("d")
+    assert direct.written == ["a", "d"]

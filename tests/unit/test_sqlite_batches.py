@@ -65,3 +65,74 @@ async def test_checkpoints_run_beside_the_commits(store: SqliteStore, tmp_path: 
     async with asyncio.timeout(10):
         while db.stat().st_size <= before:
             await asyncio.sleep(0.05)
+
+
+async def test_a_batch_returns_only_after_the_wal_is_synced(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch connection does not sync its commits itself (synchronous=NORMAL): the
+    store fdatasyncs the WAL file before apply() returns, every time."""
+    import os
+
+    assert store._batch is not None
+    assert store._batch.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    await store.apply([message("c1", 1)])
+    await store.apply([message("c1", 2)])
+    assert synced == [(tmp_path / "t.db-wal").stat().st_ino] * 2
+
+
+async def test_a_slow_disk_moves_the_sync_off_the_event_loop(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync that takes longer than SLOW_SYNC sends the next ones to the thread."""
+    import threading
+    import time
+
+    from chatserver.store import sqlite
+
+    loop_thread = threading.get_ident()
+    where: list[bool] = []
+    real = store._sync_wal
+
+    def sync() -> None:
+        where.append(threading.get_ident() == loop_thread)
+        if len(where) == 2:
+            time.sleep(sqlite.SLOW_SYNC * 2)
+        real()
+
+    monkeypatch.setattr(store, "_sync_wal", sync)
+    store._sync_time = 0.0  # as measured on a fast disk
+    for seq in (1, 2, 3):
+        await store.apply([message("c1", seq)])
+    assert where == [True, True, False]
+
+
+async def test_a_batch_waits_for_another_process_writing(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """The batch never waits for a lock on the event loop (busy_timeout 0 there): when
+    another connection holds the write lock, the batch waits for it on the thread."""
+    import sqlite3
+
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        done = asyncio.ensure_future(store.apply([message("c1", 1)]))
+        # while the lock is held the apply neither fails nor finishes, and the loop runs
+        await asyncio.wait({done}, timeout=0.2)
+        assert not done.done()
+        assert await store.messages("c1") == []
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    async with asyncio.timeout(10):
+        await done
+    assert [m.seq for m in await store.messages("c1")] == [1]
