@@ -74,12 +74,14 @@ class Feed:
         self.conn = conn
         self.sock = sock
         self.handle = handler_for(conn.kind)
-        self.waiting: deque[str | bytes] = deque()
+        self.waiting: deque[str | bytes] | None = None  # made when first needed (memory)
         self.task: asyncio.Task[None] | None = None
         self.paused = False
 
     def __call__(self, frame: str | bytes) -> None:
         if self.task is not None:  # a frame before this one is still being handled
+            if self.waiting is None:
+                self.waiting = deque()
             self.waiting.append(frame)
             if len(self.waiting) >= FEED_LIMIT and not self.paused:
                 self.paused = True
@@ -107,13 +109,14 @@ class Feed:
             while pending is not None:
                 await pending
                 pending = None
-                while pending is None and self.waiting:
-                    if self.paused and len(self.waiting) <= FEED_LIMIT // 2:
+                waiting = self.waiting
+                while pending is None and waiting:
+                    if self.paused and len(waiting) <= FEED_LIMIT // 2:
                         self.paused = False
                         self.sock.resume_reading()
-                    pending = self._one(self.waiting.popleft())
+                    pending = self._one(waiting.popleft())
         except Exception:
-            self.waiting.clear()
+            self.waiting = None
             self._failed()
         finally:
             self.task = None
