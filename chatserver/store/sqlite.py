@@ -13,9 +13,9 @@ connection is ``synchronous=NORMAL``), and the WAL is then made durable with one
 thread that fights the event loop for the GIL on every statement (see
 bench/README.md). The sync runs on the loop while the disk answers within half a
 millisecond, on a thread when it is slower (``_sync``). If another process holds
-the write lock (a CLI command), that batch waits for it on the thread as well. Checkpoints run on a
-third connection and thread (see ``_checkpoints``). The queries themselves are
-in ``sql.py``.
+the write lock (a CLI command), that batch waits for it on the thread as well.
+Checkpoints run on a third connection and thread (see ``_checkpoints``). The
+queries themselves are in ``sql.py``.
 """
 
 from __future__ import annotations
