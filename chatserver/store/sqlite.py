@@ -9,11 +9,13 @@ survives a power cut as well as a crash; group commit keeps that affordable.
 Group commits (``apply``, the hub's messages) have a connection of their own. Their
 statements run on the event loop, where they only copy pages into the WAL (this
 connection is ``synchronous=NORMAL``), and the WAL is then made durable with one
-``fdatasync`` before ``apply`` returns: the same guarantee as FULL, without a
-thread that fights the event loop for the GIL on every statement (see
-bench/README.md). The sync runs on the loop while the disk answers within half a
-millisecond, on a thread when it is slower (``_sync``). If another process holds
-the write lock (a CLI command), that batch waits for it on the thread as well.
+``fdatasync`` before ``apply`` returns: the same guarantee as FULL for what is
+acknowledged, without a thread that fights the event loop for the GIL on every
+statement (see bench/README.md). Readers may see a batch in the moment between its
+commit and its sync; a power cut then would lose it, but nobody was acked. The
+sync runs on the loop while the disk answers within half a millisecond, on a
+thread when it is slower (``_sync``). If another process holds the write lock (a
+CLI command), that batch waits for it on the thread as well.
 Checkpoints run on a third connection and thread (see ``_checkpoints``). The
 queries themselves are in ``sql.py``.
 """
