@@ -41,6 +41,16 @@ def handler_for(kind: str) -> Handler:
     return handle_agent_frame if kind == "agent" else handle_player_frame
 
 
+def _take(hub: Hub, conn: Connection, handle: Handler, frame: str | bytes) -> Pending | None:
+    """Handle one of ``conn``'s frames (see ``process_frame``): done now, or the rest to await."""
+    if conn.close_code is not None:
+        return None  # closing: ignore what is still arriving
+    if not isinstance(frame, str):
+        conn.send_error(_BINARY)
+        return None
+    return handle(hub, conn, frame)
+
+
 async def serve_connection(
     hub: Hub,
     conn: Connection,
@@ -52,12 +62,7 @@ async def serve_connection(
             frame = await receive()
             if frame is None:
                 break
-            if conn.close_code is not None:
-                continue  # closing: ignore what is still arriving
-            if not isinstance(frame, str):
-                conn.send_error(_BINARY)
-                continue
-            pending = handle(hub, conn, frame)
+            pending = _take(hub, conn, handle, frame)
             if pending is not None:
                 await pending
     finally:
@@ -96,13 +101,7 @@ class Feed:
             self.task = asyncio.get_running_loop().create_task(self._finish(pending))
 
     def _one(self, frame: str | bytes) -> Pending | None:
-        conn = self.conn
-        if conn.close_code is not None:
-            return None  # closing: ignore what is still arriving
-        if not isinstance(frame, str):
-            conn.send_error(_BINARY)
-            return None
-        return self.handle(self.hub, conn, frame)
+        return _take(self.hub, self.conn, self.handle, frame)
 
     async def _finish(self, pending: Pending | None) -> None:
         try:

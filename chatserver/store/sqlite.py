@@ -58,6 +58,7 @@ __all__ = ["SqliteStore"]
 log = logging.getLogger("chatserver.store")
 
 _CLAIM_POLL = 0.5  # seconds between tries for a claim another server holds
+_BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's write lock
 # a WAL sync that takes less than this (on average) runs on the event loop (see _sync)
 INLINE_SYNC = 0.0005
 SLOW_SYNC = 0.005  # one sync this slow sends the next ones to the thread at once
@@ -112,6 +113,8 @@ class SqliteStore(SqlStore):
         # the group commit's own connection, and the thread that syncs its WAL
         self._batch: sqlite3.Connection | None = None
         self._batch_thread: Worker | None = None
+        # FULL: the batch connection runs NORMAL and apply() syncs the WAL itself
+        self._sync_batches = synchronous.lower() == "full"
         self._wal_fd: int | None = None
         self._sync_time = INLINE_SYNC  # seconds a WAL sync takes; the thread until measured
         self._broken: OSError | None = None
@@ -147,7 +150,7 @@ class SqliteStore(SqlStore):
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
         # PRAGMAs answer with a row; a statement left unread keeps its lock, so read them all
-        await conn.execute_fetchall("PRAGMA busy_timeout = 5000")
+        await conn.execute_fetchall(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         await conn.execute_fetchall("PRAGMA foreign_keys = ON")
         await conn.execute_fetchall(f"PRAGMA synchronous = {self.synchronous.upper()}")
         await conn.execute_fetchall("PRAGMA wal_autocheckpoint = 0")  # see _checkpoints
@@ -155,7 +158,7 @@ class SqliteStore(SqlStore):
 
     def _connect_sync(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -163,7 +166,7 @@ class SqliteStore(SqlStore):
 
     def _connect_batch(self) -> sqlite3.Connection:
         conn = self._connect_sync()
-        if self.synchronous.lower() == "full":
+        if self._sync_batches:
             conn.execute("PRAGMA synchronous = NORMAL")  # apply() syncs the WAL itself
         conn.execute("PRAGMA busy_timeout = 0")  # never wait on the event loop: see apply()
         return conn
@@ -307,7 +310,7 @@ class SqliteStore(SqlStore):
                         raise
                     await thread.run(_apply_waiting, c, ops)  # another process is writing
                 self._dirty = True
-                if self.synchronous.lower() == "full":
+                if self._sync_batches:
                     await self._sync(thread)
             except sqlite3.Error as exc:
                 raise StoreError(f"write failed: {exc}") from exc
@@ -413,7 +416,7 @@ def _statements(
 
 def _apply_waiting(c: sqlite3.Connection, ops: Sequence[Op]) -> None:
     """A batch that found the database locked by another process: wait for it here."""
-    c.execute("PRAGMA busy_timeout = 5000")
+    c.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     try:
         SqliteStore._apply_batch(c, ops)
     finally:

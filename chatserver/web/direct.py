@@ -50,9 +50,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
             text = message.get("text")
             on_frame(text if text is not None else message.get("bytes") or b"")
         self.on_frame = on_frame
-        if self.read_paused:  # paused by the queueing above; nobody reads the queue now
-            self.read_paused = False
-            self.transport.resume_reading()
+        self.resume_reading()  # uvicorn pauses while frames wait in the queue; none will now
 
     def detach(self) -> None:
         self.on_frame = None
