@@ -23,11 +23,13 @@ __all__ = [
     "FD_LIMIT",
     "FD_RESERVE",
     "Proc",
+    "RedisServer",
     "free_port",
     "pin_self",
     "raise_fd_limit",
     "redis_server",
     "start",
+    "watch_output",
 ]
 
 SERVER_CORE = 0
@@ -105,56 +107,112 @@ async def start(args: list[str], env: dict[str, str] | None = None) -> Proc:
     )
     found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     p = Proc(proc, "")
-
-    async def read() -> None:
-        assert proc.stdout is not None
-        async for raw in proc.stdout:
-            line = raw.decode(errors="replace")
-            p.output.append(line)
-            m = _LISTENING.search(line)
-            if m and not found.done():
-                found.set_result(m.group(1))
-        if not found.done():
-            found.set_exception(RuntimeError("exited:\n" + "".join(p.output)))
-
-    p._reader = asyncio.create_task(read())
+    assert proc.stdout is not None
+    p._reader = asyncio.create_task(watch_output(proc.stdout, p.output, found))
     p.url = await asyncio.wait_for(found, 60)
     return p
 
 
+async def watch_output(
+    stream: asyncio.StreamReader, output: list[str], found: asyncio.Future[str]
+) -> None:
+    """Keep a child server's output lines in ``output``; resolve ``found`` with the address
+    of its 'listening on' line, or fail it with the output if the child exits first."""
+    async for raw in stream:
+        line = raw.decode(errors="replace")
+        output.append(line)
+        m = _LISTENING.search(line)
+        if m and not found.done():
+            found.set_result(m.group(1))
+    if not found.done():
+        found.set_exception(RuntimeError("server exited:\n" + "".join(output)))
+
+
 def free_port() -> int:
+    """A port nothing listens on right now (for servers that must be told one)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+class RedisServer:
+    """A redis-server of our own on a free port, that can be stopped and restarted. It keeps
+    nothing on disk (``--save ""``), so a restart is a Redis that lost everything: the worst
+    case nodes must recover from. FileNotFoundError if redis-server is not installed."""
+
+    def __init__(self, folder: Path, *, timeout: float = 10.0) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed")
+        self.binary = binary
+        self.folder = folder
+        self.timeout = timeout
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+                "--logfile",
+                str(self.folder / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        await self.wait_up()
+        return self
+
+    async def wait_up(self) -> None:
+        """Until the server answers PING (the port can take a moment to open)."""
+        client = aioredis.from_url(self.url, socket_connect_timeout=0.5)
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    if self.proc is None or self.proc.poll() is not None:
+                        raise RuntimeError(f"redis-server exited; see {self.folder / 'redis.log'}")
+                    try:
+                        await client.ping()
+                        return
+                    except (RedisError, OSError):
+                        await asyncio.sleep(0.02)  # polling a condition, with a deadline
+        finally:
+            await client.aclose()
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=self.timeout)
+            self.proc = None
+
+    async def restart(self) -> None:
+        self.kill()
+        await self.start()
+
+
 @contextlib.asynccontextmanager
 async def redis_server() -> AsyncIterator[str]:
-    """A redis-server of the run's own on a free port, keeping nothing; yields its URL once
-    it answers. FileNotFoundError if the binary is not installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise FileNotFoundError("redis-server is not installed")
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="chatserver-bench-redis-")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    """A RedisServer for the run, in a folder of its own; yields its URL once it answers."""
+    folder = Path(tempfile.mkdtemp(prefix="chatserver-bench-redis-"))
     try:
-        probe = aioredis.from_url(url)
+        server = await RedisServer(folder).start()
         try:
-            for _ in range(200):
-                try:
-                    await probe.ping()
-                    break
-                except (OSError, RedisError):
-                    await asyncio.sleep(0.05)
+            yield server.url
         finally:
-            await probe.aclose()
-        yield url
+            server.kill()
     finally:
-        proc.kill()
-        proc.wait()
         shutil.rmtree(folder, ignore_errors=True)

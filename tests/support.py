@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import sys
@@ -25,6 +24,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.procs import free_port, watch_output
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.hub import Hub
@@ -40,13 +40,6 @@ def t(seconds: float) -> float:
 
 
 # -- in-process server ---------------------------------------------------------
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (for servers that must be told one)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _TestServer(uvicorn.Server):
@@ -300,8 +293,6 @@ async def agent(
 
 # -- server in a subprocess ----------------------------------------------------
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
-
 
 class ServerProcess:
     """``python -m chatserver serve`` in a child process, for crash and signal tests."""
@@ -331,23 +322,13 @@ class ServerProcess:
             env=self.env,
         )
         found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.create_task(self._read(found))
+        assert self.proc.stdout is not None
+        self._reader = asyncio.create_task(watch_output(self.proc.stdout, self.output, found))
         try:
             self.url = await asyncio.wait_for(found, t(20))
         except TimeoutError:
             raise TimeoutError("server did not start:\n" + "".join(self.output)) from None
         return self
-
-    async def _read(self, found: asyncio.Future[str]) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            line = raw.decode(errors="replace")
-            self.output.append(line)
-            m = _LISTENING.search(line)
-            if m and not found.done():
-                found.set_result(m.group(1))
-        if not found.done():
-            found.set_exception(RuntimeError("server exited:\n" + "".join(self.output)))
 
     @property
     def ws(self) -> str:
