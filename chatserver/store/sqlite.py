@@ -62,6 +62,8 @@ _BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's writ
 # a WAL sync that takes less than this (on average) runs on the event loop (see _sync)
 INLINE_SYNC = 0.0005
 SLOW_SYNC = 0.005  # one sync this slow sends the next ones to the thread at once
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while anything is written
+RESTART_FRAMES = 4096  # a WAL this long (16 MiB of 4 KiB pages) is started over: _checkpoints
 
 T = TypeVar("T")
 
@@ -125,6 +127,7 @@ class SqliteStore(SqlStore):
         self._checkpointer: asyncio.Task[None] | None = None
         self._claim: BinaryIO | None = None
         self._dirty = False
+        self.checkpoint_every = CHECKPOINT_EVERY
         self._lock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------
@@ -171,18 +174,33 @@ class SqliteStore(SqlStore):
         conn.execute("PRAGMA busy_timeout = 0")  # never wait on the event loop: see apply()
         return conn
 
-    async def _checkpoints(self, every: float = 1.0) -> None:
-        """Once a second, if anything was written: copy the WAL into the database
-        (PASSIVE: it waits for no reader and no writer, and commits go on meanwhile)."""
+    async def _checkpoints(self) -> None:
+        """Once a second, if anything was written: a checkpoint."""
         while True:
-            await asyncio.sleep(every)
-            if not self._dirty or self._checkpoint is None or self._checkpoint_thread is None:
-                continue
-            self._dirty = False
-            try:
-                await self._checkpoint_thread.run(_checkpoint_now, self._checkpoint)
-            except sqlite3.Error as exc:  # a later one will do; commits never depend on it
-                log.warning("WAL checkpoint failed: %s", exc)
+            await asyncio.sleep(self.checkpoint_every)
+            if self._dirty:
+                self._dirty = False
+                try:
+                    await self._checkpoint_round()
+                except sqlite3.Error as exc:  # a later one will do; commits never need it
+                    log.warning("WAL checkpoint failed: %s", exc)
+
+    async def _checkpoint_round(self) -> None:
+        """Copy the WAL into the database (PASSIVE: it waits for no reader and no writer,
+        and commits go on meanwhile).
+
+        SQLite starts the WAL over from its beginning only when a commit finds all of it
+        copied. Under steady load some commit always lands while a copy runs, so that
+        moment never comes and the WAL would grow without end (every sync then also
+        extends the file). So once the WAL holds ``RESTART_FRAMES``, the frames written
+        during the copy are copied too with commits held back (a few frames and one sync
+        of the database file), and the next commit starts the WAL over."""
+        thread, conn = self._checkpoint_thread, self._checkpoint
+        if conn is None or thread is None:
+            return
+        if await thread.run(_checkpoint_now, conn) >= RESTART_FRAMES:
+            async with self._lock:
+                await thread.run(_checkpoint_now, conn)
 
     async def claim(self, wait: float) -> bool:
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -423,8 +441,10 @@ def _apply_waiting(c: sqlite3.Connection, ops: Sequence[Op]) -> None:
         c.execute("PRAGMA busy_timeout = 0")
 
 
-def _checkpoint_now(c: sqlite3.Connection) -> None:
-    c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+def _checkpoint_now(c: sqlite3.Connection) -> int:
+    """Copy the WAL into the database; returns how many frames the WAL holds."""
+    _busy, frames, _copied = c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(frames)
 
 
 def _create_request(c: sqlite3.Connection, op: CreateRequest) -> None:

@@ -67,6 +67,47 @@ async def test_checkpoints_run_beside_the_commits(store: SqliteStore, tmp_path: 
             await asyncio.sleep(0.05)
 
 
+async def test_the_wal_starts_over_although_commits_land_during_the_copy(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite reuses the WAL from its start only when a commit finds all of it copied into
+    the database; under steady load a commit lands during every copy, and the WAL would
+    grow without end. The store then copies what came meanwhile with its commits held
+    back, so the next commit starts the WAL over (the header's salt-1 goes up by one)."""
+    import sqlite3
+
+    from chatserver.store import sqlite
+
+    monkeypatch.setattr(sqlite, "RESTART_FRAMES", 1)
+    db = tmp_path / "t.db"
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    real, calls = sqlite._checkpoint_now, list[int]()
+
+    def copy_while_another_commits(c: sqlite3.Connection) -> int:
+        frames = real(c)
+        if not calls:  # another process's commit lands while the first copy runs
+            other.execute("UPDATE chats SET topic = 'billing' WHERE id = 'c1'")
+        calls.append(frames)
+        return frames
+
+    monkeypatch.setattr(sqlite, "_checkpoint_now", copy_while_another_commits)
+
+    def salt() -> int:
+        with (tmp_path / "t.db-wal").open("rb") as f:
+            return int.from_bytes(f.read(20)[16:20], "big")
+
+    try:
+        await store.apply([message("c1", i) for i in range(1, 21)])
+        await store._checkpoint_round()
+        assert len(calls) == 2
+        before = salt()
+        await store.apply([message("c1", 21)])
+        assert salt() == before + 1  # started over
+        assert [m.seq for m in await store.messages("c1")] == list(range(1, 22))
+    finally:
+        other.close()
+
+
 async def test_a_batch_returns_only_after_the_wal_is_synced(
     store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
