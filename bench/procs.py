@@ -29,6 +29,7 @@ __all__ = [
     "raise_fd_limit",
     "redis_server",
     "start",
+    "stolen_seconds",
     "watch_output",
 ]
 
@@ -49,6 +50,18 @@ def raise_fd_limit() -> int:
         except (ValueError, OSError):
             continue
     return soft
+
+
+def stolen_seconds(core: int = SERVER_CORE) -> float:
+    """CPU time the hypervisor has taken from ``core`` so far (a VM's steal time: while it
+    runs, nothing on that core runs, however idle the guest thinks the core is)."""
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith(f"cpu{core} "):
+                return int(line.split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0.0
 
 
 def pin_self() -> None:

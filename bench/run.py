@@ -144,19 +144,21 @@ class Run:
         self.results[f"{prefix}saturation"] = sat
         self.say(f"{prefix or 'chatserver '}saturation: {_brief(sat)}")
 
-    async def baseline(self, only: set[str]) -> None:
+    async def baseline(self, scenario: str) -> None:
+        """The bare relay's ``relay`` (with saturation) or ``idle``, each in a fresh
+        process, run just before chatserver's own (so both meet the machine alike)."""
         s = self.sizes
         base = await procs.start(["-m", "bench.baseline", "--port", "0"])
         try:
             url = base.ws
-            if only & {"relay"}:
+            if scenario == "relay":
                 h = Harness(url)
                 senders, receivers = await scenarios.baseline_pairs(h, url, s.chats)
                 await self.relay_figures("baseline_", h, base, senders, acks=False)
                 for c in senders + receivers:
                     c.drop()
                 await asyncio.gather(*(c.disconnected for c in senders + receivers))
-            if only & {"idle"}:
+            if scenario == "idle":
                 h = Harness(url)
 
                 async def connect(n: int) -> Any:
@@ -270,9 +272,15 @@ def _ignore(client: Client, payload: Any) -> None:
 def _brief(sat: dict[str, Any]) -> str:
     steps = ", ".join(
         f"{st['rate_offered']}/s p99 {st['p99_ms']} ms{'' if st['complete'] else ' (incomplete)'}"
+        f"{_stolen(st)}"
         for st in sat["steps"]
     )
     return f"saturation {sat['saturation_rate']}/s; steps: {steps}"
+
+
+def _stolen(step: dict[str, Any]) -> str:
+    stolen = step.get("server_core_stolen", 0)
+    return f" [host took {stolen:.0%} of the core]" if stolen >= 0.02 else ""
 
 
 def machine() -> dict[str, Any]:
@@ -304,10 +312,11 @@ async def amain(args: argparse.Namespace) -> int:
         run.results["machine"] = machine()
         run.results["sizes"] = sizes.__dict__
         run.say(f"chatserver bench on {run.results['machine']}")
-        await run.baseline(only)
         if "relay" in only:
+            await run.baseline("relay")
             await run.relay()
         if "idle" in only:
+            await run.baseline("idle")
             await run.idle()
         if "pairing" in only:
             await run.pairing("pairing", None)
@@ -337,6 +346,9 @@ def summary(r: dict[str, Any]) -> None:
         for key in ("p50_ms", "p99_ms", "max_ms", "throughput", "server_cpu"):
             rows.append((f"relay {key}", c[key], b.get(key)))
         rows.append(("relay ack_p99_ms", c["ack_p99_ms"], None))
+        rows.append(
+            ("relay: host took (core)", c["server_core_stolen"], b.get("server_core_stolen"))
+        )
         cs, bs = r["saturation"], r.get("baseline_saturation", {})
         rows.append(("saturation msg/s", cs["saturation_rate"], bs.get("saturation_rate")))
     if "resume_storm" in r:
@@ -348,6 +360,8 @@ def summary(r: dict[str, Any]) -> None:
         k = "rss_per_connection_kib"
         rows.append(("idle KiB/conn", c[k], b.get(k)))
         rows.append(("idle heartbeat CPU", c["heartbeat_cpu"], b.get("heartbeat_cpu")))
+        k = "server_core_stolen"
+        rows.append(("idle: host took (core)", c[k], b.get(k)))
     for key, label in (("nodes_one", "PG, 1 node"), ("nodes_two", "PG, 2 nodes")):
         if key in r:
             for fig in ("p50_ms", "p99_ms", "ack_p99_ms", "server_cpu", "hub_cpu"):

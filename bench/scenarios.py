@@ -19,7 +19,7 @@ import msgspec
 
 from .clients import Client, Countdown, connect_many, now
 from .harness import Acked, Harness, Pair, percentile
-from .procs import Proc
+from .procs import Proc, stolen_seconds
 
 __all__ = [
     "baseline_pairs",
@@ -73,7 +73,7 @@ async def relay_step(
     n = len(senders)
     lags: list[float] = []
     gc.disable()  # the load generator's own collector pauses would count as latency
-    cpu0, gen0 = server.cpu_seconds(), _loadgen_cpu()
+    cpu0, gen0, stolen0 = server.cpu_seconds(), _loadgen_cpu(), stolen_seconds()
     t0 = now() + 0.005
     sent = 0
     while sent < total:
@@ -96,7 +96,7 @@ async def relay_step(
     except TimeoutError:
         complete = False
     elapsed = now() - t0
-    cpu1, gen1 = server.cpu_seconds(), _loadgen_cpu()
+    cpu1, gen1, stolen1 = server.cpu_seconds(), _loadgen_cpu(), stolen_seconds()
     gc.enable()
     for i in ids:
         h.intended.pop(i, None)
@@ -116,6 +116,8 @@ async def relay_step(
         # the load generator polls (it owns its core); its lag says whether it kept up
         "loadgen_cpu": round((gen1 - gen0) / elapsed, 3),
         "send_lag_p99_ms": _ms(percentile(lags, 99)),
+        # the share of the window the host took from the server's core (noise, not us)
+        "server_core_stolen": round((stolen1 - stolen0) / elapsed, 3),
     }
 
 
@@ -264,10 +266,10 @@ async def idle(
     opened = now() - t0
     await asyncio.sleep(1.0)  # let the server settle (freed buffers, pending writes)
     rss1 = server.rss_bytes()
-    cpu0 = server.cpu_seconds()
+    cpu0, stolen0 = server.cpu_seconds(), stolen_seconds()
     pongs0 = pinged()
     await asyncio.sleep(window)
-    cpu1 = server.cpu_seconds()
+    cpu1, stolen1 = server.cpu_seconds(), stolen_seconds()
     return {
         "connections": n,
         "connect_seconds": round(opened, 2),
@@ -278,6 +280,7 @@ async def idle(
         "pings_per_second": round(n / every),
         "answered": pinged() - pongs0,
         "heartbeat_cpu": round((cpu1 - cpu0) / window, 4),
+        "server_core_stolen": round((stolen1 - stolen0) / window, 4),
     }
 
 
