@@ -127,11 +127,19 @@ class Run:
         await scenarios.relay_step(
             h, server, senders, rate=s.rate, seconds=1, acks=acks, measure=False
         )
-        relay = await scenarios.relay_step(
-            h, server, senders, rate=s.rate, seconds=s.seconds, acks=acks
-        )
-        self.results[f"{prefix}relay"] = relay
-        self.say(f"{prefix or 'chatserver '}relay: {relay}")
+        # up to three runs while the host takes the server's core from it; the least
+        # disturbed one counts (all are kept)
+        runs = []
+        for _ in range(3):
+            relay = await scenarios.relay_step(
+                h, server, senders, rate=s.rate, seconds=s.seconds, acks=acks
+            )
+            runs.append(relay)
+            self.say(f"{prefix or 'chatserver '}relay: {relay}")
+            if relay["server_core_stolen"] < scenarios.STOLEN_LIMIT:
+                break
+        relay = min(runs, key=lambda r: r["server_core_stolen"])
+        self.results[f"{prefix}relay"] = {**relay, "runs": runs}
         sat = await scenarios.saturation(
             h,
             server,

@@ -29,11 +29,16 @@ __all__ = [
     "relay_step",
     "resume_storm",
     "saturation",
+    "STOLEN_LIMIT",
 ]
 
 # a typical chat line, the same bytes for chatserver and the baseline
 TEXT = "Hi, my withdrawal from yesterday still has not arrived, could you check it please?"
 _ids = iter(range(1 << 62))
+# a measurement during which the host took this much of the server's core is the host's:
+# the relay runs again (see run.py), a failing saturation step does not count
+STOLEN_LIMIT = 0.05
+STEP_TRIES = 5
 _decode = msgspec.json.Decoder().decode
 
 
@@ -152,17 +157,23 @@ async def saturation(
 ) -> dict[str, Any]:
     """Raise the rate step by step until p99 passes ``p99_limit_ms`` or messages stop
     arriving; the saturation point is the last rate that passed. A step that fails is
-    run once more before it counts (one stall of the VM should not decide it)."""
+    run once more before it counts (one stall of the VM should not decide it), and a
+    failure while the host took ``STOLEN_LIMIT`` or more of the server's core does not
+    count at all (up to ``STEP_TRIES`` runs of a step)."""
     steps = []
     best: dict[str, Any] | None = None
     for rate in _ladder(start, 1.2, limit):
-        for _ in range(2):
+        failures = 0
+        for _ in range(STEP_TRIES):
             step = await relay_step(h, server, senders, rate=rate, seconds=step_seconds, acks=acks)
             steps.append(step)
             ok = step["complete"] and step["p99_ms"] <= p99_limit_ms
             if ok:
                 break
             await drained(h)
+            failures += step["server_core_stolen"] < STOLEN_LIMIT
+            if failures == 2:
+                break
         if not ok:
             break
         best = step
