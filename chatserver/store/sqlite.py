@@ -63,7 +63,7 @@ _BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's writ
 INLINE_SYNC = 0.0005
 SLOW_SYNC = 0.005  # one sync this slow sends the next ones to the thread at once
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while anything is written
-RESTART_FRAMES = 4096  # a WAL this long (16 MiB of 4 KiB pages) is started over: _checkpoints
+RESTART_FRAMES = 16384  # a WAL this long (64 MiB of 4 KiB pages) is started over: _checkpoints
 
 T = TypeVar("T")
 
