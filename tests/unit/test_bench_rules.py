@@ -1,0 +1,81 @@
+"""The benchmark's rules for a noisy host: a saturation step that fails while the host
+takes the server's core (steal time) does not count against the server; one that fails
+on its own counts, twice. (Only the rules: the suite itself runs in test_bench_smoke.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench import scenarios
+
+
+def step(rate: float, p99: float, stolen: float) -> dict[str, Any]:
+    return {
+        "rate_offered": round(rate),
+        "complete": True,
+        "throughput": round(rate),
+        "p99_ms": p99,
+        "server_core_stolen": stolen,
+    }
+
+
+async def ladder(
+    monkeypatch: pytest.MonkeyPatch, script: dict[int, list[tuple[float, float]]]
+) -> tuple[int, list[int]]:
+    """Run the saturation ladder on scripted steps: rate -> [(p99 ms, steal), ...]."""
+    runs: list[int] = []
+
+    async def relay_step(*_: Any, rate: float, **__: Any) -> dict[str, Any]:
+        runs.append(round(rate))
+        p99, stolen = script[round(rate)].pop(0)
+        return step(rate, p99, stolen)
+
+    async def drained(*_: Any) -> None:
+        pass
+
+    monkeypatch.setattr(scenarios, "relay_step", relay_step)
+    monkeypatch.setattr(scenarios, "drained", drained)
+    result = await scenarios.saturation(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        [],
+        acks=True,
+        start=1000,
+        limit=1500,
+        step_seconds=1,
+    )
+    return result["saturation_rate"], runs
+
+
+async def test_failures_under_steal_do_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    rate, runs = await ladder(
+        monkeypatch,
+        {
+            1000: [(3.0, 0.0)],
+            # three failures while the host took 10-30% of the core, then a clean pass
+            1200: [(40.0, 0.1), (90.0, 0.3), (30.0, 0.08), (4.0, 0.01)],
+            1400: [(30.0, 0.0), (31.0, 0.0)],  # fails twice on its own: the end
+        },
+    )
+    assert rate == 1200
+    assert runs == [1000, 1200, 1200, 1200, 1200, 1400, 1400]
+
+
+async def test_a_step_is_tried_at_most_five_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    rate, runs = await ladder(
+        monkeypatch,
+        {1000: [(3.0, 0.0)], 1200: [(40.0, 0.2)] * 5, 1400: []},
+    )
+    assert rate == 1000
+    assert runs == [1000] + [1200] * 5
+
+
+async def test_one_clean_failure_gets_a_second_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    rate, runs = await ladder(
+        monkeypatch,
+        {1000: [(30.0, 0.0), (3.0, 0.0)], 1200: [(3.0, 0.0)], 1400: [(3.0, 0.0)]},
+    )
+    assert rate == 1400
+    assert runs == [1000, 1000, 1200, 1400]
