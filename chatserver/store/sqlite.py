@@ -175,7 +175,7 @@ class SqliteStore(SqlStore):
         return conn
 
     async def _checkpoints(self) -> None:
-        """Once a second, if anything was written: a checkpoint."""
+        """Every ``checkpoint_every`` seconds, if anything was written: a checkpoint."""
         while True:
             await asyncio.sleep(self.checkpoint_every)
             if self._dirty:
@@ -194,7 +194,9 @@ class SqliteStore(SqlStore):
         moment never comes and the WAL would grow without end (every sync then also
         extends the file). So once the WAL holds ``RESTART_FRAMES``, the frames written
         during the copy are copied too with commits held back (a few frames and one sync
-        of the database file), and the next commit starts the WAL over."""
+        of the database file), and the next commit starts the WAL over. (SQLite's own
+        ``RESTART`` mode would hold writers back with its busy handler, which sleeps and
+        polls; our commits wait on the store's lock instead.)"""
         thread, conn = self._checkpoint_thread, self._checkpoint
         if conn is None or thread is None:
             return
