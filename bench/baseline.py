@@ -2,7 +2,9 @@
 httptools and websockets-sansio, no compression) that stores nothing and checks nothing.
 
 A client's first frame is ``join <pair> <side>``, answered with ``joined``; after that
-every text frame goes to the other side of its pair. Run: ``python -m bench.baseline --port 0``.
+every text frame goes to the other side of its pair, except a heartbeat (``PING``, the exact
+bytes the load generator sends), which is answered with ``PONG`` as chatserver answers it.
+Run: ``python -m bench.baseline --port 0``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from chatserver.config import Settings
 from chatserver.server import uvicorn_config
 
 peers: dict[tuple[str, str], WebSocket] = {}
+PING = '{"type":"ping"}'
+PONG = '{"type":"pong"}'
 
 
 async def relay(ws: WebSocket) -> None:
@@ -32,9 +36,13 @@ async def relay(ws: WebSocket) -> None:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            text = message.get("text")
+            if text == PING:
+                await ws.send_text(PONG)
+                continue
             peer = peers.get(other)
-            if peer is not None and message.get("text") is not None:
-                await peer.send_text(message["text"])
+            if peer is not None and text is not None:
+                await peer.send_text(text)
     finally:
         peers.pop((pair, side), None)
 

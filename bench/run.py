@@ -170,11 +170,11 @@ class Run:
                 h = Harness(url)
 
                 async def connect(n: int) -> Any:
-                    clients = await connect_many(f"{url}/ws", [_ignore] * n, raw=True)
+                    clients = await connect_many(f"{url}/ws", [_count_pong] * n, raw=True)
                     for i, c in enumerate(clients):
                         c.send_text(b"join idle%d a" % i)
                     h.heartbeat(clients)
-                    return lambda: 0
+                    return lambda: sum(c.state.get("pongs", 0) for c in clients)
 
                 self.results["baseline_idle"] = await scenarios.idle(
                     base, connect, self.idle_size, window=s.idle_window
@@ -273,8 +273,9 @@ async def seed_agents(store: Store, agents: int, max_chats: int) -> list[str]:
     return tokens
 
 
-def _ignore(client: Client, payload: Any) -> None:
-    pass
+def _count_pong(client: Client, payload: Any) -> None:
+    if payload == b'{"type":"pong"}':
+        client.state["pongs"] = client.state.get("pongs", 0) + 1
 
 
 def _brief(sat: dict[str, Any]) -> str:
