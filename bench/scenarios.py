@@ -158,8 +158,8 @@ async def saturation(
     """Raise the rate step by step until p99 passes ``p99_limit_ms`` or messages stop
     arriving; the saturation point is the last rate that passed. A step that fails is
     run once more before it counts (one stall of the VM should not decide it), and a
-    failure while the host took ``STOLEN_LIMIT`` or more of the server's core does not
-    count at all (up to ``STEP_TRIES`` runs of a step)."""
+    p99 over the limit while the host took ``STOLEN_LIMIT`` or more of the server's core
+    does not count at all (up to ``STEP_TRIES`` runs of a step)."""
     steps = []
     best: dict[str, Any] | None = None
     for rate in _ladder(start, 1.2, limit):
@@ -171,7 +171,8 @@ async def saturation(
             if ok:
                 break
             await drained(h)
-            failures += step["server_core_stolen"] < STOLEN_LIMIT
+            # a collapse (messages stopped arriving) always counts: steal does not cause it
+            failures += not step["complete"] or step["server_core_stolen"] < STOLEN_LIMIT
             if failures == 2:
                 break
         if not ok:

@@ -14,7 +14,7 @@ from bench import scenarios
 def step(rate: float, p99: float, stolen: float) -> dict[str, Any]:
     return {
         "rate_offered": round(rate),
-        "complete": True,
+        "complete": p99 < 1000,  # a p99 of 1,000 ms or more stands for a collapse here
         "throughput": round(rate),
         "p99_ms": p99,
         "server_core_stolen": stolen,
@@ -79,3 +79,13 @@ async def test_one_clean_failure_gets_a_second_try(monkeypatch: pytest.MonkeyPat
     )
     assert rate == 1400
     assert runs == [1000, 1000, 1200, 1400]
+
+
+async def test_a_collapse_counts_even_under_steal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages that stop arriving are the server's doing, whatever the host took."""
+    rate, runs = await ladder(
+        monkeypatch,
+        {1000: [(3.0, 0.0)], 1200: [(5000.0, 0.2), (5000.0, 0.2)], 1400: []},
+    )
+    assert rate == 1000
+    assert runs == [1000, 1200, 1200]
