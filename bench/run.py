@@ -28,6 +28,7 @@ from chatserver.store import Store
 from chatserver.store.sqlite import SqliteStore
 
 from . import nodes, procs, scenarios
+from .baseline import PONG
 from .clients import Client, connect_many
 from .harness import Harness
 
@@ -273,8 +274,11 @@ async def seed_agents(store: Store, agents: int, max_chats: int) -> list[str]:
     return tokens
 
 
+_PONG = PONG.encode()  # the baseline's answer to a heartbeat
+
+
 def _count_pong(client: Client, payload: Any) -> None:
-    if payload == b'{"type":"pong"}':
+    if payload == _PONG:
         client.state["pongs"] = client.state.get("pongs", 0) + 1
 
 
