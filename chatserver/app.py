@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from . import metrics
 from .cluster import EdgeProxy, Node
 from .config import Settings, load_routing
 from .directory import make_directory
@@ -107,6 +108,7 @@ def create_app(
         Route("/widget/i18n/{locale}.json", widget.catalog),
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
+        Route("/metrics", api.metrics),
         Route("/api/topics", api.topics),
         Route("/api/openapi.json", openapi.spec),
         Route("/api/requests", api.list_requests),
@@ -160,6 +162,7 @@ def create_app(
             Exception: server_error,
         },
     )
+    app.state.metrics = metrics.registry(app.state)
     app.state.signin_throttle = SignInThrottle()
     app.state.lookup_throttle = FailureThrottle("lookup", address="10/15 minutes")
     return app

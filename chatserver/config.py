@@ -45,6 +45,8 @@ class Settings:
     node_url: str = ""
     cluster_beat_seconds: float = 2.0
     log_level: str = "info"
+    # /metrics for Prometheus, only with this bearer token (empty: /metrics is off)
+    metrics_token: str = ""
     # browsers: origins (scheme://host[:port]) allowed to open /ws/player besides our own
     allowed_origins: tuple[str, ...] = ()
     # chats: departments and topics come from a TOML file (empty: the shipped default)
@@ -152,6 +154,8 @@ class Settings:
             raise ConfigError("identity_modes: choose from token, directory, guest")
         if self.identity_secret and len(self.identity_secret) < 32:
             raise ConfigError("identity_secret must be at least 32 characters (HMAC-SHA256)")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigError("metrics_token must be at least 16 characters")
         if self.directory_header and ":" not in self.directory_header:
             raise ConfigError("directory_header must look like 'Name: value'")
         if self.webhook_urls and len(self.webhook_secret) < 32:

@@ -18,8 +18,9 @@ from chatserver.security import hash_password, new_token, token_hash
 from chatserver.store.postgres import PostgresStore
 from tests.support import FACTOR, WS, ServerProcess, agent, free_port, pg_rows, player, t
 
-__all__ = ["BEAT", "Cluster", "acked", "agent_back", "pair", "resume"]
+__all__ = ["BEAT", "METRICS_TOKEN", "Cluster", "acked", "agent_back", "pair", "resume"]
 
+METRICS_TOKEN = "metrics-token-of-the-cluster-tests"
 BEAT = 0.5 * FACTOR  # heartbeats in these tests: a dead node is noticed within 2 s
 
 
@@ -35,6 +36,7 @@ class Cluster:
             "CHATSERVER_LOG_LEVEL": "info",
             "CHATSERVER_PLAYER_RATE": "50",
             "CHATSERVER_PLAYER_BURST": "100",
+            "CHATSERVER_METRICS_TOKEN": METRICS_TOKEN,
         }
         self.nodes: list[ServerProcess] = []
 

@@ -18,7 +18,7 @@ from ..web.origins import PEER_HEADER, SECRET_HEADER
 
 __all__ = ["EdgeProxy"]
 
-_LOCAL = {"/healthz", "/readyz"}
+_LOCAL = {"/healthz", "/readyz", "/metrics"}  # each node answers these for itself
 # hop-by-hop headers (RFC 9110 7.6.1) and ours, which only an edge may set
 _DROP = {
     b"connection",

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from functools import partial
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +45,7 @@ from ..core.requests import (
     request_number_from_bits,
 )
 from ..core.routing import AgentStatus, Overflow, Router
+from ..core.stats import LATENCY_BOUNDS, WAIT_BOUNDS, Buckets
 from ..core.topics import RoutingConfig, Topic
 from ..directory import MemberDirectory, StoreDirectory
 from ..exceptions import ClientError, LimitError, StateError, StoreError
@@ -125,6 +127,11 @@ class Hub:
             "identity", session="5/15 minutes", address="20/15 minutes"
         )
         self.writer = Writer(store, batch_max=settings.write_batch_max, on_fatal=self._store_failed)
+        # for /metrics (chatserver.metrics): messages stored by sender, the time from a
+        # message's arrival to its commit, and how long assigned chats had waited
+        self.messages_stored: dict[Sender, int] = dict.fromkeys(Sender, 0)
+        self.message_seconds = Buckets(LATENCY_BOUNDS)
+        self.queue_wait_seconds = Buckets(WAIT_BOUNDS)
         self.sessions: dict[str, PlayerSession] = {}
         self.by_token: dict[bytes, PlayerSession] = {}
         self.chats: dict[str, LiveChat] = {}
@@ -627,7 +634,9 @@ class Hub:
             live.last_agent_at = now
             _cancel(live.answer_timer)  # answered
             live.answer_timer = None
-        self.writer.submit(AppendMessage(msg), partial(self._message_committed, live, msg, conn))
+        self.writer.submit(
+            AppendMessage(msg), partial(self._message_committed, live, msg, conn, perf_counter())
+        )
 
     def post_file(
         self,
@@ -694,7 +703,7 @@ class Hub:
         live.seq_futures.setdefault(msg.seq, []).append(future)
         self.writer.submit_group(
             [AddAttachment(record), AppendMessage(msg)],
-            partial(self._message_committed, live, msg, None),
+            partial(self._message_committed, live, msg, None, perf_counter()),
         )
         return future, True
 
@@ -750,7 +759,11 @@ class Hub:
             frame["chat"] = live.id
         return frame
 
-    def _message_committed(self, live: LiveChat, msg: Message, conn: Connection | None) -> None:
+    def _message_committed(
+        self, live: LiveChat, msg: Message, conn: Connection | None, arrived: float
+    ) -> None:
+        self.message_seconds.observe(perf_counter() - arrived)
+        self.messages_stored[msg.sender] += 1
         live.conv.committed(msg)
         if conn is not None:
             conn.send(self._ack(conn, live, msg.id, msg.seq))
@@ -787,6 +800,8 @@ class Hub:
         presence = self.agents.get(agent_id)
         if conv.state is not ChatState.ACTIVE or conv.agent_id != agent_id or presence is None:
             return  # ended or requeued before the assignment was stored
+        if not conv.requeued:
+            self.queue_wait_seconds.observe(max(0.0, self.clock() - conv.queued_at))
         live.notified_agent = agent_id
         live.last_queued = None
         _cancel(live.answer_timer)

@@ -19,7 +19,9 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter
 
+from ..core.stats import LATENCY_BOUNDS, Buckets
 from ..exceptions import StoreError
 from ..store import Op, Store
 
@@ -45,6 +47,7 @@ class Writer:
         self.failed: StoreError | None = None
         self.batches = 0
         self.ops_written = 0
+        self.commit_seconds = Buckets(LATENCY_BOUNDS)  # each batch's store.apply, retries too
         self._groups: deque[tuple[list[Op], Callback]] = deque()
         self._pending = 0
         self._wake = asyncio.Event()
@@ -87,8 +90,10 @@ class Writer:
                     ops.extend(group)
                     cbs.append(cb)
                 self._pending -= len(ops)
+                start = perf_counter()
                 if not await self._apply(ops):
                     return
+                self.commit_seconds.observe(perf_counter() - start)
                 self.batches += 1
                 self.ops_written += len(ops)
                 for cb in cbs:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
@@ -17,7 +19,7 @@ from ..store import AgentRecord, RequestRecord, RequestSummary
 from .auth import check_csrf, console_session
 from .errors import error_response
 
-__all__ = ["get_request", "healthz", "list_requests", "readyz", "topics"]
+__all__ = ["get_request", "healthz", "list_requests", "metrics", "readyz", "topics"]
 
 
 def _hub(request: Request) -> Hub:
@@ -28,6 +30,19 @@ def _hub(request: Request) -> Hub:
 async def healthz(request: Request) -> JSONResponse:
     """Liveness: the process answers."""
     return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    """This node's figures for Prometheus (chatserver.metrics), behind a bearer token."""
+    token: str = request.app.state.settings.metrics_token
+    if not token:
+        raise NotFoundError("metrics_disabled", "/metrics is off: set metrics_token to enable it")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise AuthError("auth_required", "send the metrics token: Authorization: Bearer <token>")
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise AuthError("invalid_token", "wrong metrics token")
+    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
 
 
 async def readyz(request: Request) -> JSONResponse:

@@ -158,6 +158,16 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), "503": _json(_ref("Error"))},
             }
         },
+        "/metrics": {
+            "get": {
+                "summary": "This node's figures in Prometheus's text format (metrics_token)",
+                "responses": {
+                    "200": {"description": "Prometheus text format"},
+                    "401": _json(_ref("Error")),
+                    "404": _json(_ref("Error")),
+                },
+            }
+        },
         "/api/topics": {
             "get": {
                 "summary": "Pre-chat topics with labels and whether they are open",

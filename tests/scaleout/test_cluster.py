@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from chatserver.store.postgres import PostgresStore
-from tests.cluster import Cluster, acked, agent_back, pair, resume
+from tests.cluster import METRICS_TOKEN, Cluster, acked, agent_back, pair, resume
 from tests.redis_server import RedisServer
-from tests.support import WS, ServerProcess, agent, free_port, player, t
+from tests.support import WS, ServerProcess, agent, free_port, player, samples, t
 
 
 async def test_a_player_on_one_node_chats_with_an_agent_on_another(cluster: Cluster) -> None:
@@ -57,6 +57,19 @@ async def test_a_player_on_one_node_chats_with_an_agent_on_another(cluster: Clus
         direct = await client.get(hub.url + "/api/topics")
     assert via_edge.status_code == 200 and via_edge.json() == direct.json()
     assert [r[1] for r in await cluster.stored(chat) if r[2] != "system"] == ["p1", "a1"]
+
+    # /metrics: each node answers for itself; the hub counts every client, tunnelled or not
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with httpx.AsyncClient() as client:
+        on_edge = samples((await client.get(edge.url + "/metrics", headers=auth)).text)
+        on_hub = samples((await client.get(hub.url + "/metrics", headers=auth)).text)
+    assert on_edge[("chatserver_node_role", (("role", "edge"),))] == 1
+    assert on_edge[("chatserver_edge_tunnels", ())] == 2  # p and m
+    assert not any(name == "chatserver_connections" for name, _ in on_edge)
+    assert on_hub[("chatserver_node_role", (("role", "hub"),))] == 1
+    assert on_hub[("chatserver_connections", (("kind", "player"),))] == 2
+    assert on_hub[("chatserver_connections", (("kind", "agent"),))] == 2
+    assert on_hub[("chatserver_messages_stored_total", (("sender", "player"),))] == 1
 
 
 async def test_a_pairing_storm_across_three_nodes(cluster: Cluster) -> None:

@@ -42,6 +42,7 @@ def test_precedence_toml_env_overrides(tmp_path: Path) -> None:
         ({"CHATSERVER_ALLOWED_ORIGINS": "example.com"}, "allowed_origins"),
         ({"CHATSERVER_IDENTITY_MODES": "token,password"}, "identity_modes"),
         ({"CHATSERVER_IDENTITY_SECRET": "too-short"}, "identity_secret"),
+        ({"CHATSERVER_METRICS_TOKEN": "short-token"}, "metrics_token"),
         ({"CHATSERVER_DIRECTORY_HEADER": "no colon"}, "directory_header"),
         ({"CHATSERVER_ANSWER_TIMEOUT_SECONDS": "-1"}, "answer_timeout_seconds"),
         ({"CHATSERVER_REDIS_URL": "localhost:6379"}, "redis_url"),
