@@ -46,10 +46,12 @@ def _db_url(name: str) -> str:
 
 
 class _Both:
-    """Two server processes read as one, for the CPU figure."""
+    """Two server processes read as one: CPU of both; the hub node's (the first's)
+    address, whose /metrics times every message."""
 
     def __init__(self, *parts: procs.Proc) -> None:
         self.parts = parts
+        self.url = parts[0].url
 
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.parts)

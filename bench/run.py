@@ -67,6 +67,7 @@ SERVER_ENV = {
     "CHATSERVER_AGENT_BURST": "100000",
     "CHATSERVER_MAX_MESSAGES_PER_CHAT": "100000000",
     "CHATSERVER_ANSWER_TIMEOUT_SECONDS": "0",
+    "CHATSERVER_METRICS_TOKEN": scenarios.METRICS_TOKEN,
 }
 
 
@@ -359,6 +360,8 @@ def summary(r: dict[str, Any]) -> None:
         for key in ("p50_ms", "p99_ms", "max_ms", "throughput", "server_cpu"):
             rows.append((f"relay {key}", c[key], b.get(key)))
         rows.append(("relay ack_p99_ms", c["ack_p99_ms"], None))
+        rows.append(("relay hub p50_ms (its /metrics)", c["hub_p50_ms"], None))
+        rows.append(("relay hub p99_ms (its /metrics)", c["hub_p99_ms"], None))
         rows.append(
             ("relay: host took (core)", c["server_core_stolen"], b.get("server_core_stolen"))
         )

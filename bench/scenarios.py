@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
+from prometheus_client.parser import text_string_to_metric_families
 
 from .clients import Client, Countdown, connect_many, now
 from .harness import Acked, Harness, Pair, percentile
@@ -29,6 +31,7 @@ __all__ = [
     "relay_step",
     "resume_storm",
     "saturation",
+    "METRICS_TOKEN",
     "STOLEN_LIMIT",
 ]
 
@@ -40,6 +43,9 @@ _ids = iter(range(1 << 62))
 STOLEN_LIMIT = 0.05
 STEP_TRIES = 5
 _decode = msgspec.json.Decoder().decode
+# chatserver's /metrics (run.py gives the server this token): the hub's own timing
+METRICS_TOKEN = "bench-metrics-token-0123456789"
+_COMMIT = "chatserver_message_commit_seconds"
 
 
 def _ms(seconds: float) -> float:
@@ -77,6 +83,7 @@ async def relay_step(
     ]
     n = len(senders)
     lags: list[float] = []
+    hub0 = await commit_buckets(server) if acks else None
     gc.disable()  # the load generator's own collector pauses would count as latency
     cpu0, gen0, stolen0 = server.cpu_seconds(), _loadgen_cpu(), stolen_seconds()
     t0 = now() + 0.005
@@ -107,6 +114,8 @@ async def relay_step(
         h.intended.pop(i, None)
     lat, ack = h.latencies, h.ack_latencies
     h.measuring = False
+    hub1 = await commit_buckets(server) if hub0 is not None else None
+    hub = _delta(hub1, hub0) if hub1 is not None and hub0 is not None else None
     return {
         "rate_offered": round(rate),
         "messages": total,
@@ -117,6 +126,10 @@ async def relay_step(
         "max_ms": _ms(max(lat, default=0.0)),
         "ack_p50_ms": _ms(percentile(ack, 50)) if acks else None,
         "ack_p99_ms": _ms(percentile(ack, 99)) if acks else None,
+        # the hub's own share: a message's arrival at the hub until it is stored and acked
+        # (its /metrics histogram over the step, interpolated within buckets)
+        "hub_p50_ms": _ms(_quantile(hub, 0.5)) if hub else None,
+        "hub_p99_ms": _ms(_quantile(hub, 0.99)) if hub else None,
         "server_cpu": round((cpu1 - cpu0) / elapsed, 3),
         # the load generator polls (it owns its core); its lag says whether it kept up
         "loadgen_cpu": round((gen1 - gen0) / elapsed, 3),
@@ -124,6 +137,49 @@ async def relay_step(
         # the share of the window the host took from the server's core (noise, not us)
         "server_core_stolen": round((stolen1 - stolen0) / elapsed, 3),
     }
+
+
+async def commit_buckets(server: Proc) -> list[tuple[float, float]] | None:
+    """The server's histogram of message commit times: cumulative (bound, count) pairs,
+    or None from a server without it (the baseline)."""
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.get(
+                f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+    except httpx.HTTPError:
+        return None
+    if r.status_code != 200:
+        return None
+    return [
+        (float(s.labels["le"]), s.value)
+        for family in text_string_to_metric_families(r.text)
+        if family.name == _COMMIT
+        for s in family.samples
+        if s.name == f"{_COMMIT}_bucket"
+    ]
+
+
+def _delta(
+    after: list[tuple[float, float]], before: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    return [(le, n - m) for (le, n), (_, m) in zip(after, before, strict=True)]
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """As Prometheus's ``histogram_quantile``: linear within the bucket that holds the
+    q-th observation (the last finite bound if it lies beyond every bound)."""
+    total = buckets[-1][1]
+    if total <= 0:
+        return 0.0
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, n in buckets:
+        if n >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * (rank - below) / (n - below)
+        lower, below = le, n
+    return lower
 
 
 async def drained(h: Harness, timeout: float = 60) -> None:

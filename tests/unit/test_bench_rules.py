@@ -89,3 +89,16 @@ async def test_a_collapse_counts_even_under_steal(monkeypatch: pytest.MonkeyPatc
     )
     assert rate == 1000
     assert runs == [1000, 1200, 1200]
+
+
+def test_the_hub_quantile_interpolates_within_its_bucket() -> None:
+    """As Prometheus's histogram_quantile: linear inside the bucket, the last finite
+    bound for a rank beyond every bound, and 0 for an empty window."""
+    inf = float("inf")
+    assert scenarios._quantile([(0.001, 50), (0.002, 100), (inf, 100)], 0.5) == 0.001
+    assert scenarios._quantile([(0.001, 50), (0.002, 100), (inf, 100)], 0.75) == 0.0015
+    assert scenarios._quantile([(0.001, 0), (0.002, 98), (inf, 100)], 0.99) == 0.002
+    assert scenarios._quantile([(0.001, 0), (0.002, 0), (inf, 0)], 0.99) == 0.0
+    before = [(0.001, 5), (0.002, 7), (inf, 8)]
+    after = [(0.001, 9), (0.002, 20), (inf, 21)]
+    assert scenarios._delta(after, before) == [(0.001, 4), (0.002, 13), (inf, 13)]
