@@ -45,7 +45,10 @@ STEP_TRIES = 5
 _decode = msgspec.json.Decoder().decode
 # chatserver's /metrics (run.py gives the server this token): the hub's own timing
 METRICS_TOKEN = "bench-metrics-token-0123456789"
-_COMMIT = "chatserver_message_commit_seconds"
+HUB_HISTOGRAMS = {
+    "hub": "chatserver_message_commit_seconds",  # a message's arrival at the hub to its ack
+    "commit": "chatserver_store_commit_seconds",  # one group commit, until durable
+}
 
 
 def _ms(seconds: float) -> float:
@@ -83,7 +86,7 @@ async def relay_step(
     ]
     n = len(senders)
     lags: list[float] = []
-    hub0 = await commit_buckets(server) if acks else None
+    hub0 = await hub_histograms(server) if acks else None
     gc.disable()  # the load generator's own collector pauses would count as latency
     cpu0, gen0, stolen0 = server.cpu_seconds(), _loadgen_cpu(), stolen_seconds()
     t0 = now() + 0.005
@@ -114,8 +117,15 @@ async def relay_step(
         h.intended.pop(i, None)
     lat, ack = h.latencies, h.ack_latencies
     h.measuring = False
-    hub1 = await commit_buckets(server) if hub0 is not None else None
-    hub = _delta(hub1, hub0) if hub1 is not None and hub0 is not None else None
+    hub1 = await hub_histograms(server) if hub0 is not None else None
+    hub: dict[str, Any] = {f"{k}_p{q}_ms": None for k in HUB_HISTOGRAMS for q in (50, 99)}
+    hub["commits"] = None  # group commits in the window: messages per commit
+    if hub0 and hub1:
+        for key, name in HUB_HISTOGRAMS.items():
+            step = _delta(hub1[name], hub0[name])
+            hub[f"{key}_p50_ms"] = _ms(_quantile(step, 0.5))
+            hub[f"{key}_p99_ms"] = _ms(_quantile(step, 0.99))
+        hub["commits"] = int(step[-1][1])  # the last is the commits' histogram
     return {
         "rate_offered": round(rate),
         "messages": total,
@@ -126,10 +136,10 @@ async def relay_step(
         "max_ms": _ms(max(lat, default=0.0)),
         "ack_p50_ms": _ms(percentile(ack, 50)) if acks else None,
         "ack_p99_ms": _ms(percentile(ack, 99)) if acks else None,
-        # the hub's own share: a message's arrival at the hub until it is stored and acked
-        # (its /metrics histogram over the step, interpolated within buckets)
-        "hub_p50_ms": _ms(_quantile(hub, 0.5)) if hub else None,
-        "hub_p99_ms": _ms(_quantile(hub, 0.99)) if hub else None,
+        # the server's own share (its /metrics histograms over the step, interpolated within
+        # buckets): hub_ a message's arrival at the hub until it is stored and acked,
+        # commit_ one group commit until durable
+        **hub,
         "server_cpu": round((cpu1 - cpu0) / elapsed, 3),
         # the load generator polls (it owns its core); its lag says whether it kept up
         "loadgen_cpu": round((gen1 - gen0) / elapsed, 3),
@@ -139,9 +149,9 @@ async def relay_step(
     }
 
 
-async def commit_buckets(server: Proc) -> list[tuple[float, float]] | None:
-    """The server's histogram of message commit times: cumulative (bound, count) pairs,
-    or None from a server without it (the baseline)."""
+async def hub_histograms(server: Proc) -> dict[str, list[tuple[float, float]]] | None:
+    """The server's own timing histograms (``HUB_HISTOGRAMS``) as cumulative (bound, count)
+    pairs, or None from a server without them (the baseline)."""
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             r = await http.get(
@@ -151,13 +161,15 @@ async def commit_buckets(server: Proc) -> list[tuple[float, float]] | None:
         return None
     if r.status_code != 200:
         return None
-    return [
-        (float(s.labels["le"]), s.value)
+    return {
+        family.name: [
+            (float(s.labels["le"]), s.value)
+            for s in family.samples
+            if s.name == f"{family.name}_bucket"
+        ]
         for family in text_string_to_metric_families(r.text)
-        if family.name == _COMMIT
-        for s in family.samples
-        if s.name == f"{_COMMIT}_bucket"
-    ]
+        if family.name in HUB_HISTOGRAMS.values()
+    }
 
 
 def _delta(
