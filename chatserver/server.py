@@ -16,7 +16,9 @@ __all__ = ["tune_runtime", "uvicorn_config"]
 # Young collections every 50,000 allocations rather than 700, and the full ones far
 # rarer: with tens of thousands of connections alive a full collection walks millions
 # of objects (a pause of 100 ms and more, straight into every latency figure). Short-lived
-# garbage is freed by reference counting anyway; the collector is only for cycles.
+# garbage is freed by reference counting anyway; the collector is only for cycles. What
+# lives long per message (core.conversation.Message, its idempotency key) is not tracked
+# at all, so a busy chat server reaches even the young threshold rarely.
 GC_THRESHOLDS = (50_000, 20, 100)
 
 

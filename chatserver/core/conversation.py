@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import msgspec
+
 from ..exceptions import LimitError, StateError
 
 __all__ = [
@@ -91,8 +93,7 @@ class Player:
         }
 
 
-@dataclass(slots=True, frozen=True)
-class FileInfo:
+class FileInfo(msgspec.Struct, frozen=True, gc=False):
     """An attachment as a message carries it (the bytes are in the file store)."""
 
     id: str
@@ -105,9 +106,13 @@ class FileInfo:
     thumbnail: bool = False
 
 
-@dataclass(slots=True, frozen=True)
-class Message:
-    """A stored chat message. ``ts`` is epoch milliseconds."""
+class Message(msgspec.Struct, frozen=True, gc=False):
+    """A stored chat message. ``ts`` is epoch milliseconds.
+
+    Not tracked by the garbage collector (``gc=False``; its fields are strings, numbers
+    and a ``FileInfo``, so it can be in no reference cycle): a live chat keeps all its
+    messages, and every tracked object that stays alive is one more the collector walks
+    in each young collection (bench/README.md, "Where the time goes")."""
 
     chat_id: str
     seq: int
@@ -190,7 +195,9 @@ class Conversation:
     committed_seq: int = 0
     messages: list[Message] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-    _ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    # author key + NUL + client id -> seq (a string, which the collector never tracks,
+    # unlike a tuple: see Message)
+    _ids: dict[str, int] = field(default_factory=dict)
     _note_ids: set[tuple[int, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -257,7 +264,7 @@ class Conversation:
         max_messages: int | None = None,
     ) -> Appended | Duplicate:
         """Accept a message (or recognise a resend). Raises StateError once ended."""
-        key = (_author_key(sender, agent_id), client_id)
+        key = f"{_author_key(sender, agent_id)}\x00{client_id}"
         seq = self._ids.get(key)
         if seq is not None:
             return Duplicate(seq=seq, committed=seq <= self.committed_seq)
@@ -318,7 +325,7 @@ class Conversation:
     def restore(self, messages: Sequence[Message], notes: Sequence[Note] = ()) -> None:
         """Load the committed log (after a restart)."""
         for msg in messages:
-            self._ids[(msg.author_key, msg.id)] = msg.seq
+            self._ids[f"{msg.author_key}\x00{msg.id}"] = msg.seq
             self.committed(msg)
         self.last_seq = self.committed_seq
         for note in notes:
