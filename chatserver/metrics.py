@@ -48,7 +48,9 @@ class _ServerCollector(Collector):
         node = getattr(self.state, "node", None)
         role = "single" if node is None else node.role
         info = GaugeMetricFamily(
-            "chatserver_node_role", "This node's role: single, hub or edge.", labels=["role"]
+            "chatserver_node_role",
+            "This node's role: single, hub or edge (promoting while it takes the hub over).",
+            labels=["role"],
         )
         info.add_metric([role], 1)
         yield info
