@@ -129,6 +129,17 @@ def _hub_metrics(hub: Hub) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "chatserver_store_pending", "Writes queued for the next group commit.", writer.pending
     )
+    if hub.dispatcher is not None:
+        attempts = CounterMetricFamily(
+            "chatserver_webhook_attempts",
+            "Webhook deliveries to the ticket system, by outcome: delivered, failed and to be"
+            " retried, or given up after webhook_max_attempts.",
+            labels=["outcome"],
+        )
+        d = hub.dispatcher
+        for outcome, n in (("delivered", d.delivered), ("retry", d.retried), ("gave_up", d.failed)):
+            attempts.add_metric([outcome], n)
+        yield attempts
     yield GaugeMetricFamily(
         "chatserver_store_failed",
         "1 once the store has failed for good (the server must restart).",

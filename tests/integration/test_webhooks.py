@@ -21,6 +21,7 @@ from tests.support import (
     agent,
     free_port,
     make_agent,
+    samples,
     serve_asgi,
     start_chat,
     t,
@@ -28,6 +29,8 @@ from tests.support import (
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
 SECRET = "webhook-secret-" + "z" * 40
+METRICS_TOKEN = "metrics-token-of-the-webhook-tests"
+WEBHOOK_ATTEMPTS = "chatserver_webhook_attempts_total"
 
 
 class Receiver:
@@ -170,7 +173,10 @@ async def test_give_up_then_send_again_from_the_console(serve: Serve) -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    async with serve(**settings(url, webhook_max_attempts=2)) as server:
+    metrics = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with serve(
+        **settings(url, webhook_max_attempts=3), metrics_token=METRICS_TOKEN
+    ) as server:
         await make_agent(server, "boss", role="admin")
         await end_a_chat(server)
         store = server.hub.store
@@ -178,7 +184,7 @@ async def test_give_up_then_send_again_from_the_console(serve: Serve) -> None:
         assert dispatcher is not None
         await asyncio.wait_for(dispatcher.wait_until(lambda d: d.failed >= 1), t(10))
         failed = (await store.deliveries(10))[0]
-        assert failed.attempts == 2 and "ConnectError" in (failed.last_error or "")
+        assert failed.attempts == 3 and "ConnectError" in (failed.last_error or "")
         receiver = Receiver()
         async with (
             serve_asgi(receiver.app, port=port),
@@ -194,3 +200,10 @@ async def test_give_up_then_send_again_from_the_console(serve: Serve) -> None:
             assert r.status_code == 303
             call = await receiver.next()
             assert call["headers"]["x-chatserver-delivery"] == failed.id
+            await asyncio.wait_for(dispatcher.wait_until(lambda d: d.delivered >= 1), t(10))
+            # /metrics counts each attempt by its outcome (an alert watches gave_up)
+            seen = samples((await http.get("/metrics", headers=metrics)).text)
+        outcomes = {
+            labels[0][1]: n for (name, labels), n in seen.items() if name == WEBHOOK_ATTEMPTS
+        }
+        assert outcomes == {"retry": 2, "gave_up": 1, "delivered": 1}
