@@ -121,11 +121,11 @@ async def relay_step(
     hub: dict[str, Any] = {f"{k}_p{q}_ms": None for k in HUB_HISTOGRAMS for q in (50, 99)}
     hub["commits"] = None  # group commits in the window: messages per commit
     if hub0 and hub1:
-        for key, name in HUB_HISTOGRAMS.items():
-            step = _delta(hub1[name], hub0[name])
+        steps = {key: _delta(hub1[name], hub0[name]) for key, name in HUB_HISTOGRAMS.items()}
+        for key, step in steps.items():
             hub[f"{key}_p50_ms"] = _ms(_quantile(step, 0.5))
             hub[f"{key}_p99_ms"] = _ms(_quantile(step, 0.99))
-        hub["commits"] = int(step[-1][1])  # the last is the commits' histogram
+        hub["commits"] = int(steps["commit"][-1][1])  # the +Inf bucket counts them all
     return {
         "rate_offered": round(rate),
         "messages": total,
