@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +13,9 @@ from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import AuthError, ClientError, NotFoundError, StoreError
 from ..hub import Hub
-from ..security import token_hash
+from ..security import same_secret, token_hash
 from ..store import AgentRecord, RequestRecord, RequestSummary
-from .auth import check_csrf, console_session
+from .auth import check_csrf, console_session, credential
 from .errors import error_response
 
 __all__ = ["get_request", "healthz", "list_requests", "metrics", "readyz", "topics"]
@@ -37,10 +36,10 @@ async def metrics(request: Request) -> Response:
     token: str = request.app.state.settings.metrics_token
     if not token:
         raise NotFoundError("metrics_disabled", "/metrics is off: set metrics_token to enable it")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
+    given = credential(request, "bearer")
+    if given is None:
         raise AuthError("auth_required", "send the metrics token: Authorization: Bearer <token>")
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if not same_secret(given, token):
         raise AuthError("invalid_token", "wrong metrics token")
     return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
 
@@ -92,9 +91,9 @@ async def topics(request: Request) -> JSONResponse:
 async def api_agent(request: Request) -> AgentRecord:
     """The agent behind ``Authorization: Bearer <API token>``, or the console's sign-in
     cookie (which must come with its ``X-CSRF-Token`` for anything but reads)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        agent = await _hub(request).store.agent_by_token(token_hash(token.strip()))
+    token = credential(request, "bearer")
+    if token is not None:
+        agent = await _hub(request).store.agent_by_token(token_hash(token))
         if agent is None:
             raise AuthError("invalid_token", "unknown or revoked API token")
         return agent

@@ -68,6 +68,14 @@ def _hub(conn: HTTPConnection) -> Hub:
     return hub
 
 
+def credential(conn: HTTPConnection, scheme: str) -> str | None:
+    """The credential of ``Authorization: <scheme> <credential>`` (the scheme in any case),
+    or None if the header is missing, names another scheme or carries nothing."""
+    given, _, cred = conn.headers.get("authorization", "").partition(" ")
+    cred = cred.strip()
+    return cred if given.lower() == scheme and cred else None
+
+
 async def console_session(conn: HTTPConnection) -> ConsoleSession | None:
     """The signed-in console behind this request or WebSocket, if any."""
     token = conn.cookies.get(COOKIE)

@@ -28,6 +28,7 @@ from ..hub.state import AgentPresence, LiveChat
 from ..protocol import file_dict
 from ..security import new_id, token_hash
 from .api import api_agent
+from .auth import credential
 
 __all__ = ["download", "upload"]
 
@@ -45,15 +46,10 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-def _session_token(request: Request) -> str | None:
-    scheme, _, cred = request.headers.get("authorization", "").partition(" ")
-    return cred.strip() if scheme.lower() == "session" and cred.strip() else None
-
-
 async def _uploader(request: Request) -> tuple[LiveChat, Sender, AgentPresence | None]:
     hub = _hub(request)
     chat_id = request.path_params["chat"]
-    token = _session_token(request)
+    token = credential(request, "session")
     if token is not None:
         session = hub.by_token.get(token_hash(token))
         live = session.chat if session is not None else None
@@ -113,7 +109,7 @@ async def download(request: Request) -> Response:
     """GET /api/files/{file}[/thumbnail]: for the chat's player and for agents."""
     hub = _hub(request)
     rec = await hub.store.attachment(request.path_params["file"])
-    token = _session_token(request)
+    token = credential(request, "session")
     if token is not None:
         session = await hub.find_session(token)
         if rec is None or session is None or session.id != rec.session_id:
