@@ -52,10 +52,6 @@ class Buckets:
         self.counts[bisect_left(self.bounds, value)] += 1
         self.total += value
 
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
     def cumulative(self) -> list[tuple[str, int]]:
         """Prometheus's ``le`` buckets: (bound, observations ≤ bound), ending with +Inf."""
         out, running = [], 0
