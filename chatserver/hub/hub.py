@@ -71,7 +71,7 @@ from ..store import (
 )
 from ..throttle import FailureThrottle
 from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
-from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink, client_connection
+from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Held, Sink, client_connection
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
 from .waiting import Waiting
@@ -126,7 +126,13 @@ class Hub:
         self.identity_throttle = FailureThrottle(
             "identity", session="5/15 minutes", address="20/15 minutes"
         )
-        self.writer = Writer(store, batch_max=settings.write_batch_max, on_fatal=self._store_failed)
+        self.held = Held()
+        self.writer = Writer(
+            store,
+            batch_max=settings.write_batch_max,
+            on_fatal=self._store_failed,
+            hold=self.held,
+        )
         # for /metrics (chatserver.metrics): messages stored by sender, the time from a
         # message's arrival to its commit, and how long assigned chats had waited
         self.messages_stored: dict[Sender, int] = dict.fromkeys(Sender, 0)
@@ -248,7 +254,7 @@ class Hub:
     # -- connections -----------------------------------------------------------
 
     def connect(self, ws: Sink, kind: str, peer: str = "") -> Connection:
-        conn = client_connection(ws, kind, self.settings, self.clock(), peer)
+        conn = client_connection(ws, kind, self.settings, self.clock(), peer, self.held)
         self.conns.add(conn)
         return conn
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from time import perf_counter
 
 from ..core.stats import LATENCY_BOUNDS, Buckets
@@ -40,8 +41,12 @@ class Writer:
         *,
         batch_max: int,
         on_fatal: Callable[[StoreError], None],
+        hold: AbstractContextManager[None] | None = None,
     ) -> None:
         self.store = store
+        # entered around each commit's callbacks (the hub holds its sockets' frames, so
+        # that what one commit tells one client goes out in one write)
+        self.hold = hold if hold is not None else nullcontext()
         self.batch_max = batch_max
         self.on_fatal = on_fatal
         self.failed: StoreError | None = None
@@ -96,12 +101,13 @@ class Writer:
                 self.commit_seconds.observe(perf_counter() - start)
                 self.batches += 1
                 self.ops_written += len(ops)
-                for cb in cbs:
-                    if cb is not None:
-                        try:
-                            cb()
-                        except Exception:  # one bad callback must not stop the writer
-                            log.exception("commit callback failed")
+                with self.hold:
+                    for cb in cbs:
+                        if cb is not None:
+                            try:
+                                cb()
+                            except Exception:  # one bad callback must not stop the writer
+                                log.exception("commit callback failed")
             self._idle.set()
 
     async def _apply(self, ops: list[Op]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from chatserver.core.limits import TokenBucket
-from chatserver.hub.connection import CLOSE_SLOW, Connection
+from chatserver.hub.connection import CLOSE_SLOW, Connection, Held
 
 
 class Sink:
@@ -27,8 +27,10 @@ class Sink:
         self.done.set()
 
 
-def conn(sink: Sink, limit: int = 100) -> Connection:
-    return Connection(sink, "player", bucket=TokenBucket(1, 1, 1), outbox_limit=limit, now=0.0)
+def conn(sink: Sink, limit: int = 100, held: Held | None = None) -> Connection:
+    return Connection(
+        sink, "player", bucket=TokenBucket(1, 1, 1), outbox_limit=limit, now=0.0, held=held
+    )
 
 
 async def test_frames_go_out_in_order_then_close() -> None:
@@ -80,12 +82,17 @@ class Direct:
     def __init__(self) -> None:
         self.ready = True
         self.written: list[str] = []
+        self.writes: list[list[str]] = []  # one entry per write to the transport
 
     def can_write(self) -> bool:
         return self.ready
 
     def write_text(self, data: str) -> None:
-        self.written.append(data)
+        self.write_texts([data])
+
+    def write_texts(self, frames: list[str]) -> None:
+        self.written.extend(frames)
+        self.writes.append(list(frames))
 
 
 async def test_a_direct_socket_is_written_at_once_and_queues_behind_a_full_buffer() -> None:
@@ -110,3 +117,43 @@ async def test_a_direct_socket_is_written_at_once_and_queues_behind_a_full_buffe
     assert sink.sent == ["b", "c"]
     c.push("d")
     assert direct.written == ["a", "d"]
+
+
+async def test_held_frames_go_out_in_one_write_per_connection_in_order() -> None:
+    """While held, each direct socket's frames wait and go out together at the release,
+    in the order pushed; a connection gone meanwhile gets nothing; not held, at once."""
+    held = Held()
+    (a, da), (b, db), (gone, dg) = [(conn(Sink(), held=held), Direct()) for _ in range(3)]
+    for c, d in ((a, da), (b, db), (gone, dg)):
+        c.direct = d  # type: ignore[assignment]
+    with held:
+        a.push("a1")
+        b.push("b1")
+        with held:  # nested: only the outermost release writes
+            a.push("a2")
+        gone.push("g1")
+        gone.gone()
+        a.push("a3")
+        assert da.writes == db.writes == []
+    assert da.writes == [["a1", "a2", "a3"]] and db.writes == [["b1"]] and dg.writes == []
+    assert not held.conns and not a.holding
+    a.push("a4")
+    assert da.writes[-1] == ["a4"]
+
+
+async def test_held_frames_for_a_full_socket_queue_in_the_outbox() -> None:
+    """A socket whose buffer filled up before the release gets its held frames through
+    the outbox, still in order, ahead of anything pushed after."""
+    held, sink, direct = Held(), Sink(), Direct()
+    c = conn(sink, held=held)
+    c.direct = direct  # type: ignore[assignment]
+    with held:
+        c.push("a")
+        c.push("b")
+        direct.ready = False
+    c.push("c")
+    assert direct.written == [] and list(c.outbox) == ["a", "b", "c"]
+    async with asyncio.timeout(5):
+        while c.sender is not None:
+            await asyncio.sleep(0.01)
+    assert sink.sent == ["a", "b", "c"]

@@ -78,3 +78,29 @@ async def test_persistent_failure_is_fatal() -> None:
     with pytest.raises(StoreError):
         writer.submit(op(2))
     await writer.stop()
+
+
+async def test_callbacks_run_inside_hold() -> None:
+    """Each batch's callbacks run inside ``hold`` (the hub's Held: one write per socket)."""
+
+    class Hold:
+        def __init__(self) -> None:
+            self.inside = False
+            self.entered = 0
+
+        def __enter__(self) -> None:
+            self.inside = True
+            self.entered += 1
+
+        def __exit__(self, *exc: object) -> None:
+            self.inside = False
+
+    hold = Hold()
+    writer = Writer(FakeStore(), batch_max=10, on_fatal=lambda exc: None, hold=hold)  # type: ignore[arg-type]
+    writer.start()
+    seen: list[bool] = []
+    for i in range(3):
+        writer.submit(op(i), lambda: seen.append(hold.inside))
+    await writer.drain()
+    assert seen == [True, True, True] and hold.entered == 1 and not hold.inside
+    await writer.stop()
