@@ -52,7 +52,7 @@ from ..exceptions import ClientError, LimitError, StateError, StoreError
 from ..files import FileStore, Kept
 from ..mail import MailError, Notifier
 from ..protocol import encode, message_dict, message_frame, note_dict, to_ms
-from ..security import new_id, new_token, token_hash
+from ..security import new_id, new_ordered_id, new_token, token_hash
 from ..store import (
     AddAttachment,
     AgentRecord,
@@ -337,7 +337,7 @@ class Hub:
     def new_session(self, locale: str | None) -> tuple[str, PlayerSession]:
         """A fresh session; returns its resume token (given to the client once) and it."""
         token = new_token("css_")
-        session = PlayerSession(new_id("s_"), token_hash(token), self.clock(), locale)
+        session = PlayerSession(new_ordered_id("s_"), token_hash(token), self.clock(), locale)
         self._register_session(session)
         return token, session
 
@@ -478,7 +478,7 @@ class Hub:
 
     def _open_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
         conv = Conversation(
-            id=new_id("c_"),
+            id=new_ordered_id("c_"),
             session_id=session.id,
             player=player,
             created_at=self.clock(),
