@@ -74,6 +74,7 @@ from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Held, Sink, client_connection
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
+from .turns import Turns
 from .waiting import Waiting
 from .writer import Writer
 
@@ -133,6 +134,7 @@ class Hub:
             on_fatal=self._store_failed,
             hold=self.held,
         )
+        self.turns = Turns(self.writer)  # new chats start in slices (chatserver.hub.turns)
         # for /metrics (chatserver.metrics): messages stored by sender, the time from a
         # message's arrival to its commit, and how long assigned chats had waited
         self.messages_stored: dict[Sender, int] = dict.fromkeys(Sender, 0)

@@ -134,6 +134,7 @@ def _form(hub: Hub, session: PlayerSession, frame: Prechat | LeaveMessage) -> Fo
 
 
 async def _prechat(hub: Hub, conn: Connection, session: PlayerSession, frame: Prechat) -> None:
+    await hub.turns.take()  # a crowd arriving at once starts in slices, first come first
     form = _form(hub, session, frame)
     hub.check_open(form.topic)  # closed or nobody there: say so before asking anything else
     session.starting = True

@@ -58,6 +58,7 @@ class Writer:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._when_taken: list[Callable[[], object]] = []
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -80,6 +81,14 @@ class Writer:
     def pending(self) -> int:
         return self._pending
 
+    def when_taken(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once, when every op submitted so far is being committed or
+        has been (at once if none waits to be taken)."""
+        if self._pending == 0:
+            callback()
+        else:
+            self._when_taken.append(callback)
+
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -95,6 +104,8 @@ class Writer:
                     ops.extend(group)
                     cbs.append(cb)
                 self._pending -= len(ops)
+                if not self._pending and self._when_taken:
+                    self._taken()
                 start = perf_counter()
                 if not await self._apply(ops):
                     return
@@ -110,6 +121,14 @@ class Writer:
                                 log.exception("commit callback failed")
             self._idle.set()
 
+    def _taken(self) -> None:
+        waiting, self._when_taken = self._when_taken, []
+        for callback in waiting:
+            try:
+                callback()
+            except Exception:
+                log.exception("when_taken callback failed")
+
     async def _apply(self, ops: list[Op]) -> bool:
         for delay in (*_RETRY_DELAYS, None):
             try:
@@ -122,6 +141,7 @@ class Writer:
                     self._groups.clear()
                     self._pending = 0
                     self._idle.set()
+                    self._taken()
                     self.on_fatal(exc)
                     return False
                 log.warning("store write failed, retrying in %.2fs: %s", delay, exc)

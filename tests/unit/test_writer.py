@@ -104,3 +104,25 @@ async def test_callbacks_run_inside_hold() -> None:
     await writer.drain()
     assert seen == [True, True, True] and hold.entered == 1 and not hold.inside
     await writer.stop()
+
+
+async def test_when_taken_is_called_once_the_ops_so_far_are_taken() -> None:
+    """``when_taken`` waits until the writer has taken every op submitted before it (the
+    commit may still be running), and is called at once when none waits."""
+    store = FakeStore()
+    writer = Writer(store, batch_max=10, on_fatal=lambda exc: None)  # type: ignore[arg-type]
+    writer.start()
+    called: list[str] = []
+    writer.when_taken(lambda: called.append("now"))
+    assert called == ["now"]
+    store.gate.clear()
+    writer.submit(op(0))
+    writer.when_taken(lambda: called.append("taken"))
+    assert called == ["now"]
+    async with asyncio.timeout(5):
+        while writer.pending:
+            await asyncio.sleep(0)
+    assert called == ["now", "taken"] and not store.batches  # taken, not yet committed
+    store.gate.set()
+    await writer.drain()
+    await writer.stop()
