@@ -502,16 +502,16 @@ class Hub:
     def check_open(self, topic: Topic) -> None:
         """Refuse a new chat (``service_offline``, with a reason) its department cannot take."""
         dep = self.routing.department(topic.department)
-        now = self.clock()
-        local = datetime.fromtimestamp(now, ZoneInfo(dep.timezone))
-        if not dep.hours.is_open(local):
-            opens = dep.hours.next_opening(local)
-            raise ClientError(
-                "service_offline",
-                "support for this topic is closed now; leave a message instead",
-                reason="closed",
-                opens_at=to_ms(opens.timestamp()) if opens else None,
-            )
+        if not dep.hours.always:  # (open around the clock: no local time needed)
+            local = datetime.fromtimestamp(self.clock(), ZoneInfo(dep.timezone))
+            if not dep.hours.is_open(local):
+                opens = dep.hours.next_opening(local)
+                raise ClientError(
+                    "service_offline",
+                    "support for this topic is closed now; leave a message instead",
+                    reason="closed",
+                    opens_at=to_ms(opens.timestamp()) if opens else None,
+                )
         if not self.settings.queue_without_agents and self.router.capacity(dep.id) == 0:
             raise ClientError(
                 "service_offline",
