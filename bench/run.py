@@ -425,6 +425,7 @@ def summary(r: dict[str, Any]) -> None:
             p = r[key]
             rows.append((f"pairings/s ({label})", p["pairings_per_second"], None))
             rows.append((f"pairing p99 ms ({label})", p["enqueued_to_notified_p99_ms"], None))
+            rows.append((f"sent->told p99 ms ({label})", p["sent_to_notified_p99_ms"], None))
     print(f"\n{'figure':32} {'chatserver':>12} {'baseline':>12} {'ratio':>8}")
     for name, mine, base in rows:
         shown = "—" if base is None else base

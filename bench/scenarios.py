@@ -376,24 +376,27 @@ async def pairing(
     h.player_assigned.clear()
     h.agent_assigned.clear()
     cpu0 = server.cpu_seconds()
+    sent_at: dict[Client, float] = {}  # each player's prechat, by this machine's clock
     t0 = time.time()
     if rate is None:
         for c in players:
             h.prechat(c)
+        sent_at = dict.fromkeys(players, t0)
     else:
         start, sent = now(), 0
         while sent < len(players):
             due = min(len(players), int((now() - start) * rate) + 1)
             while sent < due:
                 h.prechat(players[sent])
+                sent_at[players[sent]] = time.time()
                 sent += 1
             await asyncio.sleep(max(0.0002, start + sent / rate - now()))
     await h.assigned.wait(300, "assignments")
     cpu1 = server.cpu_seconds()
     both = {c: max(h.player_assigned[c], h.agent_assigned[c]) for c in h.player_assigned}
     from_enqueued = [both[c] - h.queued_at[c] for c in both]
-    from_sent = [b - t0 for b in both.values()]
-    span = max(from_sent)
+    from_sent = [both[c.state["chat"]] - at for c, at in sent_at.items()]
+    span = max(both.values()) - t0
     return {
         "players": len(players),
         "arrivals_per_second": rate or "all at once",
