@@ -98,7 +98,10 @@ class Held:
             return
         conns, self.conns = self.conns, []
         for conn in conns:
-            conn.release()
+            try:
+                conn.release()
+            except Exception:  # one broken socket must not keep the others' frames
+                log.exception("%r: writing held frames failed", conn)
 
 
 def client_connection(

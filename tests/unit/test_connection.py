@@ -157,3 +157,20 @@ async def test_held_frames_for_a_full_socket_queue_in_the_outbox() -> None:
         while c.sender is not None:
             await asyncio.sleep(0.01)
     assert sink.sent == ["a", "b", "c"]
+
+
+async def test_a_socket_that_fails_at_the_release_does_not_keep_the_others_frames() -> None:
+    """An error writing one connection's held frames is logged; the rest still go out."""
+
+    class Failing(Direct):
+        def write_texts(self, frames: list[str]) -> None:
+            raise RuntimeError("transport closed under us")
+
+    held = Held()
+    bad, good = conn(Sink(), held=held), conn(Sink(), held=held)
+    bad.direct, good.direct = Failing(), Direct()  # type: ignore[assignment]
+    with held:
+        bad.push("x")
+        good.push("y")
+    assert good.direct.writes == [["y"]]  # type: ignore[union-attr]
+    assert not held.conns and held.depth == 0
