@@ -87,6 +87,11 @@ def _hub_metrics(hub: Hub) -> Iterator[Metric]:
         {dep: hub.router.queue_length(dep) for dep in hub.routing.departments},
         tuple(hub.routing.departments),
     )
+    yield GaugeMetricFamily(
+        "chatserver_prechat_waiting",
+        "Pre-chat forms waiting for their turn to start a chat (a crowd arriving at once).",
+        hub.turns.waiting,
+    )
     yield _gauge(
         "chatserver_agents",
         "Agents with a console open, by status.",

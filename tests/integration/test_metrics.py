@@ -57,6 +57,7 @@ async def test_metrics_follow_a_chat(
         assert now[("chatserver_connections", (("kind", "player"),))] == 1
         assert now[("chatserver_chats", (("state", "queued"),))] == 1
         assert now[("chatserver_queue_length", (("department", "technical"),))] == 1
+        assert now[("chatserver_prechat_waiting", ())] == 0  # its turn came and went
         assert now[("chatserver_agents", (("status", "online"),))] == 0
 
         a, _ = await agent(srv, await make_agent(srv, "ayse"))
