@@ -15,7 +15,7 @@ not attach (the edge node's tunnel, say) runs exactly as under plain uvicorn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -65,19 +65,15 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         )
 
     def write_text(self, data: str) -> None:
-        try:
-            self.conn.send_text(data.encode())
-        except InvalidState:  # the peer started closing: the disconnect is on its way
-            return
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.write_texts((data,))
 
-    def write_texts(self, frames: list[str]) -> None:
-        """Several frames in one write: one system call, not one per frame."""
+    def write_texts(self, frames: Iterable[str]) -> None:
+        """Frames in one write: one system call, not one per frame."""
         conn = self.conn
         try:
             for data in frames:
                 conn.send_text(data.encode())
-        except InvalidState:  # as in write_text (it cannot change between the frames)
+        except InvalidState:  # the peer started closing: the disconnect is on its way
             return
         self.transport.write(b"".join(conn.data_to_send()))
 
