@@ -30,7 +30,7 @@ from chatserver.store.sqlite import SqliteStore
 from . import nodes, procs, scenarios
 from .baseline import PONG
 from .clients import Client, connect_many
-from .harness import Harness
+from .harness import Harness, percentile
 
 __all__ = ["main"]
 
@@ -320,10 +320,9 @@ def disk_sync(folder: Path, rounds: int = 300) -> dict[str, float]:
         path.unlink()
     out = {}
     for pause, times in took.items():
-        times.sort()
         name = "after_4ms_quiet_" if pause else ""
-        out[f"{name}p50_ms"] = round(times[len(times) // 2] * 1000, 3)
-        out[f"{name}p99_ms"] = round(times[len(times) * 99 // 100] * 1000, 3)
+        out[f"{name}p50_ms"] = round(percentile(times, 50) * 1000, 3)
+        out[f"{name}p99_ms"] = round(percentile(times, 99) * 1000, 3)
     return out
 
 
