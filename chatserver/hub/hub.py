@@ -528,11 +528,13 @@ class Hub:
     def create_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
         """A new queued chat for the session, in the topic's department, at its priority."""
         self.check_open(topic)
+        # the pump goes ahead of the writer's wake-up (which the new chat's write
+        # schedules): a chat an agent is free for is stored and given in one commit
+        self._schedule_pump()
         live = self._open_chat(session, player, topic)
         self.router.enqueue(
             live.id, topic.department, live.conv.created_at, priority=topic.priority
         )
-        self._schedule_pump()
         return live
 
     def record_refusal(

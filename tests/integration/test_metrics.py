@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import RunningServer, agent, make_agent, samples, start_chat
+from tests.support import RunningServer, agent, make_agent, player, samples, start_chat
 
 TOKEN = "metrics-token-of-the-test-0123456789"
 
@@ -88,3 +88,29 @@ async def test_metrics_follow_a_chat(
     assert n("chatserver_store_commit_seconds_count") == n("chatserver_store_commits_total")
     assert n("chatserver_store_writes_total") >= n("chatserver_store_commits_total")
     assert n("chatserver_store_failed") == 0
+
+
+async def test_a_chat_an_agent_is_free_for_is_stored_and_given_in_one_commit(
+    serve: Callable[..., AbstractAsyncContextManager[RunningServer]],
+) -> None:
+    """The session, the chat, its assignment and "agent joined" share one transaction,
+    and the player hears ``assigned`` without a ``queued`` before it."""
+    async with serve(metrics_token=TOKEN) as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse"))
+        p, _ = await player(srv)
+        await p.barrier()
+        before = await scrape(srv)
+        mark = len(p.seen)
+        await p.send(
+            "prechat", name="Mehmet", topic="technical", email="m@example.com", age_confirmed=True
+        )
+        await a.expect("assigned")
+        await p.expect("message", event="agent_joined")
+        assert [f["type"] for f in p.seen[mark:]] == ["assigned", "message"]
+        after = await scrape(srv)
+
+    def grew(name: str) -> float:
+        return after[(name, ())] - before[(name, ())]
+
+    assert grew("chatserver_store_commits_total") == 1
+    assert grew("chatserver_store_writes_total") == 4
