@@ -110,6 +110,9 @@ class Settings:
     flood_after: int = 30
     # connections
     idle_timeout_seconds: float = 75.0
+    # the server pings each client this often (at least three times per idle timeout);
+    # 0: clients ping, as the protocol's first version had them do
+    ping_seconds: float = 25.0
     outbox_limit: int = 2000
     shutdown_timeout_seconds: float = 10.0
     # storage
@@ -176,6 +179,7 @@ class Settings:
             raise ConfigError("smtp_security must be starttls, tls or none")
         for name in (
             "answer_timeout_seconds",
+            "ping_seconds",
             "player_idle_warn_seconds",
             "player_idle_end_seconds",
         ):

@@ -39,6 +39,7 @@ __all__ = [
     "LeaveMessage",
     "PROTOCOL_VERSION",
     "Ping",
+    "Pong",
     "PlayerEnd",
     "PlayerFrame",
     "PlayerHello",
@@ -135,6 +136,10 @@ class Ping(_Frame, tag="ping"):
     pass
 
 
+class Pong(_Frame, tag="pong"):
+    """The answer to the server's ``ping``."""
+
+
 PlayerFrame = (
     PlayerHello
     | Prechat
@@ -145,6 +150,7 @@ PlayerFrame = (
     | Rate
     | EmailTranscript
     | Ping
+    | Pong
 )
 
 # -- agent endpoint /ws/agent ------------------------------------------------
@@ -225,6 +231,7 @@ AgentFrame = (
     | Monitor
     | Unmonitor
     | Ping
+    | Pong
 )
 
 _player_decoder: msgspec.json.Decoder[PlayerFrame] = msgspec.json.Decoder(PlayerFrame)
@@ -239,6 +246,7 @@ _PLAYER_TYPES = (
     "rate",
     "email_transcript",
     "ping",
+    "pong",
 )
 _AGENT_TYPES = (
     "hello",
@@ -253,6 +261,7 @@ _AGENT_TYPES = (
     "monitor",
     "unmonitor",
     "ping",
+    "pong",
 )
 
 _AT = re.compile(r" - at `\$\.([A-Za-z_]+)")

@@ -183,6 +183,9 @@ class WS:
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
         self.seen: list[dict[str, Any]] = []
+        # the server's pings are answered as the widget answers them, and not returned
+        self.answer_pings = True
+        self.pings = 0  # answered so far
 
     @classmethod
     async def open(cls, url: str, **kwargs: Any) -> WS:
@@ -196,10 +199,17 @@ class WS:
         await self.conn.send(data)
 
     async def recv(self, timeout: float = 5) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.conn.recv(), t(timeout))
-        frame: dict[str, Any] = json.loads(raw)
-        self.seen.append(frame)
-        return frame
+        deadline = time.monotonic() + t(timeout)
+        while True:
+            left = deadline - time.monotonic()
+            raw = await asyncio.wait_for(self.conn.recv(), max(left, 0.001))
+            frame: dict[str, Any] = json.loads(raw)
+            if self.answer_pings and frame["type"] == "ping":
+                self.pings += 1
+                await self.conn.send('{"type":"pong"}')
+                continue
+            self.seen.append(frame)
+            return frame
 
     async def expect(self, type_: str, timeout: float = 5, **match: Any) -> dict[str, Any]:
         """The next frame of this type (and these field values); other frames are skipped."""

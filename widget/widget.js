@@ -80,6 +80,7 @@
     connected: false,
     retry: 0,
     timers: {},
+    serverPings: 0, // ms between the server's pings (welcome.ping_seconds); 0: the widget pings
     topics: [],
     lastLeave: null,
     typingSentAt: 0
@@ -856,6 +857,7 @@
     ws.onmessage = function (ev) {
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (st.serverPings) watchdog();
       handle(f);
     };
     ws.onclose = function (ev) {
@@ -878,7 +880,9 @@
     st.timers.reconnect = setTimeout(connect, base * (0.5 + Math.random() / 2) * 1000);
   }
 
+  // Until welcome says the server pings (ping_seconds), the widget pings and waits for pong.
   function heartbeat() {
+    st.serverPings = 0;
     clearInterval(st.timers.ping);
     st.timers.ping = setInterval(function () {
       if (!send({ type: "ping" })) return;
@@ -887,10 +891,23 @@
     }, 20000 + Math.random() * 8000);
   }
 
+  // The server pings: answer each, and reconnect when nothing came for two intervals and more.
+  function serverPings(seconds) {
+    clearInterval(st.timers.ping);
+    st.serverPings = seconds * 1000;
+    watchdog();
+  }
+
+  function watchdog() {
+    clearTimeout(st.timers.pong);
+    st.timers.pong = setTimeout(function () { if (st.ws) st.ws.close(); }, 2 * st.serverPings + 10000);
+  }
+
   function handle(f) {
     switch (f.type) {
       case "welcome":
         st.retry = 0;
+        if (f.ping_seconds) serverPings(f.ping_seconds);
         ui.conn.hidden = true;
         st.session = f.session;
         st.available = f.available !== false;
@@ -958,7 +975,10 @@
         availability(f.available);
         break;
       case "pong":
-        clearTimeout(st.timers.pong);
+        if (!st.serverPings) clearTimeout(st.timers.pong);
+        break;
+      case "ping":
+        send({ type: "pong" });
         break;
       case "error":
         onError(f);

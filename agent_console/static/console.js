@@ -10,6 +10,7 @@
   var order = []; // chat ids, oldest first
   var current = null;
   var ws = null, connected = false, retry = 0, pingTimer = null;
+  var serverPings = 0, quietTimer = null; // the server pings every serverPings ms (welcome)
   var statusWanted = localStorage.getItem("cs-status") || "online";
   var typingSent = 0, typingOff = null;
 
@@ -410,15 +411,27 @@
       clearInterval(pingTimer);
       pingTimer = setInterval(function () { sendFrame({ type: "ping" }); }, 20000 + Math.random() * 8000);
     };
-    ws.onmessage = function (ev) { handle(JSON.parse(ev.data)); };
+    serverPings = 0;
+    ws.onmessage = function (ev) {
+      if (serverPings) quiet();
+      handle(JSON.parse(ev.data));
+    };
     ws.onclose = function (ev) {
       connected = false;
       clearInterval(pingTimer);
+      clearTimeout(quietTimer);
       $("conn").hidden = false;
       if (ev.code === 1008 && !chats.size) { location.href = "/console/login"; return; }
       var delay = Math.min(30, 0.5 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2) * 1000;
       setTimeout(connect, delay);
     };
+  }
+
+  // The server pings: reconnect when nothing came for two of its intervals and more.
+  function quiet() {
+    var sock = ws;
+    clearTimeout(quietTimer);
+    quietTimer = setTimeout(function () { sock.close(); }, 2 * serverPings + 10000);
   }
 
   function endedText(f) {
@@ -430,6 +443,7 @@
     switch (f.type) {
       case "welcome":
         retry = 0;
+        if (f.ping_seconds) { clearInterval(pingTimer); serverPings = f.ping_seconds * 1000; quiet(); }
         $("conn").hidden = true;
         $("status").value = f.agent.status;
         departments = f.departments || [];
@@ -501,6 +515,9 @@
         break;
       case "roster":
         showRoster(f.agents);
+        break;
+      case "ping":
+        sendFrame({ type: "pong" });
         break;
       case "error":
         var pend = c && f.id && c.pending.get(f.id);

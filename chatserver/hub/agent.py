@@ -150,18 +150,20 @@ async def _hello(hub: Hub, conn: Connection, frame: AgentHello) -> None:
     status = AgentStatus(frame.status) if frame.status is not None else None
     presence = hub.attach_agent(conn, record, status)
     known = frame.chats or {}
-    conn.send(
-        {
-            "type": "welcome",
-            "agent": {**record.public(), "status": presence.status.value},
-            "resolutions": list(hub.settings.resolutions),
-            "departments": [
-                {"id": d.id, "labels": dict(d.labels)} for d in hub.routing.departments.values()
-            ],
-            "chats": [
-                hub.chat_summary(live, known.get(live.id, 0))
-                for live in presence.chats.values()
-                if live.notified_agent == presence.id
-            ],
-        }
-    )
+    welcome: dict[str, object] = {
+        "type": "welcome",
+        "agent": {**record.public(), "status": presence.status.value},
+        "resolutions": list(hub.settings.resolutions),
+        "departments": [
+            {"id": d.id, "labels": dict(d.labels)} for d in hub.routing.departments.values()
+        ],
+        "chats": [
+            hub.chat_summary(live, known.get(live.id, 0))
+            for live in presence.chats.values()
+            if live.notified_agent == presence.id
+        ],
+    }
+    ping = hub.beat(conn)
+    if ping is not None:
+        welcome["ping_seconds"] = ping
+    conn.send(welcome)

@@ -1,8 +1,9 @@
 """What every inbound frame goes through, on either endpoint, before its own handler.
 
 Charge the connection's token bucket, refuse oversized frames, decode, answer
-``ping``, then dispatch. A ``ClientError`` raised anywhere becomes an ``error``
-frame on that connection, which stays open (unless it is flooding).
+``ping`` (and take a ``pong``, the answer to ours), then dispatch. A ``ClientError``
+raised anywhere becomes an ``error`` frame on that connection, which stays open
+(unless it is flooding).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 from ..core.conversation import clean_text
 from ..exceptions import ClientError, LimitError, ProtocolError
-from ..protocol import PROTOCOL_VERSION, Ping, encode
+from ..protocol import PROTOCOL_VERSION, Ping, Pong, encode
 from .connection import CLOSE_POLICY, Connection
 from .hub import Hub
 
@@ -50,6 +51,8 @@ def process_frame(
             raise _rate_limited(wait, frame)
         if isinstance(frame, Ping):
             conn.push(PONG)
+            return None
+        if isinstance(frame, Pong):  # the answer to our ping: being here was the point
             return None
         pending = dispatch(hub, conn, frame)
     except ClientError as err:

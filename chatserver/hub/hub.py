@@ -72,6 +72,7 @@ from ..store import (
 from ..throttle import FailureThrottle
 from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Held, Sink, client_connection
+from .heartbeats import Heartbeats
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
 from .turns import Turns
@@ -145,6 +146,11 @@ class Hub:
         self.chats: dict[str, LiveChat] = {}
         self.agents: dict[int, AgentPresence] = {}
         self.conns: set[Connection] = set()
+        # server pings for this node's own sockets, at least three per idle timeout
+        ping = settings.ping_seconds and min(
+            settings.ping_seconds, settings.idle_timeout_seconds / 3
+        )
+        self.heartbeats = Heartbeats(ping)
         self.failed: StoreError | None = None
         self._on_fatal = on_fatal
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -174,6 +180,7 @@ class Hub:
         self._loop = asyncio.get_running_loop()
         await self._restore()
         self.writer.start()
+        self.heartbeats.start()
         self._sweeper = self.loop.create_task(self._sweep(), name="chatserver-sweeper")
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -188,6 +195,7 @@ class Hub:
             await asyncio.wait(self._background, timeout=5)
         if self._sweeper is not None:
             self._sweeper.cancel()
+        self.heartbeats.stop()
         if self._pump_handle is not None:
             self._pump_handle.cancel()
         self.waiting.cancel()
@@ -260,9 +268,18 @@ class Hub:
         self.conns.add(conn)
         return conn
 
+    def beat(self, conn: Connection) -> float | None:
+        """Put a connection on the server's pings once it has said hello; returns the
+        interval its ``welcome`` announces. None: the client pings (a client tunnelled
+        from an edge node, whose heartbeats the edge keeps, or server pings are off)."""
+        if conn.relay is None and self.heartbeats.add(conn):
+            return self.heartbeats.interval
+        return None
+
     def disconnect(self, conn: Connection) -> None:
         conn.gone()
         self.conns.discard(conn)
+        self.heartbeats.discard(conn)
         for topic in list(conn.topics):
             self.unsubscribe(conn, topic)
         self.supervision.forget(conn)
@@ -302,7 +319,7 @@ class Hub:
             now = self.clock()
             cutoff = now - s.idle_timeout_seconds
             for conn in [c for c in self.conns if c.last_recv < cutoff]:
-                conn.close(CLOSE_IDLE, "idle timeout: send ping at least every 30 s")
+                conn.close(CLOSE_IDLE, "idle timeout: answer ping, or send one every 30 s")
             if s.player_idle_warn_seconds:
                 self._check_idle_players(now)
             if self.router.overflow and len(self.router):

@@ -96,6 +96,9 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
         "state": session_state(live.conv if live else None),
         "available": hub.available,
     }
+    ping = hub.beat(conn)
+    if ping is not None:
+        welcome["ping_seconds"] = ping
     if live is not None:
         welcome["chat"] = live.id
         welcome["last_seq"] = live.conv.committed_seq

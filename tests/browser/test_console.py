@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -223,3 +224,25 @@ async def test_supervisor_watches_the_floor_and_monitors_a_chat(serve: Serve, ne
         await say(player, "izleniyor muyum?")
         await expect(sup.locator("#monitor-log")).to_contain_text("izleniyor muyum?")
         await shot(sup, "console-floor")
+
+
+async def test_widget_and_console_answer_the_servers_pings(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """With the server pinging every 0.1 s and closing what is silent for 1.5 s, both
+    pages keep the sockets they opened (answering each ping) three idle timeouts long."""
+    async with serve(idle_timeout_seconds=1.5, ping_seconds=0.1) as srv:
+        await make_agent(srv, "ayse", name="Ayşe")
+        console = await new_page(locale="en-GB")
+        await sign_in(console, srv, "ayse")
+        player = await player_chat(new_page, srv)
+        await expect(console.get_by_role("button", name="Mehmet")).to_be_visible()
+        sockets = set(srv.hub.conns)
+        assert {c.kind for c in sockets} == {"player", "agent"}
+        assert len(srv.hub.heartbeats) == len(sockets)
+        heard = {c: c.last_recv for c in sockets}
+        until = time.monotonic() + 3 * 1.5
+        while time.monotonic() < until:
+            assert set(srv.hub.conns) == sockets, "a page's socket was closed or replaced"
+            await asyncio.sleep(0.05)
+        assert all(c.last_recv > heard[c] for c in sockets)  # their pongs
+        await say(player, "hâlâ buradayım")
+        await expect(console.get_by_text("hâlâ buradayım")).to_be_visible()

@@ -196,6 +196,7 @@ async def test_silent_connections_are_closed(serve: Serve) -> None:
     """A client that stops sending (no ping) is closed with 1001; one that pings stays."""
     async with serve(idle_timeout_seconds=0.6) as server:
         silent, _ = await player(server)
+        silent.answer_pings = False
         chatty, _ = await player(server)
         closed = asyncio.create_task(silent.closed(timeout=10))
         while not closed.done():
@@ -205,3 +206,44 @@ async def test_silent_connections_are_closed(serve: Serve) -> None:
         assert closed.result() == 1001
         await chatty.send("ping")
         await chatty.expect("pong")
+
+
+async def test_the_server_pings_and_a_client_that_only_answers_stays(serve: Serve) -> None:
+    """Both endpoints: ``welcome`` announces the interval, pings come at it, and a client
+    that sends nothing but ``pong`` outlives the idle timeout several times over."""
+    async with serve(idle_timeout_seconds=0.6, ping_seconds=0.1) as server:
+        p, welcome = await player(server)
+        a, agent_welcome = await agent(server, await make_agent(server, "ayse"))
+        p.answer_pings = a.answer_pings = False  # answered here, one by one
+        assert welcome["ping_seconds"] == agent_welcome["ping_seconds"] == 0.1
+        assert len(server.hub.heartbeats) == 2
+        started = asyncio.get_running_loop().time()
+        pings = 0
+        while asyncio.get_running_loop().time() - started < 2.0:
+            for ws in (p, a):
+                await ws.expect("ping", timeout=1)
+                await ws.send("pong")
+            pings += 1
+        assert pings >= 10  # about one every 0.1 s each (a slow machine may miss some)
+        await p.send("ping")
+        await p.expect("pong")
+        assert [f for f in p.seen + a.seen if f["type"] == "error"] == []
+        await a.close()
+        await p.close()
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(server.hub.heartbeats):
+            assert asyncio.get_running_loop().time() < deadline, "closed sockets still pinged"
+            await asyncio.sleep(0.01)
+
+
+async def test_the_interval_fits_the_idle_timeout_and_zero_leaves_pings_to_clients(
+    serve: Serve,
+) -> None:
+    async with serve(idle_timeout_seconds=3) as server:
+        _, welcome = await player(server)
+        assert welcome["ping_seconds"] == 1  # three pings per idle timeout at least
+    async with serve(ping_seconds=0) as server:
+        p, welcome = await player(server)
+        assert "ping_seconds" not in welcome and len(server.hub.heartbeats) == 0
+        await p.send("ping")
+        await p.expect("pong")
