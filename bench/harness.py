@@ -18,6 +18,9 @@ from .clients import Client, Countdown, connect_many, now
 
 __all__ = ["Acked", "Harness", "Pair", "percentile"]
 
+PING = b'{"type":"ping"}'  # a server's heartbeat (chatserver's and the baseline's) …
+PONG = b'{"type":"pong"}'  # … and a client's answer
+
 TOPIC = "technical"  # a guest topic of the shipped routing file
 
 
@@ -54,7 +57,7 @@ class Harness:
     acked: list[Acked] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0  # a seq a client already had, seen again
-    pongs: int = 0
+    heartbeats: int = 0  # answered either way: our ping's pong, or our pong to the server's ping
     # the relay: message id -> intended send time (open loop: latency counts from then)
     intended: dict[str, float] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
@@ -125,8 +128,9 @@ class Harness:
         return [Pair(chat, by_chat[chat], agent_of[chat]) for chat in by_chat]
 
     async def waiting(self, n: int, into: list[Client]) -> Callable[[], int]:
-        """``n`` widgets that pass the pre-chat form and wait in the queue, pinging (added
-        to ``into``); returns the pong counter (``scenarios.idle``'s ``connect``)."""
+        """``n`` widgets that pass the pre-chat form and wait in the queue (added to
+        ``into``), keeping their heartbeats; returns the counter of heartbeats answered
+        (``scenarios.idle``'s ``connect``)."""
         clients = await self.players(n, parallel=512)
         into.extend(clients)
         self.queued = Countdown(n)
@@ -134,12 +138,14 @@ class Harness:
             self.prechat(c)
         await self.queued.wait(300, "players queued")
         self.heartbeat(clients)
-        return lambda: self.pongs
+        return lambda: self.heartbeats
 
     # -- heartbeats --------------------------------------------------------------
 
     def heartbeat(self, clients: list[Client], every: float = 25.0, jitter: float = 5.0) -> None:
-        """Each client pings every ``every`` ± ``jitter`` s, the first at a random moment."""
+        """Each client the server does not ping (its ``welcome`` had no ``ping_seconds``:
+        a socket on an edge node) pings every ``every`` ± ``jitter`` s, the first at a
+        random moment. The others answer the server's pings (``on_player``, ``on_agent``)."""
         import asyncio
 
         loop = asyncio.get_running_loop()
@@ -151,7 +157,8 @@ class Harness:
             loop.call_later(random.uniform(every - jitter, every + jitter), ping, client)
 
         for client in clients:
-            loop.call_later(random.uniform(0, every), ping, client)
+            if not client.state.get("server_pings"):
+                loop.call_later(random.uniform(0, every), ping, client)
 
     # -- frames ----------------------------------------------------------------
 
@@ -174,9 +181,13 @@ class Harness:
                 del st["replay_until"]
                 if self.on_replayed is not None:
                     self.on_replayed(client)
+        elif kind == "ping":
+            client.send_text(PONG)
+            self.heartbeats += 1
         elif kind == "pong":
-            self.pongs += 1
+            self.heartbeats += 1
         elif kind == "welcome":
+            st["server_pings"] = "ping_seconds" in frame
             st["session"] = frame["session"]
             st["resumed"] = frame["resumed"]
             if self.welcomed is not None:
@@ -213,8 +224,11 @@ class Harness:
             client.state["last_ack"] = frame["seq"]
             if self.acks is not None:
                 self.acks.hit()
+        elif kind == "ping":
+            client.send_text(PONG)
+            self.heartbeats += 1
         elif kind == "pong":
-            self.pongs += 1
+            self.heartbeats += 1
         elif kind == "assigned":
             chat = frame["chat"]
             client.state.setdefault("chats", []).append(chat)
@@ -223,6 +237,7 @@ class Harness:
             if self.assigned is not None:
                 self.assigned.hit()
         elif kind == "welcome":
+            client.state["server_pings"] = "ping_seconds" in frame
             if self.welcomed is not None:
                 self.welcomed.hit()
         elif kind == "error":

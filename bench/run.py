@@ -28,9 +28,8 @@ from chatserver.store import Store
 from chatserver.store.sqlite import SqliteStore
 
 from . import nodes, procs, scenarios
-from .baseline import PONG
 from .clients import Client, connect_many
-from .harness import Harness, percentile
+from .harness import PING, PONG, Harness, percentile
 
 __all__ = ["main"]
 
@@ -45,14 +44,14 @@ class Sizes:
     sat_step: float  # seconds per saturation step
     missed: int  # messages each player misses during the resume storm
     idle: int  # waiting widgets
-    idle_window: float  # seconds of heartbeats watched
+    idle_window: float  # seconds of heartbeats watched (25: one ping interval, each widget once)
     agents: int  # pairing: agents online …
     agent_slots: int  # … with this many chats each
     burst: int  # players arriving at once
     pace: float  # … or at this rate, in the paced run
 
 
-FULL = Sizes(1000, 2000, 10, 1000, 120_000, 3, 5, 20_000, 30, 500, 4, 2000, 2000)
+FULL = Sizes(1000, 2000, 10, 1000, 120_000, 3, 5, 20_000, 25, 500, 4, 2000, 2000)
 QUICK = Sizes(20, 200, 1, 400, 500, 0.5, 3, 50, 1, 5, 4, 20, 200)
 
 # the recommended production configuration, with the per-client limits opened up: one
@@ -172,11 +171,10 @@ class Run:
                 h = Harness(url)
 
                 async def connect(n: int) -> Any:
-                    clients = await connect_many(f"{url}/ws", [_count_pong] * n, raw=True)
+                    clients = await connect_many(f"{url}/ws", [_answer_ping] * n, raw=True)
                     for i, c in enumerate(clients):
                         c.send_text(b"join idle%d a" % i)
-                    h.heartbeat(clients)
-                    return lambda: sum(c.state.get("pongs", 0) for c in clients)
+                    return lambda: sum(c.state.get("heartbeats", 0) for c in clients)
 
                 self.results["baseline_idle"] = await scenarios.idle(
                     base, connect, self.idle_size, window=s.idle_window
@@ -275,12 +273,11 @@ async def seed_agents(store: Store, agents: int, max_chats: int) -> list[str]:
     return tokens
 
 
-_PONG = PONG.encode()  # the baseline's answer to a heartbeat
-
-
-def _count_pong(client: Client, payload: Any) -> None:
-    if payload == _PONG:
-        client.state["pongs"] = client.state.get("pongs", 0) + 1
+def _answer_ping(client: Client, payload: Any) -> None:
+    """A baseline widget: it answers the server's pings, as chatserver's widget does."""
+    if payload == PING:
+        client.send_text(PONG)
+        client.state["heartbeats"] = client.state.get("heartbeats", 0) + 1
 
 
 def _brief(sat: dict[str, Any]) -> str:

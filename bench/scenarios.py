@@ -20,7 +20,7 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from .clients import Client, Countdown, connect_many, now
-from .harness import Acked, Harness, Pair, percentile
+from .harness import PING, PONG, Acked, Harness, Pair, percentile
 from .procs import Proc, stolen_seconds
 
 __all__ = [
@@ -261,6 +261,9 @@ async def baseline_pairs(h: Harness, url: str, n: int) -> tuple[list[Client], li
         if payload == b"joined":
             joined.hit()
             return
+        if payload == PING:  # the baseline pings as chatserver does; the client answers
+            client.send_text(PONG)
+            return
         frame = _decode(payload)
         if h.measuring:
             h.latencies.append(now() - h.intended[frame["id"]])
@@ -335,11 +338,10 @@ async def resume_storm(h: Harness, pairs: list[Pair], *, missed: int) -> dict[st
 # -- idle capacity ----------------------------------------------------------------
 
 
-async def idle(
-    server: Proc, connect: Any, n: int, *, window: float, every: float = 25.0
-) -> dict[str, Any]:
-    """``connect(n)`` opens ``n`` waiting connections (and returns them with a ping
-    counter); then we watch RSS, and the server's CPU while they only send heartbeats."""
+async def idle(server: Proc, connect: Any, n: int, *, window: float) -> dict[str, Any]:
+    """``connect(n)`` opens ``n`` waiting connections (and returns a counter of the
+    heartbeats they answered); then we watch RSS, and the server's CPU while the
+    connections only keep their heartbeats."""
     rss0 = server.rss_bytes()
     t0 = now()
     pinged = await connect(n)
@@ -347,9 +349,10 @@ async def idle(
     await asyncio.sleep(1.0)  # let the server settle (freed buffers, pending writes)
     rss1 = server.rss_bytes()
     cpu0, stolen0 = server.cpu_seconds(), stolen_seconds()
-    pongs0 = pinged()
+    beats0 = pinged()
     await asyncio.sleep(window)
     cpu1, stolen1 = server.cpu_seconds(), stolen_seconds()
+    beats = pinged() - beats0
     return {
         "connections": n,
         "connect_seconds": round(opened, 2),
@@ -357,8 +360,8 @@ async def idle(
         "rss_mib": round(rss1 / 2**20, 1),
         "rss_per_connection_kib": round((rss1 - rss0) / n / 1024, 2),
         "heartbeat_window_s": window,
-        "pings_per_second": round(n / every),
-        "answered": pinged() - pongs0,
+        "pings_per_second": round(beats / window),
+        "answered": beats,
         "heartbeat_cpu": round((cpu1 - cpu0) / window, 4),
         "server_core_stolen": round((stolen1 - stolen0) / window, 4),
     }
