@@ -891,7 +891,7 @@
     }, 20000 + Math.random() * 8000);
   }
 
-  // The server pings: answer each, and reconnect when nothing came for two intervals and more.
+  // The server pings: answer each, and reconnect when nothing came for two and a half intervals.
   function serverPings(seconds) {
     clearInterval(st.timers.ping);
     st.serverPings = seconds * 1000;
@@ -900,7 +900,7 @@
 
   function watchdog() {
     clearTimeout(st.timers.pong);
-    st.timers.pong = setTimeout(function () { if (st.ws) st.ws.close(); }, 2 * st.serverPings + 10000);
+    st.timers.pong = setTimeout(function () { if (st.ws) st.ws.close(); }, 2.5 * st.serverPings);
   }
 
   function handle(f) {

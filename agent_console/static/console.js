@@ -427,11 +427,11 @@
     };
   }
 
-  // The server pings: reconnect when nothing came for two of its intervals and more.
+  // The server pings: reconnect when nothing came for two and a half of its intervals.
   function quiet() {
     var sock = ws;
     clearTimeout(quietTimer);
-    quietTimer = setTimeout(function () { sock.close(); }, 2 * serverPings + 10000);
+    quietTimer = setTimeout(function () { sock.close(); }, 2.5 * serverPings);
   }
 
   function endedText(f) {

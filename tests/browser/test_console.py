@@ -227,9 +227,9 @@ async def test_supervisor_watches_the_floor_and_monitors_a_chat(serve: Serve, ne
 
 
 async def test_widget_and_console_answer_the_servers_pings(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
-    """With the server pinging every 0.1 s and closing what is silent for 1.5 s, both
+    """With the server pinging every 0.3 s and closing what is silent for 1.5 s, both
     pages keep the sockets they opened (answering each ping) three idle timeouts long."""
-    async with serve(idle_timeout_seconds=1.5, ping_seconds=0.1) as srv:
+    async with serve(idle_timeout_seconds=1.5, ping_seconds=0.3) as srv:
         await make_agent(srv, "ayse", name="Ayşe")
         console = await new_page(locale="en-GB")
         await sign_in(console, srv, "ayse")

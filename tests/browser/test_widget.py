@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import time
@@ -416,3 +417,22 @@ async def test_a_signed_in_member_reaches_a_members_only_topic(serve: Serve, new
             "mehmet42",
         )
         await expect(w(page).get_by_text("Ayse size yardımcı oluyor")).to_be_visible()
+
+
+async def test_the_widget_reconnects_when_the_server_falls_silent(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """Pings every 0.4 s; when they stop (a dead network says nothing), the widget gives up
+    on the socket after two and a half intervals and resumes its chat on a new one."""
+    async with serve(ping_seconds=0.4) as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse"))
+        page = await new_page()
+        chat = await paired(page, srv, a)
+        (first,) = [c for c in srv.hub.conns if c.kind == "player"]
+        srv.hub.heartbeats.stop()  # the server says nothing more
+        deadline = time.monotonic() + 10
+        while first in srv.hub.conns or not any(c.session for c in srv.hub.conns):
+            assert time.monotonic() < deadline, "the widget kept a silent socket"
+            await asyncio.sleep(0.02)
+        (second,) = [c for c in srv.hub.conns if c.kind == "player"]
+        assert second.session is first.session  # resumed: the same session
+        await a.send("message", chat=chat, id="a1", text="Hâlâ buradayız")
+        await expect(w(page).get_by_text("Hâlâ buradayız")).to_be_visible()
