@@ -163,7 +163,7 @@ async def _hello(hub: Hub, conn: Connection, frame: AgentHello) -> None:
             if live.notified_agent == presence.id
         ],
     }
-    ping = hub.beat(conn)
+    ping = hub.heartbeat(conn)
     if ping is not None:
         welcome["ping_seconds"] = ping
     conn.send(welcome)

@@ -47,8 +47,9 @@ class Heartbeats:
     def __init__(self, interval: float, tick: float = TICK) -> None:
         """``interval``: seconds between two pings of one connection (0: no server pings)."""
         self.interval = interval
-        self.tick = tick
-        count = max(1, round(interval / tick)) if interval > 0 else 1
+        self.tick = min(tick, interval) if interval > 0 else tick
+        # whole ticks, rounded down: a connection is pinged at least as often as announced
+        count = max(1, int(interval / self.tick + 1e-9)) if interval > 0 else 1
         self._slots: list[set[Connection]] = [set() for _ in range(count)]
         self._slot_of: dict[Connection, int] = {}
         self._next = 0  # the slot pinged at the next tick

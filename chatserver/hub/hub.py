@@ -268,7 +268,7 @@ class Hub:
         self.conns.add(conn)
         return conn
 
-    def beat(self, conn: Connection) -> float | None:
+    def heartbeat(self, conn: Connection) -> float | None:
         """Put a connection on the server's pings once it has said hello; returns the
         interval its ``welcome`` announces. None: the client pings (a client tunnelled
         from an edge node, whose heartbeats the edge keeps, or server pings are off)."""

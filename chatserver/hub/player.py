@@ -96,7 +96,7 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
         "state": session_state(live.conv if live else None),
         "available": hub.available,
     }
-    ping = hub.beat(conn)
+    ping = hub.heartbeat(conn)
     if ping is not None:
         welcome["ping_seconds"] = ping
     if live is not None:

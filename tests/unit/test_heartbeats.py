@@ -91,3 +91,13 @@ async def test_the_ticks_run_on_the_loop_until_stopped() -> None:
     count = len(a.pushed)
     await asyncio.sleep(0.1)  # ten ticks' time: none comes after stop
     assert len(a.pushed) == count
+
+
+def test_never_less_often_than_announced() -> None:
+    for interval, slots in ((25.0, 250), (0.3, 3), (0.35, 3), (0.05, 1)):
+        hb = Heartbeats(interval, tick=0.1)
+        a: Any = Conn()
+        hb.add(a)
+        beats(hb, slots)
+        assert a.pushed == [PING], interval
+        assert slots * hb.tick <= interval + 1e-9
