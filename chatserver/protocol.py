@@ -50,6 +50,7 @@ __all__ = [
     "decode_agent",
     "decode_player",
     "encode",
+    "heartbeat_kind",
     "is_ping",
     "error_frame",
     "file_dict",
@@ -324,12 +325,19 @@ _kind_decoder = msgspec.json.Decoder(_Kind)
 
 def is_ping(text: str) -> bool:
     """Is this a well-formed ``ping`` frame? (An edge node answers those itself.)"""
-    if len(text) > 256 or '"ping"' not in text:
-        return False
+    return heartbeat_kind(text) == "ping"
+
+
+def heartbeat_kind(text: str) -> str | None:
+    """``"ping"`` or ``"pong"`` for a well-formed heartbeat frame, else None (an edge node
+    keeps its clients' heartbeats itself; everything else goes to the hub)."""
+    if len(text) > 256 or ('"ping"' not in text and '"pong"' not in text):
+        return None
     try:
-        return _kind_decoder.decode(text).type == "ping"
+        kind = _kind_decoder.decode(text).type
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return False
+        return None
+    return kind if kind in ("ping", "pong") else None
 
 
 def encode(frame: dict[str, Any]) -> str:

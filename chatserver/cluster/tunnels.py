@@ -10,10 +10,13 @@ Everything goes over the Redis bus as text envelopes ``<op>\\n<tunnel>\\n<payloa
     d  the client is gone
     a  the edge is alive (tunnel = the edge's node id)
 
-Heartbeats stay on the edge: it answers a client's ``ping`` itself and closes a
-client that has been silent for ``idle_timeout_seconds``; the hub counts every
-tunnel of a live edge as heard from at each of the edge's beats. So an idle widget
-costs the hub no CPU at all.
+Heartbeats stay on the edge: it pings its clients on its own wheel (the open meta's
+``pings`` tells the hub the interval, which the hub's ``welcome`` announces; the
+wheel takes a client once the hub's first frame, the ``welcome``, went to it), takes
+their ``pong`` and answers a client's own ``ping`` itself, and closes a client that
+has been silent for ``idle_timeout_seconds``; the hub counts every tunnel of a live
+edge as heard from at each of the edge's beats. So an idle widget costs the hub no
+CPU at all.
 
 Frames of one tunnel keep their order: each side publishes through one sender that
 pipelines in order, and Redis delivers one connection's publishes in order. When
@@ -39,7 +42,8 @@ from ..config import Settings
 from ..hub import Connection, Hub, serve_connection
 from ..hub.connection import CLOSE_IDLE, client_connection
 from ..hub.frames import PONG
-from ..protocol import is_ping
+from ..hub.heartbeats import Heartbeats, ping_interval
+from ..protocol import heartbeat_kind
 
 __all__ = ["EdgeTunnels", "HubTunnels", "envelope", "parse"]
 
@@ -75,6 +79,7 @@ class EdgeTunnels:
         self.bus = bus
         self.settings = settings
         self.open: dict[str, Connection] = {}
+        self.heartbeats = Heartbeats(ping_interval(settings))  # the edge pings its clients
         self._ids = itertools.count(1)
         self.ready: Callable[[], bool] = lambda: False  # set by the node: is a hub there?
 
@@ -86,6 +91,7 @@ class EdgeTunnels:
             return
         if op == FRAME:
             conn.push(payload)
+            self.heartbeats.add(conn)  # from the welcome on (a second add changes nothing)
         elif op == CLOSE:
             code, _, reason = payload.partition(" ")
             conn.close(int(code) if code.isdigit() else CLOSE_MOVED, reason)
@@ -99,10 +105,13 @@ class EdgeTunnels:
             await websocket.close(CLOSE_TRY_LATER, "the chat service is starting: try again")
             return
         tunnel = f"{self.node_id}/{next(self._ids)}"
-        # the edge's side: the bounded outbox, and the limits for the pings it answers
+        # the edge's side: the bounded outbox, and the limits for the heartbeats it keeps
         conn = client_connection(websocket, kind, self.settings, time.time(), peer)
         self.open[tunnel] = conn
-        meta = json.dumps({"kind": kind, "peer": peer, "agent": agent})
+        self.heartbeats.start()
+        meta = json.dumps(
+            {"kind": kind, "peer": peer, "agent": agent, "pings": self.heartbeats.interval}
+        )
         self.bus.publish(HUB_IN, envelope(OPEN, tunnel, meta))
         try:
             while True:
@@ -116,12 +125,17 @@ class EdgeTunnels:
                 conn.last_recv = now
                 if text is None:
                     self.bus.publish(HUB_IN, envelope(BINARY, tunnel))
-                elif is_ping(text) and not conn.bucket.take(now):
-                    conn.push(PONG)  # over the limit it goes on, and the hub's limits apply
+                    continue
+                beat = heartbeat_kind(text)
+                if beat is not None and not conn.bucket.take(now):
+                    # over the limit it goes on, and the hub's limits apply
+                    if beat == "ping":
+                        conn.push(PONG)
                 else:
                     self.bus.publish(HUB_IN, envelope(FRAME, tunnel, text))
         finally:
             self.open.pop(tunnel, None)
+            self.heartbeats.discard(conn)
             conn.gone()
             self.bus.publish(HUB_IN, envelope(DOWN, tunnel))
 
@@ -129,7 +143,7 @@ class EdgeTunnels:
         """Close tunnels whose client has sent nothing (not even a ping) for too long."""
         cutoff = time.time() - self.settings.idle_timeout_seconds
         for conn in [c for c in self.open.values() if c.last_recv < cutoff]:
-            conn.close(CLOSE_IDLE, "idle timeout: send ping at least every 30 s")
+            conn.close(CLOSE_IDLE, "idle timeout: answer ping, or send one every 30 s")
 
     def drop_all(self, reason: str) -> None:
         """Close every tunnelled socket: its clients reconnect and resume."""
@@ -237,6 +251,9 @@ class HubTunnels:
             conn = hub.connect(sink, kind, str(meta.get("peer") or ""))
             conn.relay = sink.push
             conn.preauth = preauth
+            pings = meta.get("pings")
+            if isinstance(pings, int | float) and pings > 0:  # (an edge that pings)
+                conn.edge_pings = float(pings)
             remote.conn = conn
             await serve_connection(hub, conn, remote.queue.get)
         except Exception:  # one client's tunnel must never take the node down

@@ -125,6 +125,7 @@ class Connection:
         "close_code",
         "closed",
         "direct",
+        "edge_pings",
         "held",
         "holding",
         "kind",
@@ -169,6 +170,7 @@ class Connection:
         # a client on another node: frames go straight to the bus (whose sender batches
         # them, and whose edge keeps the bounded outbox), with no task of ours per frame
         self.relay: Callable[[str], None] | None = None
+        self.edge_pings = 0.0  # a tunnelled client's: how often its edge pings it (0: never)
         # a socket of this node's that can take a frame now: written at once while
         # nothing is queued before it and its buffer is below the high-water mark
         self.direct: DirectSocket | None = None

@@ -10,9 +10,9 @@ connections are pinged together, once per interval each, and their ``pong``s com
 together.
 (Measured with 19,900 waiting widgets: bench/README.md, "Where the time goes".)
 
-Only connections this node's sockets hold are on the wheel; an edge node keeps its
-own clients' heartbeats (chatserver/cluster). A client that answers nothing is
-closed by the hub's sweeper after ``idle_timeout_seconds``, as before.
+Only connections this node's sockets hold are on its wheel: an edge node pings its
+own clients on a wheel of its own (chatserver/cluster/tunnels.py). A client that
+answers nothing is closed after ``idle_timeout_seconds``, as before.
 """
 
 from __future__ import annotations
@@ -23,12 +23,21 @@ from typing import TYPE_CHECKING
 from ..protocol import encode
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from .connection import Connection
 
-__all__ = ["PING", "TICK", "Heartbeats"]
+__all__ = ["PING", "TICK", "Heartbeats", "ping_interval"]
 
 PING = encode({"type": "ping"})
 TICK = 0.1  # seconds between two slots' pings
+
+
+def ping_interval(settings: Settings) -> float:
+    """Seconds between two server pings of one socket (0: clients ping): ``ping_seconds``,
+    and at least three pings per ``idle_timeout_seconds``."""
+    if not settings.ping_seconds:
+        return 0.0
+    return min(settings.ping_seconds, settings.idle_timeout_seconds / 3)
 
 
 class Heartbeats:

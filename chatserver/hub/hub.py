@@ -72,7 +72,7 @@ from ..store import (
 from ..throttle import FailureThrottle
 from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Held, Sink, client_connection
-from .heartbeats import Heartbeats
+from .heartbeats import Heartbeats, ping_interval
 from .state import AgentPresence, EndedChat, LiveChat, PlayerSession
 from .supervision import Supervision
 from .turns import Turns
@@ -146,11 +146,7 @@ class Hub:
         self.chats: dict[str, LiveChat] = {}
         self.agents: dict[int, AgentPresence] = {}
         self.conns: set[Connection] = set()
-        # server pings for this node's own sockets, at least three per idle timeout
-        ping = settings.ping_seconds and min(
-            settings.ping_seconds, settings.idle_timeout_seconds / 3
-        )
-        self.heartbeats = Heartbeats(ping)
+        self.heartbeats = Heartbeats(ping_interval(settings))  # for this node's own sockets
         self.failed: StoreError | None = None
         self._on_fatal = on_fatal
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -270,11 +266,12 @@ class Hub:
 
     def heartbeat(self, conn: Connection) -> float | None:
         """Put a connection on the server's pings once it has said hello; returns the
-        interval its ``welcome`` announces. None: the client pings (a client tunnelled
-        from an edge node, whose heartbeats the edge keeps, or server pings are off)."""
-        if conn.relay is None and self.heartbeats.add(conn):
-            return self.heartbeats.interval
-        return None
+        interval its ``welcome`` announces. A client tunnelled from an edge node is
+        pinged by the edge, at the interval the edge gave when it opened the tunnel.
+        None: the client pings (server pings are off, or an edge that does not ping)."""
+        if conn.relay is not None:
+            return conn.edge_pings or None
+        return self.heartbeats.interval if self.heartbeats.add(conn) else None
 
     def disconnect(self, conn: Connection) -> None:
         conn.gone()

@@ -307,6 +307,30 @@ async def test_an_edge_keeps_its_clients_heartbeats(cluster: Cluster) -> None:
     assert (await alive.barrier()) == []  # still open, still answered
 
 
+async def test_an_edge_pings_its_clients_and_takes_their_pongs(cluster: Cluster) -> None:
+    """Through an edge, ``welcome`` (from the hub) announces the edge's interval; the edge
+    pings, and a client that sends nothing but ``pong`` outlives the idle timeout (the edge
+    keeps the pongs: the hub counts its tunnels alive at the edge's beats)."""
+    cluster.env["CHATSERVER_IDLE_TIMEOUT_SECONDS"] = "1.5"  # pings every 0.5 s
+    await cluster.node("hub")
+    edge = await cluster.node("edge")
+    answering, welcome = await player(edge.ws)
+    silent, _ = await player(edge.ws)
+    silent.answer_pings = False
+    answering.answer_pings = False  # answered here, one by one
+    assert welcome["ping_seconds"] == 0.5
+    started, pings = time.monotonic(), 0
+    while time.monotonic() - started < 4.5:  # three idle timeouts
+        await answering.expect("ping", timeout=2)
+        await answering.send("pong")
+        pings += 1
+    assert pings >= 6
+    assert await silent.closed() == 1001
+    assert [f for f in answering.seen if f["type"] == "error"] == []
+    answering.answer_pings = True
+    assert (await answering.barrier()) == []  # still open, still answered
+
+
 async def test_a_hub_that_loses_its_claim_stops(cluster: Cluster) -> None:
     """Fencing: if the hub node's claim connection is cut, it exits (status 1) rather than
     run beside the node that takes the claim over."""

@@ -115,3 +115,14 @@ def test_a_ping_is_recognised_only_when_it_is_one() -> None:
     assert not is_ping('{"type":"message","id":"1","text":"ping"}')
     assert not is_ping('{"type":"ping"')  # malformed: the hub answers with an error
     assert not is_ping('["ping"]') and not is_ping('{"type":"ping","x":"' + "y" * 300 + '"}')
+
+
+def test_a_heartbeat_is_recognised_only_when_it_is_one() -> None:
+    """What an edge node keeps to itself: a well-formed ping or pong."""
+    from chatserver.protocol import heartbeat_kind
+
+    assert heartbeat_kind('{"type":"pong"}') == "pong"
+    assert heartbeat_kind('{ "type" : "ping" }') == "ping"
+    assert heartbeat_kind('{"type":"message","id":"1","text":"pong"}') is None
+    assert heartbeat_kind('{"type":"pong"') is None  # malformed: the hub answers with an error
+    assert heartbeat_kind('{"type":"pong","x":"' + "y" * 300 + '"}') is None
