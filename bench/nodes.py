@@ -200,7 +200,7 @@ async def _idle(run: Run, redis_url: str) -> None:
         async def connect(n: int) -> Any:
             return await h.waiting(n, players)
 
-        figures = await scenarios.idle(hub, connect, run.idle_size, window=s.idle_window)
+        figures = await scenarios.idle(hub, connect, run.idle_size, window=s.idle_window, edge=edge)
         figures["edge_rss_per_connection_kib"] = round(
             (edge.rss_bytes() - edge_rss0) / run.idle_size / 1024, 2
         )

@@ -416,6 +416,7 @@ def summary(r: dict[str, Any]) -> None:
         rows.append(("idle via edge: hub KiB/conn", c["rss_per_connection_kib"], None))
         rows.append(("idle via edge: edge KiB/conn", c["edge_rss_per_connection_kib"], None))
         rows.append(("idle via edge: hub heartbeat CPU", c["heartbeat_cpu"], None))
+        rows.append(("idle via edge: edge heartbeat CPU", c["edge_heartbeat_cpu"], None))
     for key, label in (("pairing", "burst"), ("pairing_paced", "paced")):
         if key in r:
             p = r[key]

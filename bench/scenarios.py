@@ -338,10 +338,13 @@ async def resume_storm(h: Harness, pairs: list[Pair], *, missed: int) -> dict[st
 # -- idle capacity ----------------------------------------------------------------
 
 
-async def idle(server: Proc, connect: Any, n: int, *, window: float) -> dict[str, Any]:
+async def idle(
+    server: Proc, connect: Any, n: int, *, window: float, edge: Proc | None = None
+) -> dict[str, Any]:
     """``connect(n)`` opens ``n`` waiting connections (and returns a counter of the
     heartbeats they answered); then we watch RSS, and the server's CPU while the
-    connections only keep their heartbeats."""
+    connections only keep their heartbeats (and the CPU of the ``edge`` node that holds
+    their sockets, if they are on one)."""
     rss0 = server.rss_bytes()
     t0 = now()
     pinged = await connect(n)
@@ -349,10 +352,14 @@ async def idle(server: Proc, connect: Any, n: int, *, window: float) -> dict[str
     await asyncio.sleep(1.0)  # let the server settle (freed buffers, pending writes)
     rss1 = server.rss_bytes()
     cpu0, stolen0 = server.cpu_seconds(), stolen_seconds()
+    edge0 = edge.cpu_seconds() if edge is not None else 0.0
     beats0 = pinged()
     await asyncio.sleep(window)
     cpu1, stolen1 = server.cpu_seconds(), stolen_seconds()
     beats = pinged() - beats0
+    more = {}
+    if edge is not None:
+        more["edge_heartbeat_cpu"] = round((edge.cpu_seconds() - edge0) / window, 4)
     return {
         "connections": n,
         "connect_seconds": round(opened, 2),
@@ -364,6 +371,7 @@ async def idle(server: Proc, connect: Any, n: int, *, window: float) -> dict[str
         "answered": beats,
         "heartbeat_cpu": round((cpu1 - cpu0) / window, 4),
         "server_core_stolen": round((stolen1 - stolen0) / window, 4),
+        **more,
     }
 
 
