@@ -357,10 +357,7 @@ async def idle(
     await asyncio.sleep(window)
     cpu1, stolen1 = server.cpu_seconds(), stolen_seconds()
     beats = pinged() - beats0
-    more = {}
-    if edge is not None:
-        more["edge_heartbeat_cpu"] = round((edge.cpu_seconds() - edge0) / window, 4)
-    return {
+    figures = {
         "connections": n,
         "connect_seconds": round(opened, 2),
         "rss_start_mib": round(rss0 / 2**20, 1),
@@ -371,8 +368,10 @@ async def idle(
         "answered": beats,
         "heartbeat_cpu": round((cpu1 - cpu0) / window, 4),
         "server_core_stolen": round((stolen1 - stolen0) / window, 4),
-        **more,
     }
+    if edge is not None:
+        figures["edge_heartbeat_cpu"] = round((edge.cpu_seconds() - edge0) / window, 4)
+    return figures
 
 
 # -- pairing burst ------------------------------------------------------------------

@@ -51,7 +51,6 @@ __all__ = [
     "decode_player",
     "encode",
     "heartbeat_kind",
-    "is_ping",
     "error_frame",
     "file_dict",
     "message_dict",
@@ -321,11 +320,6 @@ class _Kind(msgspec.Struct):
 
 
 _kind_decoder = msgspec.json.Decoder(_Kind)
-
-
-def is_ping(text: str) -> bool:
-    """Is this a well-formed ``ping`` frame? (An edge node answers those itself.)"""
-    return heartbeat_kind(text) == "ping"
 
 
 def heartbeat_kind(text: str) -> str | None:
