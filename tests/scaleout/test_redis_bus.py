@@ -50,6 +50,8 @@ async def test_a_frame_published_on_one_node_reaches_subscribers_on_the_other(
         a.subscribe("chat:c1", here)
         a.subscribe("chat:c1", author)
         b.subscribe("chat:c1", there)
+        # both nodes publish to the other here, so both must hold their subscriptions
+        await a.synced(t(5))
         await b.synced(t(5))
         assert a.publish("chat:c1", '{"n":1}', exclude=author) == 1
         assert await there.wait_for(1) == ['{"n":1}']
