@@ -373,25 +373,54 @@ def webhook_rows(op: EnqueueWebhooks) -> list[tuple[Any, ...]]:
 
 Step = CreateRequest | EnqueueWebhooks | tuple[str, list[tuple[Any, ...]]]
 
+# Within a batch, ops are put in this order of kinds (stably: the ops of one kind keep
+# theirs), so that each kind is one statement: a burst's pairings arrive as (session,
+# chat) for each of a turn's chats, then (assignment, "joined") for each, which in the
+# order given was a statement per op. A kind needs rows only of kinds before it (a chat
+# its session, a message or a file its chat, a message its file); what the others do
+# touches other rows, so the transaction's outcome is the same. Requests and webhook
+# deliveries stay where they are, and nothing moves across them (a rating names a
+# request, a delivery the number a request drew).
+_ORDER: dict[type, int] = {
+    CreateSession: 0,
+    CreateChat: 1,
+    AddAttachment: 2,
+    SaveChat: 3,
+    AppendMessage: 4,
+    AppendNote: 5,
+    RateRequest: 6,
+    RecordRefusal: 7,
+}
+assert _ORDER.keys() == _INSERT.keys(), "every kind with a statement has its place"
+
 
 def batch_plan(ops: Sequence[Op]) -> list[Step]:
-    """The statements a group commit needs, in order: a run of consecutive ops of one
-    kind becomes one ``(sql, rows)``; requests (their numbers are drawn as they are
-    inserted) and webhook deliveries (which name those numbers) stay as they are."""
+    """The statements a group commit needs, in order: between requests and webhook
+    deliveries (which stay as they are: request numbers are drawn as they are inserted),
+    the ops in ``_ORDER`` of their kinds, each kind's run one ``(sql, rows)``."""
     steps: list[Step] = []
-    i = 0
-    while i < len(ops):
-        op = ops[i]
+    run: list[Op] = []
+    for op in ops:
         if isinstance(op, CreateRequest | EnqueueWebhooks):
+            _plan_run(run, steps)
             steps.append(op)
-            i += 1
-            continue
-        j = i + 1
-        while j < len(ops) and type(ops[j]) is type(op):
-            j += 1
-        steps.append((_INSERT[type(op)], [_params(o) for o in ops[i:j]]))
-        i = j
+        else:
+            run.append(op)
+    _plan_run(run, steps)
     return steps
+
+
+def _plan_run(run: list[Op], steps: list[Step]) -> None:
+    run.sort(key=lambda op: _ORDER[type(op)])
+    i = 0
+    while i < len(run):
+        kind = type(run[i])
+        j = i + 1
+        while j < len(run) and type(run[j]) is kind:
+            j += 1
+        steps.append((_INSERT[kind], [_params(o) for o in run[i:j]]))
+        i = j
+    run.clear()
 
 
 async def _set_departments(w: Tx, agent_id: int, departments: Sequence[str]) -> None:

@@ -9,7 +9,16 @@ import pytest
 
 from chatserver.core.conversation import Conversation, Message, Player, Sender
 from chatserver.exceptions import StoreError
-from chatserver.store import AppendMessage, CreateChat, CreateSession, SaveChat
+from chatserver.store import (
+    AppendMessage,
+    CreateChat,
+    CreateRequest,
+    CreateSession,
+    EnqueueWebhooks,
+    Op,
+    SaveChat,
+)
+from chatserver.store.sql import batch_plan
 from chatserver.store.sqlite import SqliteStore
 
 
@@ -37,6 +46,67 @@ async def test_a_big_batch_is_stored_whole_and_in_order(store: SqliteStore) -> N
     stored = await store.messages("c1")
     assert [m.seq for m in stored] == list(range(1, 451))
     assert stored[449].text == "text 450" and stored[0].id == "m1"
+
+
+def pairing_turn(n: int) -> tuple[list[Op], list[Conversation]]:
+    """What a turn of ``n`` new chats submits: (session, chat) for each chat, then, as
+    agents take them, (the chat saved, its first message) for each."""
+    ops: list[Op] = []
+    convs = []
+    for i in range(n):
+        conv = Conversation(f"t{i}", f"u{i}", Player("Ali", None, "a@b.c", "billing"), 1.0)
+        ops += [CreateSession(conv.session_id, b"h%d" % i, 1.0, None), CreateChat.of(conv)]
+        convs.append(conv)
+    for conv in convs:
+        conv.requeued = True  # any change SaveChat carries
+        ops += [SaveChat.of(conv), message(conv.id, 1)]
+    return ops, convs
+
+
+async def test_a_turn_of_new_chats_is_one_statement_per_kind(store: SqliteStore) -> None:
+    """Interleaved kinds are put in order, each kind's run one statement, rows in the
+    order given; the batch stores exactly what it would have one op at a time."""
+    ops, convs = pairing_turn(3)
+    steps = batch_plan(ops)
+    assert [step[0].split(" (")[0] for step in steps if isinstance(step, tuple)] == [
+        "INSERT INTO sessions",
+        "INSERT INTO chats",
+        "UPDATE chats SET state = ?, agent_id = ?, department = ?, requeued = ?,"
+        " assigned_at = ?, first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?",
+        "INSERT INTO messages",
+    ]
+    assert [row[0] for row in steps[1][1]] == ["t0", "t1", "t2"]
+    await store.apply(ops)
+    live = {conv.id: conv for conv, _ in await store.live_chats()}
+    for conv in convs:
+        assert live[conv.id].requeued  # the update found the row inserted before it
+        assert [m.text for m in live[conv.id].messages] == ["text 1"]
+
+
+def test_nothing_moves_across_a_request_or_a_webhook() -> None:
+    """A request draws its number as it is inserted, and what follows may name it: the
+    kinds are ordered only between them."""
+    conv = Conversation("c1", "s1", Player("Ali", None, "a@b.c", "billing"), created_at=1.0)
+    request = CreateRequest("c1", 2.0, lambda: "R-1")
+    webhooks = EnqueueWebhooks("chat.ended", (), dict, 2.0)
+    ops: list[Op] = [
+        message("c1", 7),
+        SaveChat.of(conv),
+        request,
+        webhooks,
+        message("c2", 1),
+        CreateSession("s2", b"h", 1.0, None),
+    ]
+    steps = batch_plan(ops)
+    kinds = [s if not isinstance(s, tuple) else s[0].split(" ")[0:3] for s in steps]
+    assert kinds == [
+        ["UPDATE", "chats", "SET"],
+        ["INSERT", "INTO", "messages"],
+        request,
+        webhooks,
+        ["INSERT", "INTO", "sessions"],
+        ["INSERT", "INTO", "messages"],
+    ]
 
 
 async def test_a_batch_that_fails_leaves_nothing_behind(store: SqliteStore) -> None:
