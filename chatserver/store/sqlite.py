@@ -64,10 +64,6 @@ INLINE_SYNC = 0.0005
 SLOW_SYNC = 0.005  # one sync this slow sends the next ones to the thread at once
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while anything is written
 RESTART_FRAMES = 16384  # a WAL this long (64 MiB of 4 KiB pages) is started over: _checkpoints
-# before a restart holds commits back, copies run free while each took longer than this
-# (what the held copy has left is what came in during the one before it)
-CATCH_UP_SECONDS = 0.002
-CATCH_UP_ROUNDS = 4
 
 T = TypeVar("T")
 
@@ -200,25 +196,13 @@ class SqliteStore(SqlStore):
         during the copy are copied too with commits held back (a few frames and one sync
         of the database file), and the next commit starts the WAL over. (SQLite's own
         ``RESTART`` mode would hold writers back with its busy handler, which sleeps and
-        polls; our commits wait on the store's lock instead.)
-
-        What the held copy has to do is what came in during the copy before it, and a
-        first copy of a second's writes takes 5-40 ms on a slow disk (the frames of
-        100-150 messages at 3,600 msg/s): held, that was every acknowledgement waiting up
-        to 38 ms. So first the copies repeat without holding anything back, each taking
-        in what came during the one before, until one is short (``CATCH_UP_SECONDS``)."""
+        polls; our commits wait on the store's lock instead.)"""
         thread, conn = self._checkpoint_thread, self._checkpoint
         if conn is None or thread is None:
             return
-        if await thread.run(_checkpoint_now, conn) < RESTART_FRAMES:
-            return
-        for _ in range(CATCH_UP_ROUNDS):
-            start = time.perf_counter()
-            await thread.run(_checkpoint_now, conn)
-            if time.perf_counter() - start < CATCH_UP_SECONDS:
-                break
-        async with self._lock:
-            await thread.run(_checkpoint_now, conn)
+        if await thread.run(_checkpoint_now, conn) >= RESTART_FRAMES:
+            async with self._lock:
+                await thread.run(_checkpoint_now, conn)
 
     async def claim(self, wait: float) -> bool:
         lock_path = self.path.with_name(self.path.name + ".lock")
