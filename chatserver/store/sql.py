@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from importlib import resources
+from itertools import groupby
 from typing import Any, Protocol, TypeVar
 
 from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note, Player, Sender
@@ -402,25 +403,21 @@ def batch_plan(ops: Sequence[Op]) -> list[Step]:
     run: list[Op] = []
     for op in ops:
         if isinstance(op, CreateRequest | EnqueueWebhooks):
-            _plan_run(run, steps)
+            steps += _in_order(run)
             steps.append(op)
+            run = []
         else:
             run.append(op)
-    _plan_run(run, steps)
+    steps += _in_order(run)
     return steps
 
 
-def _plan_run(run: list[Op], steps: list[Step]) -> None:
-    run.sort(key=lambda op: _ORDER[type(op)])
-    i = 0
-    while i < len(run):
-        kind = type(run[i])
-        j = i + 1
-        while j < len(run) and type(run[j]) is kind:
-            j += 1
-        steps.append((_INSERT[kind], [_params(o) for o in run[i:j]]))
-        i = j
-    run.clear()
+def _in_order(run: list[Op]) -> list[Step]:
+    """One ``(sql, rows)`` per kind of ``run``, in ``_ORDER``."""
+    return [
+        (_INSERT[kind], [_params(op) for op in group])
+        for kind, group in groupby(sorted(run, key=lambda op: _ORDER[type(op)]), key=type)
+    ]
 
 
 async def _set_departments(w: Tx, agent_id: int, departments: Sequence[str]) -> None:
