@@ -206,12 +206,12 @@ class RedisBus:
                     if msg is not None:
                         self._deliver(msg)
             except asyncio.CancelledError:
-                await _quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
+                await _quietly(pubsub.aclose())  # type: ignore[no-untyped-call, unused-ignore]
                 raise
             except (RedisError, OSError) as exc:
                 self._lost(exc)
                 self._reset = False
-                await _quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
+                await _quietly(pubsub.aclose())  # type: ignore[no-untyped-call, unused-ignore]
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, self.max_backoff)
 
