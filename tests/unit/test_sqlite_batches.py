@@ -247,3 +247,59 @@ async def test_a_batch_waits_for_another_process_writing(
     async with asyncio.timeout(10):
         await done
     assert [m.seq for m in await store.messages("c1")] == [1]
+
+
+async def test_stored_messages_keep_through_the_move_to_time_order(tmp_path: Path) -> None:
+    """Migration 6 rebuilds the messages table in the order messages arrived, with one
+    index for a chat's messages in seq order: nothing stored before is lost or changed,
+    and the store still refuses a second message with a chat's seq."""
+    import sqlite3
+
+    from chatserver.store.sql import migrations
+
+    db = tmp_path / "old.db"
+    old = sqlite3.connect(db, isolation_level=None)
+    old.execute("PRAGMA foreign_keys = ON")
+    old.execute(
+        "CREATE TABLE schema_migrations"
+        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    for version, name, sql in migrations():
+        if version < 6:
+            old.executescript(f"BEGIN; {sql}; COMMIT;")
+            old.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (version, name))
+    old.execute("INSERT INTO sessions (id, token_hash, created_at) VALUES ('s1', x'01', 1)")
+    for chat in ("c1", "c2"):
+        old.execute(
+            "INSERT INTO chats (id, session_id, state, player_name, topic, created_at, queued_at)"
+            " VALUES (?, 's1', 'active', 'Ali', 'technical', 1, 1)",
+            (chat,),
+        )
+    rows = [  # two chats' messages, interleaved in time
+        (chat, seq, f"{chat}-m{seq}", "player", "player", f"{chat} says {seq}", 1000 + 2 * seq + k)
+        for seq in range(1, 6)
+        for k, chat in enumerate(("c2", "c1"))
+    ]
+    old.executemany(
+        "INSERT INTO messages (chat_id, seq, client_id, author, sender, text, ts)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    old.close()
+
+    store = SqliteStore(db)
+    await store.open()
+    try:
+        assert await store.migrate() == [6]
+        for chat in ("c1", "c2"):
+            stored = await store.messages(chat)
+            assert [(m.seq, m.id, m.text, m.ts) for m in stored] == [
+                (r[1], r[2], r[5], r[6]) for r in rows if r[0] == chat
+            ]
+        assert [m.seq for m in await store.messages("c1", after_seq=3)] == [4, 5]
+        with pytest.raises(StoreError):
+            await store.apply([message("c1", 5)])
+        await store.apply([message("c1", 6)])
+        assert [m.seq for m in await store.messages("c1")] == [1, 2, 3, 4, 5, 6]
+    finally:
+        await store.close()
