@@ -396,6 +396,7 @@ def summary(r: dict[str, Any]) -> None:
     if "resume_storm" in r:
         rows.append(("resume storm s", r["resume_storm"]["storm_seconds"], None))
         rows.append(("resume replay p99 ms", r["resume_storm"]["replayed_p99_ms"], None))
+        rows.append(("hello->replayed p99 ms", r["resume_storm"]["hello_to_replayed_p99_ms"], None))
     if "idle" in r:
         c, b = r["idle"], r.get("baseline_idle", {})
         rows.append(("idle conns", c["connections"], b.get("connections")))

@@ -310,12 +310,15 @@ async def resume_storm(h: Harness, pairs: list[Pair], *, missed: int) -> dict[st
     dups0 = h.duplicates
     t0 = now()
     fresh = await connect_many(f"{h.url}/ws/player", [h.on_player] * len(pairs), parallel=1024)
+    connected = now()
+    hello_at: dict[str, float] = {}
     for old, new, p in zip(players, fresh, pairs, strict=True):
         seqs: set[int] = old.state["seqs"]
         have = 0
         while have + 1 in seqs:
             have += 1
         new.state.update(old.state, replay_until=last_seq[p.chat])
+        hello_at[p.chat] = now()
         new.send({"type": "hello", "v": 1, "resume": old.state["session"], "last_seq": have})
         p.player = new
     await done.wait(120, "replays")
@@ -324,12 +327,17 @@ async def resume_storm(h: Harness, pairs: list[Pair], *, missed: int) -> dict[st
 
     lost = sum(1 for p in pairs if p.player.state["seqs"] != set(range(1, last_seq[p.chat] + 1)))
     times = [finished[p.chat] - t0 for p in pairs]
+    # the server's own part: from a connection's hello to its last missed message
+    after_hello = [finished[p.chat] - hello_at[p.chat] for p in pairs]
     return {
         "connections": len(pairs),
         "missed_per_connection": missed,
         "storm_seconds": round(total, 3),
+        "connect_seconds": round(connected - t0, 3),
         "replayed_p50_ms": _ms(percentile(times, 50)),
         "replayed_p99_ms": _ms(percentile(times, 99)),
+        "hello_to_replayed_p50_ms": _ms(percentile(after_hello, 50)),
+        "hello_to_replayed_p99_ms": _ms(percentile(after_hello, 99)),
         "players_with_gaps": lost,
         "duplicates": h.duplicates - dups0,
     }
