@@ -135,7 +135,8 @@ class Hub:
             on_fatal=self._store_failed,
             hold=self.held,
         )
-        self.turns = Turns(self.writer)  # new chats start in slices (chatserver.hub.turns)
+        # new chats start in slices (chatserver.hub.turns)
+        self.turns = Turns(self.writer, on_slice=self._slice_started)
         # for /metrics (chatserver.metrics): messages stored by sender, the time from a
         # message's arrival to its commit, and how long assigned chats had waited
         self.messages_stored: dict[Sender, int] = dict.fromkeys(Sender, 0)
@@ -799,6 +800,13 @@ class Hub:
         # the author's own connection has the ack; their other tabs get the message
         self.bus.publish(live.session.topic, encode(message_frame(msg, chat=False)), exclude=conn)
         self.bus.publish(live.topic, encode(message_frame(msg, chat=True)), exclude=conn)
+
+    def _slice_started(self) -> None:
+        """A slice of new chats was let in: its players' wake-ups are scheduled, so the
+        pairing pass and then the writer run right behind them, in the same turn of the
+        loop (the chats' own writes would wake the writer only in the next one)."""
+        self._schedule_pump()
+        self.writer.kick()
 
     def _schedule_pump(self) -> None:
         if self._pump_handle is None and self._loop is not None:

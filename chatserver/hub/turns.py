@@ -11,12 +11,19 @@ it wrote (``Writer.when_taken``). The first slice is queued, stored, assigned
 and told while the rest wait in arrival order: early players are served early,
 a chat's time from queued to assigned is its own slice's, and a server that
 falls behind stops starting chats faster than it stores them.
+
+``on_slice`` runs as a slice is let in, after its players' wake-ups are
+scheduled: the hub schedules its pairing pass and the writer there, so the
+slice's chats are queued, assigned, stored and told in the same turn of the
+loop. Otherwise the writer would wake only in the turn after they were queued,
+behind one more read of every socket, which in a crowd is the crowd itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,10 +36,16 @@ PER_TURN = 16
 
 
 class Turns:
-    __slots__ = ("_deferred", "_handle", "_waiting", "_writer", "per_turn")
+    __slots__ = ("_deferred", "_handle", "_on_slice", "_waiting", "_writer", "per_turn")
 
-    def __init__(self, writer: Writer | None = None, per_turn: int = PER_TURN) -> None:
+    def __init__(
+        self,
+        writer: Writer | None = None,
+        per_turn: int = PER_TURN,
+        on_slice: Callable[[], object] | None = None,
+    ) -> None:
         self._writer = writer
+        self._on_slice = on_slice
         self.per_turn = per_turn
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._handle: asyncio.Handle | None = None
@@ -70,6 +83,8 @@ class Turns:
             if not turn.done():  # its connection went away while it waited
                 turn.set_result(None)
                 started += 1
+        if started and self._on_slice is not None:
+            self._on_slice()
         if waiting:
             self._schedule()
 

@@ -77,6 +77,12 @@ class Writer:
         self._idle.clear()
         self._wake.set()
 
+    def kick(self) -> None:
+        """Wake the writer now, ahead of the ops about to be submitted: its wake-up then
+        runs after the callbacks scheduled so far (asyncio runs them in order), so what
+        those callbacks submit is committed in the same turn of the loop."""
+        self._wake.set()
+
     @property
     def pending(self) -> int:
         return self._pending

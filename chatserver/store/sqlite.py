@@ -118,7 +118,8 @@ class SqliteStore(SqlStore):
         # FULL: the batch connection runs NORMAL and apply() syncs the WAL itself
         self._sync_batches = synchronous.lower() == "full"
         self._wal_fd: int | None = None
-        self._sync_time = INLINE_SYNC  # seconds a WAL sync takes; the thread until measured
+        # seconds a WAL sync takes (a moving average); None until the first one is timed
+        self._sync_time: float | None = None
         self._broken: OSError | None = None
         # checkpoints (copying the WAL into the database) run beside the commits, never
         # inside one: SQLite's automatic checkpoint would stall the commit that triggers it
@@ -343,16 +344,23 @@ class SqliteStore(SqlStore):
     async def _sync(self, thread: Worker) -> None:
         """fdatasync the WAL: here, while the disk answers within ``INLINE_SYNC``, since
         a hand-over to a thread and back costs more than that; on the thread otherwise,
-        so that a slow disk never stalls the event loop for long."""
+        so that a slow disk never stalls the event loop for long.
+
+        The first sync runs here too and its time starts the average: a first commit
+        sent to the thread would leave the loop free to read whatever waits on every
+        socket before the commit's callbacks run — after a start, a crowd of players
+        reconnecting, and the first of them would wait for all of it."""
         start = time.perf_counter()
-        if self._sync_time < INLINE_SYNC:
+        average = self._sync_time
+        if average is None or average < INLINE_SYNC:
             self._sync_wal()
         else:
             await thread.run(self._sync_wal)
         took = time.perf_counter() - start
-        self._sync_time += (took - self._sync_time) * 0.1  # a moving average
+        average = took if average is None else average + (took - average) * 0.1
         if took > SLOW_SYNC:
-            self._sync_time = max(self._sync_time, took)  # one slow sync is enough to move
+            average = max(average, took)  # one slow sync is enough to move
+        self._sync_time = average
 
     def _sync_wal(self) -> None:
         """Make the WAL durable: every frame written so far survives a power cut.

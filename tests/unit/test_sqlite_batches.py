@@ -226,6 +226,33 @@ async def test_a_slow_disk_moves_the_sync_off_the_event_loop(
     assert where == [True, True, False]
 
 
+@pytest.mark.parametrize(("first_ms", "next_inline"), [(0.0, True), (2.0, False)])
+async def test_the_first_sync_runs_on_the_loop_and_times_the_disk(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, first_ms: float, next_inline: bool
+) -> None:
+    """Before any sync was timed, the first one runs on the event loop (not on the thread,
+    where the loop would read every socket before the commit's callbacks), and its time
+    alone decides where the next ones run."""
+    import threading
+    import time
+
+    loop_thread = threading.get_ident()
+    where: list[bool] = []
+    real = store._sync_wal
+
+    def sync() -> None:
+        where.append(threading.get_ident() == loop_thread)
+        if len(where) == 1:
+            time.sleep(first_ms / 1000)
+        real()
+
+    monkeypatch.setattr(store, "_sync_wal", sync)
+    store._sync_time = None  # as opened: nothing timed yet
+    for seq in (1, 2):
+        await store.apply([message("c1", seq)])
+    assert where == [True, next_inline]
+
+
 async def test_a_batch_waits_for_another_process_writing(
     store: SqliteStore, tmp_path: Path
 ) -> None:

@@ -65,3 +65,25 @@ async def test_the_next_slice_waits_for_the_writer() -> None:
     assert [t.done() for t in crowd] == [True, True, True, True, False]
     await turn()  # the writer has nothing waiting: the last one goes in the next turn
     assert all(t.done() for t in crowd)
+
+
+async def test_what_a_slice_schedules_runs_behind_its_players() -> None:
+    """``on_slice`` runs as a slice is let in, after its players' wake-ups were
+    scheduled: what it schedules (the hub's pairing pass, the writer) runs right behind
+    them, in the same turn of the loop, and only for a turn that let somebody in."""
+    loop = asyncio.get_running_loop()
+    seen: list[str] = []
+    turns = Turns(None, per_turn=2, on_slice=lambda: loop.call_soon(seen.append, "slice done"))
+
+    async def player(name: str) -> None:
+        await turns.take()
+        seen.append(name)
+
+    tasks = [asyncio.ensure_future(player(f"p{i}")) for i in range(3)]
+    await asyncio.gather(*tasks)
+    assert seen == ["p0", "p1", "slice done", "p2", "slice done"]
+    gone = turns.take()
+    gone.cancel()  # the only one waiting left: nobody is let in, nothing is scheduled
+    for _ in range(3):
+        await turn()
+    assert seen.count("slice done") == 2
