@@ -200,14 +200,13 @@ async def test_a_batch_returns_only_after_the_wal_is_synced(
     assert synced == [(tmp_path / "t.db-wal").stat().st_ino] * 2
 
 
-async def test_a_slow_disk_moves_the_sync_off_the_event_loop(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A sync that takes longer than SLOW_SYNC sends the next ones to the thread."""
+def sync_places(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, slow: dict[int, float]
+) -> list[bool]:
+    """Record, for every WAL sync from now on, whether it ran on the event loop's thread;
+    the n-th sync takes ``slow[n]`` seconds longer than the disk does."""
     import threading
     import time
-
-    from chatserver.store import sqlite
 
     loop_thread = threading.get_ident()
     where: list[bool] = []
@@ -215,11 +214,20 @@ async def test_a_slow_disk_moves_the_sync_off_the_event_loop(
 
     def sync() -> None:
         where.append(threading.get_ident() == loop_thread)
-        if len(where) == 2:
-            time.sleep(sqlite.SLOW_SYNC * 2)
+        time.sleep(slow.get(len(where), 0.0))
         real()
 
     monkeypatch.setattr(store, "_sync_wal", sync)
+    return where
+
+
+async def test_a_slow_disk_moves_the_sync_off_the_event_loop(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync that takes longer than SLOW_SYNC sends the next ones to the thread."""
+    from chatserver.store import sqlite
+
+    where = sync_places(store, monkeypatch, {2: sqlite.SLOW_SYNC * 2})
     store._sync_time = 0.0  # as measured on a fast disk
     for seq in (1, 2, 3):
         await store.apply([message("c1", seq)])
@@ -233,20 +241,7 @@ async def test_the_first_sync_runs_on_the_loop_and_times_the_disk(
     """Before any sync was timed, the first one runs on the event loop (not on the thread,
     where the loop would read every socket before the commit's callbacks), and its time
     alone decides where the next ones run."""
-    import threading
-    import time
-
-    loop_thread = threading.get_ident()
-    where: list[bool] = []
-    real = store._sync_wal
-
-    def sync() -> None:
-        where.append(threading.get_ident() == loop_thread)
-        if len(where) == 1:
-            time.sleep(first_ms / 1000)
-        real()
-
-    monkeypatch.setattr(store, "_sync_wal", sync)
+    where = sync_places(store, monkeypatch, {1: first_ms / 1000})
     store._sync_time = None  # as opened: nothing timed yet
     for seq in (1, 2):
         await store.apply([message("c1", seq)])
@@ -276,25 +271,28 @@ async def test_a_batch_waits_for_another_process_writing(
     assert [m.seq for m in await store.messages("c1")] == [1]
 
 
-async def test_stored_messages_keep_through_the_move_to_time_order(tmp_path: Path) -> None:
+async def test_stored_messages_keep_through_the_move_to_time_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Migration 6 rebuilds the messages table in the order messages arrived, with one
     index for a chat's messages in seq order: nothing stored before is lost or changed,
     and the store still refuses a second message with a chat's seq."""
     import sqlite3
 
-    from chatserver.store.sql import migrations
+    from chatserver.store import sqlite as sqlite_store
 
     db = tmp_path / "old.db"
+    every = sqlite_store.migrations()
+    with monkeypatch.context() as m:  # a database as the release before left it
+        m.setattr(sqlite_store, "migrations", lambda: [x for x in every if x[0] < 6])
+        before = SqliteStore(db)
+        await before.open()
+        try:
+            assert await before.migrate() == [1, 2, 3, 4, 5]
+        finally:
+            await before.close()
     old = sqlite3.connect(db, isolation_level=None)
     old.execute("PRAGMA foreign_keys = ON")
-    old.execute(
-        "CREATE TABLE schema_migrations"
-        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-    )
-    for version, name, sql in migrations():
-        if version < 6:
-            old.executescript(f"BEGIN; {sql}; COMMIT;")
-            old.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (version, name))
     old.execute("INSERT INTO sessions (id, token_hash, created_at) VALUES ('s1', x'01', 1)")
     for chat in ("c1", "c2"):
         old.execute(
