@@ -27,7 +27,7 @@ from chatserver.security import hash_password, new_token, token_hash
 from chatserver.store import Store
 from chatserver.store.sqlite import SqliteStore
 
-from . import nodes, procs, scenarios
+from . import hostile, nodes, procs, scenarios
 from .clients import Client, connect_many
 from .harness import PING, PONG, Harness, percentile
 
@@ -65,6 +65,9 @@ SERVER_ENV = {
     "CHATSERVER_AGENT_RATE": "100000",
     "CHATSERVER_AGENT_BURST": "100000",
     "CHATSERVER_MAX_MESSAGES_PER_CHAT": "100000000",
+    "CHATSERVER_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000000",
+    "CHATSERVER_CHATS_PER_ADDRESS_PER_MINUTE": "100000000",
+    "CHATSERVER_MAX_QUEUE": "100000000",
     "CHATSERVER_ANSWER_TIMEOUT_SECONDS": "0",
     "CHATSERVER_METRICS_TOKEN": scenarios.METRICS_TOKEN,
 }
@@ -363,6 +366,8 @@ async def amain(args: argparse.Namespace) -> int:
             await run.pairing("pairing_paced", sizes.pace)
         if "nodes" in only:
             await nodes.relay_across_nodes(run)
+        if "hostile" in only:
+            run.results["hostile"] = await hostile.hostile(Path(tmp), run.say)
     if args.json:
         Path(args.json).write_text(json.dumps(run.results, indent=2) + "\n")
     summary(run.results)
@@ -451,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         help="comma-separated: relay, idle, pairing (the default), nodes (the relay across "
-        "two nodes: needs PostgreSQL and redis-server)",
+        "two nodes: needs PostgreSQL and redis-server), hostile (attacks and a bystander)",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument(

@@ -28,6 +28,7 @@ from .web import admin, api, console, openapi, tracking, widget
 from .web import files as files_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
+from .web.httpguard import BodyLimit
 from .web.pages import CONSOLE_DIR
 from .web.ws import agent_ws, player_ws
 from .webhooks import Dispatcher
@@ -59,7 +60,7 @@ def create_app(
             nonlocal hub
             hub = Hub(settings, store, routing=routing, directory=directory, on_fatal=on_fatal)
             hub.files = files
-            hub.notifier = make_notifier(settings)
+            hub.notifier = make_notifier(settings, hub.pools.mail)
             hub.dispatcher = dispatcher
             await hub.start()
             dispatcher.start()  # deliveries left from before a restart go out now
@@ -154,7 +155,7 @@ def create_app(
     )
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(EdgeProxy), cors],
+        middleware=[Middleware(BodyLimit, settings=settings), Middleware(EdgeProxy), cors],
         lifespan=lifespan,
         exception_handlers={
             ClientError: client_error,
@@ -164,5 +165,8 @@ def create_app(
     )
     app.state.metrics = metrics.registry(app.state)
     app.state.signin_throttle = SignInThrottle()
-    app.state.lookup_throttle = FailureThrottle("lookup", address="10/15 minutes")
+    # failed request look-ups per address, and per request number from anywhere
+    app.state.lookup_throttle = FailureThrottle(
+        "lookup", address="10/15 minutes", request="10/15 minutes"
+    )
     return app

@@ -66,6 +66,9 @@ class Settings:
     # identity: which checks are allowed; the platform's token secret; the member directory
     identity_modes: tuple[str, ...] = ("token", "directory", "guest")
     identity_secret: str = ""
+    # required claims of identity tokens (empty: not checked)
+    identity_issuer: str = ""
+    identity_audience: str = ""
     directory_url: str = ""  # empty: the built-in members table
     directory_header: str = ""  # "Name: value" sent with every look-up
     directory_timeout_seconds: float = 3.0
@@ -81,6 +84,8 @@ class Settings:
     max_file_bytes: int = 10 * 1024 * 1024
     max_files_per_chat: int = 20
     upload_types: tuple[str, ...] = DEFAULT_TYPES
+    # images larger than this (width x height, read before decoding) are refused
+    max_image_pixels: int = 25_000_000
     # e-mail (transcripts, status changes); no smtp_host: no e-mail
     smtp_host: str = ""
     smtp_port: int = 587
@@ -89,6 +94,11 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "support@localhost"
     smtp_timeout_seconds: float = 10.0
+    # a chat's transcript by e-mail: only to its pre-chat address, this often per chat
+    # (failures count), this often per recipient per day, at most this large
+    transcript_emails_per_chat: int = 2
+    emails_per_recipient_per_day: int = 5
+    max_transcript_email_bytes: int = 1024 * 1024
     # webhooks to the ticket system: signed with webhook_secret, retried with backoff
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
@@ -103,12 +113,31 @@ class Settings:
     max_frame_bytes: int = 16 * 1024
     ws_max_bytes: int = 1024 * 1024
     max_messages_per_chat: int = 1000
+    # frames per second per player connection, and per player session across its sockets
     player_rate: float = 5.0
     player_burst: int = 20
+    # one player session opens at most this many sockets at once (tabs)
+    max_sockets_per_session: int = 5
+    # per client address: new player sessions and new chats (or left messages) a minute
+    sessions_per_address_per_minute: int = 60
+    chats_per_address_per_minute: int = 20
+    # a department without max_queue of its own takes at most this many waiting chats
+    max_queue: int = 200
+    # a live chat keeps at most this many characters of messages in memory (older
+    # ones are read from the store when a client needs them)
+    live_chat_memory_chars: int = 262_144
     agent_rate: float = 20.0
     agent_burst: int = 60
     flood_after: int = 30
+    # HTTP: request heads must be whole within this size and time; bodies are limited per
+    # route (uploads: max_file_bytes); proxies whose X-Forwarded-For/-Proto are believed
+    max_header_bytes: int = 16 * 1024
+    header_timeout_seconds: float = 10.0
+    max_body_bytes: int = 64 * 1024
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
     # connections
+    # a WebSocket that has not sent its hello within this time is closed
+    hello_timeout_seconds: float = 10.0
     idle_timeout_seconds: float = 75.0
     # the server pings each client this often (at least three times per idle timeout);
     # 0: clients ping, as the protocol's first version had them do
@@ -130,17 +159,30 @@ class Settings:
             "max_messages_per_chat",
             "player_rate",
             "player_burst",
+            "max_sockets_per_session",
+            "sessions_per_address_per_minute",
+            "chats_per_address_per_minute",
+            "max_queue",
+            "live_chat_memory_chars",
             "agent_rate",
             "agent_burst",
             "flood_after",
             "idle_timeout_seconds",
+            "hello_timeout_seconds",
+            "max_header_bytes",
+            "header_timeout_seconds",
+            "max_body_bytes",
             "outbox_limit",
             "write_batch_max",
             "cluster_beat_seconds",
             "directory_timeout_seconds",
             "max_file_bytes",
             "max_files_per_chat",
+            "max_image_pixels",
             "smtp_timeout_seconds",
+            "transcript_emails_per_chat",
+            "emails_per_recipient_per_day",
+            "max_transcript_email_bytes",
             "webhook_max_attempts",
             "webhook_timeout_seconds",
             "webhook_retry_base_seconds",

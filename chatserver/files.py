@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -31,11 +30,13 @@ from starlette.requests import Request
 
 from .core.files import IMAGE_TYPES, SNIFF_BYTES, check_size, classify
 from .exceptions import ClientError, StoreError
+from .pools import BoundedPool
 
 __all__ = ["DiskFileStore", "FileStore", "Kept", "Upload", "keep_upload", "read_upload"]
 
 THUMB_SIZE = (320, 320)
-Image.MAX_IMAGE_PIXELS = 40_000_000  # a "decompression bomb" beyond this is refused
+MAX_SIDE = 4096  # a kept image is at most this wide and high (larger ones are scaled down)
+Image.MAX_IMAGE_PIXELS = 40_000_000  # a last guard; max_image_pixels refuses before it
 
 
 class FileStore(Protocol):
@@ -226,11 +227,20 @@ def _discard(out: IO[bytes] | None, temp: Path) -> None:
     temp.unlink(missing_ok=True)
 
 
-async def keep_upload(upload: Upload, files: FileStore, allowed: tuple[str, ...]) -> Kept:
-    """Check the upload by content, clean images, make a thumbnail, keep it. The temp goes."""
+async def keep_upload(
+    upload: Upload,
+    files: FileStore,
+    allowed: tuple[str, ...],
+    pool: BoundedPool,
+    max_pixels: int = 25_000_000,
+) -> Kept:
+    """Check the upload by content, clean images, make a thumbnail, keep it. The temp goes.
+
+    The work runs on ``pool`` (hashing, and for images decoding and encoding): a full
+    pool answers ``busy`` at once."""
     try:
         content_type = classify(upload.head, allowed)
-        return await asyncio.to_thread(_keep, upload, files, content_type)
+        return await pool.run(_keep, upload, files, content_type, max_pixels)
     finally:
         upload.path.unlink(missing_ok=True)
 
@@ -243,14 +253,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _keep(upload: Upload, files: FileStore, content_type: str) -> Kept:
+def _keep(upload: Upload, files: FileStore, content_type: str, max_pixels: int) -> Kept:
     if content_type not in IMAGE_TYPES:
         digest = _sha256(upload.path)
         key = files.keep(upload.path)
         return Kept(key, content_type, upload.size, digest, None, None, None)
     clean, thumb = files.new_temp(), files.new_temp()
     try:
-        width, height = _clean_image(upload.path, clean, thumb, content_type)
+        width, height = _clean_image(upload.path, clean, thumb, content_type, max_pixels)
         size, digest = clean.stat().st_size, _sha256(clean)
         return Kept(files.keep(clean), content_type, size, digest, files.keep(thumb), width, height)
     finally:
@@ -261,27 +271,50 @@ def _keep(upload: Upload, files: FileStore, content_type: str) -> Kept:
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 
 
-def _clean_image(source: Path, clean: Path, thumb: Path, content_type: str) -> tuple[int, int]:
-    """Decode fully, drop metadata, apply orientation, save again; write a thumbnail."""
+def _too_many_pixels(max_pixels: int) -> ClientError:
+    return ClientError(
+        "image_too_large",
+        f"an image can have at most {max_pixels // 1_000_000} megapixels",
+        field="file",
+        status=413,
+    )
+
+
+def _clean_image(
+    source: Path, clean: Path, thumb: Path, content_type: str, max_pixels: int
+) -> tuple[int, int]:
+    """Decode the first frame, drop metadata, apply orientation, save again; write a
+    thumbnail. Its size is read from the header and checked before anything is decoded,
+    and an animation keeps only its first frame (later frames are never decoded), so a
+    small file cannot make us decode a huge canvas or thousands of frames."""
     fmt = _FORMATS[content_type]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as img:
-                img.load()
-                frames = getattr(img, "n_frames", 1)
-                if fmt == "GIF" and frames > 1:
-                    img.save(clean, "GIF", save_all=True, loop=img.info.get("loop", 0))
-                    still = img.convert("RGBA")
-                else:
-                    still = ImageOps.exif_transpose(img)
-                    if fmt == "JPEG" and still.mode not in ("RGB", "L"):
-                        still = still.convert("RGB")
-                    # a new image without info: EXIF, XMP, comments and ICC text stay behind
-                    bare = Image.new(still.mode, still.size)
-                    bare.paste(still)
-                    options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
-                    bare.save(clean, fmt, **options)
+            try:
+                img = Image.open(source)
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                raise _too_many_pixels(max_pixels) from None
+            with img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise _too_many_pixels(max_pixels)
+                if fmt == "JPEG":
+                    # decode at a reduced scale when that is still larger than we keep
+                    img.draft("RGB", (MAX_SIDE, MAX_SIDE))
+                img.load()  # the first frame only
+                still = ImageOps.exif_transpose(img)
+                if still.width > MAX_SIDE or still.height > MAX_SIDE:
+                    still.thumbnail((MAX_SIDE, MAX_SIDE))
+                if fmt == "JPEG" and still.mode not in ("RGB", "L"):
+                    still = still.convert("RGB")
+                # a new image without info: EXIF, XMP, comments and ICC text stay behind
+                bare = Image.new(still.mode, still.size)
+                if still.mode == "P":
+                    bare.putpalette(still.getpalette() or [])
+                bare.paste(still)
+                options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+                bare.save(clean, fmt, **options)
                 # thumbnails are always JPEG: transparency is flattened onto white
                 small = still.convert("RGBA")
                 small.thumbnail(THUMB_SIZE)

@@ -23,6 +23,8 @@ from .core.conversation import FileInfo, Message, Note
 from .exceptions import ProtocolError
 
 __all__ = [
+    "AGENT_TYPES",
+    "PLAYER_TYPES",
     "AgentEnd",
     "AgentFrame",
     "AgentHello",
@@ -236,7 +238,7 @@ AgentFrame = (
 
 _player_decoder: msgspec.json.Decoder[PlayerFrame] = msgspec.json.Decoder(PlayerFrame)
 _agent_decoder: msgspec.json.Decoder[AgentFrame] = msgspec.json.Decoder(AgentFrame)
-_PLAYER_TYPES = (
+PLAYER_TYPES = (
     "hello",
     "prechat",
     "message",
@@ -248,7 +250,7 @@ _PLAYER_TYPES = (
     "ping",
     "pong",
 )
-_AGENT_TYPES = (
+AGENT_TYPES = (
     "hello",
     "status",
     "message",
@@ -270,21 +272,48 @@ _MISSING = re.compile(r"missing required field `([A-Za-z_]+)`")
 
 def decode_player(text: str) -> PlayerFrame:
     """Decode one frame from a player; raises ProtocolError."""
-    return _decode(_player_decoder, _PLAYER_TYPES, text)
+    return _decode(_player_decoder, PLAYER_TYPES, text)
 
 
 def decode_agent(text: str) -> AgentFrame:
     """Decode one frame from an agent; raises ProtocolError."""
-    return _decode(_agent_decoder, _AGENT_TYPES, text)
+    return _decode(_agent_decoder, AGENT_TYPES, text)
+
+
+# No frame of the protocol nests deeper than a few levels; a deeper one is refused
+# before it is decoded (decoding recurses once per level).
+MAX_DEPTH = 16
+_NESTING = re.compile(r'"(?:[^"\\]+|\\.)*"|[\[\]{}]')
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """True if ``text`` opens more than ``limit`` arrays or objects inside each other.
+    (Brackets inside strings do not count; a frame with few brackets is not scanned.)"""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for m in _NESTING.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in "]}":
+            depth -= 1
+    return False
 
 
 def _decode(decoder: msgspec.json.Decoder[T], known: tuple[str, ...], text: str) -> T:
+    if too_deep(text):
+        raise ProtocolError("bad_frame", f"the frame nests more than {MAX_DEPTH} levels deep")
     try:
         return decoder.decode(text)
     except msgspec.ValidationError as exc:
         raise _translate(exc, known) from None
     except msgspec.DecodeError:
         raise ProtocolError("bad_json", "the frame is not valid JSON") from None
+    except RecursionError:  # (deep nesting the scan did not see: never expected)
+        raise ProtocolError("bad_frame", "the frame nests too deeply") from None
 
 
 def _translate(exc: msgspec.ValidationError, known: tuple[str, ...]) -> ProtocolError:

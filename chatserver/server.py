@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from .config import Settings
 from .web.direct import DirectWebSocketProtocol
+from .web.httpguard import guarded_http
 
 __all__ = ["tune_runtime", "uvicorn_config"]
 
@@ -52,7 +53,11 @@ def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: object) -> uvi
         host=settings.host,
         port=settings.port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=guarded_http(settings),
+        # the client's address and scheme from X-Forwarded-For/-Proto, only when the
+        # connection comes from one of these proxies (docs/deployment.md)
+        proxy_headers=True,
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
         ws=DirectWebSocketProtocol,
         ws_max_size=settings.ws_max_bytes,
         ws_per_message_deflate=False,

@@ -36,6 +36,9 @@ class Cluster:
             "CHATSERVER_LOG_LEVEL": "info",
             "CHATSERVER_PLAYER_RATE": "50",
             "CHATSERVER_PLAYER_BURST": "100",
+            # every test player comes from 127.0.0.1 (the per-address limits have tests of
+            # their own, tests/hostile)
+            "CHATSERVER_CHATS_PER_ADDRESS_PER_MINUTE": "1000",
             "CHATSERVER_METRICS_TOKEN": METRICS_TOKEN,
         }
         self.nodes: list[ServerProcess] = []

@@ -25,7 +25,6 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
-import httpx
 from redis.exceptions import RedisError
 
 from ..bus import RedisBus
@@ -34,6 +33,7 @@ from ..exceptions import ConfigError, StoreError
 from ..hub import Hub
 from ..security import new_id, new_token
 from ..store import Store
+from .proxy import forwarding_client
 from .tunnels import HUB_IN, EdgeTunnels, HubTunnels, edge_topic, envelope, parse
 
 __all__ = ["Node"]
@@ -86,7 +86,7 @@ class Node:
         self._dead_after = 3.5 * self._beat
         self._tasks: list[asyncio.Task[None]] = []
         self._side: set[asyncio.Task[None]] = set()
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0))  # proxy.py
+        self.http = forwarding_client()  # proxy.py
 
     @property
     def hub_ready(self) -> bool:

@@ -9,14 +9,16 @@ address goes along in a header the hub trusts only with the cluster's secret
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..web.errors import send_error
 from ..web.origins import PEER_HEADER, SECRET_HEADER
 
-__all__ = ["EdgeProxy"]
+__all__ = ["EdgeProxy", "forwarding_client"]
 
 _LOCAL = {"/healthz", "/readyz", "/metrics"}  # each node answers these for itself
 # hop-by-hop headers (RFC 9110 7.6.1) and ours, which only an edge may set
@@ -32,6 +34,29 @@ _DROP = {
     PEER_HEADER.encode(),
     SECRET_HEADER.encode(),
 }
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: the edge forwards many clients' requests over one
+    client, so a ``Set-Cookie`` meant for one (an agent's console session) must never be
+    sent with another's request."""
+
+    def __init__(self) -> None:
+        super().__init__(DefaultCookiePolicy(allowed_domains=[]))
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        return None
+
+
+def forwarding_client() -> httpx.AsyncClient:
+    """The one HTTP client an edge forwards with: no state of any client in it (no
+    cookies, no credentials); each request carries only its own client's headers."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(60.0, connect=5.0), cookies=_NoCookies(), follow_redirects=False
+    )
 
 
 class EdgeProxy:
@@ -95,19 +120,10 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
 
 
 async def _no_hub(send: Send) -> None:
-    body = (
-        b'{"error": {"code": "service_unavailable", '
-        b'"message": "the chat service is moving to another node: try again shortly"}}'
+    await send_error(
+        send,
+        503,
+        "service_unavailable",
+        "the chat service is moving to another node: try again shortly",
+        [(b"retry-after", b"2")],
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"2"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

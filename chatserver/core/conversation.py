@@ -193,7 +193,13 @@ class Conversation:
     request_number: str | None = None
     last_seq: int = 0
     committed_seq: int = 0
+    # the committed messages kept in memory: seq ``kept_from`` onwards, at most about
+    # ``memory_chars`` characters of text (older ones are in the store only)
     messages: list[Message] = field(default_factory=list)
+    kept_from: int = 1
+    kept_chars: int = 0
+    memory_chars: int = 262_144
+    files: list[FileInfo] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     # author key + NUL + client id -> seq (a string, which the collector never tracks,
     # unlike a tuple: see Message)
@@ -321,6 +327,26 @@ class Conversation:
             )
         self.committed_seq = msg.seq
         self.messages.append(msg)
+        if msg.file is not None:
+            self.files.append(msg.file)
+        self.kept_chars += len(msg.text)
+        if self.kept_chars > self.memory_chars:
+            self.trim()
+
+    def trim(self) -> None:
+        """Called when over ``memory_chars``: keep the newest messages within three
+        quarters of the budget (so trimming happens once per quarter of it, not on
+        every message), and at least one."""
+        chars, keep = 0, len(self.messages)
+        while keep > 1 and chars + len(self.messages[keep - 1].text) <= self.memory_chars * 3 // 4:
+            keep -= 1
+            chars += len(self.messages[keep].text)
+        if keep == len(self.messages):
+            keep -= 1  # the newest alone is over the budget: keep it anyway
+            chars = len(self.messages[-1].text)
+        del self.messages[:keep]
+        self.kept_from += keep
+        self.kept_chars = chars
 
     def restore(self, messages: Sequence[Message], notes: Sequence[Note] = ()) -> None:
         """Load the committed log (after a restart)."""
@@ -334,8 +360,18 @@ class Conversation:
 
     @property
     def file_count(self) -> int:
-        return sum(1 for m in self.messages if m.file is not None)
+        return len(self.files)
 
     def after(self, seq: int) -> list[Message]:
-        """Committed messages with a seq greater than ``seq`` (seq 1 is index 0)."""
-        return self.messages[max(seq, 0) :]
+        """Committed messages in memory with a seq greater than ``seq``: all of them when
+        ``has_after(seq)``, else the caller reads the older ones from the store."""
+        return self.messages[max(seq + 1 - self.kept_from, 0) :]
+
+    def has_after(self, seq: int) -> bool:
+        """Are all committed messages after ``seq`` in memory?"""
+        return seq + 1 >= self.kept_from
+
+    def message(self, seq: int) -> Message | None:
+        """The committed message ``seq``, if it is in memory."""
+        index = seq - self.kept_from
+        return self.messages[index] if 0 <= index < len(self.messages) else None

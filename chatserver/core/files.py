@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection
+from urllib.parse import quote
 
 import filetype
 
@@ -21,6 +22,7 @@ __all__ = [
     "check_count",
     "check_size",
     "classify",
+    "content_disposition",
     "looks_like_text",
     "safe_name",
 ]
@@ -91,24 +93,38 @@ def check_count(count: int, limit: int) -> None:
         )
 
 
+_EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
+    "text/plain": (".txt",),
+}
+
+
+def _visible(name: str) -> str:
+    """Without control characters and invisible format characters (bidi overrides such
+    as U+202E, which make ``bank\u202efdp.hta`` show as ``bankath.pdf``; zero widths)."""
+    return "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def safe_name(name: str | None, content_type: str) -> str:
-    """A file name to show and offer for download: no paths, no control characters."""
+    """A file name to show and offer for download: no paths, no control or bidi
+    characters, and an extension that matches what the content is (``receipt.hta``
+    that is plain text is kept as ``receipt.hta.txt``)."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip(" .")
-    if not base:
-        base = "file" + {
-            "image/jpeg": ".jpg",
-            "image/png": ".png",
-            "image/gif": ".gif",
-            "image/webp": ".webp",
-            "application/pdf": ".pdf",
-            "text/plain": ".txt",
-        }.get(content_type, "")
-    if len(base) > _NAME_MAX:
-        stem, dot, ext = base.rpartition(".")
-        base = (
-            (stem[: _NAME_MAX - len(ext) - 1] + dot + ext)
-            if dot and len(ext) <= 10
-            else base[:_NAME_MAX]
-        )
-    return base
+    base = _UNSAFE.sub("_", _visible(unicodedata.normalize("NFC", base))).strip(" .")
+    extensions = _EXTENSIONS.get(content_type, ("",))
+    stem, dot, ext = base.rpartition(".")
+    if not (dot and stem and f".{ext.lower()}" in extensions):
+        stem, ext = base or "file", extensions[0].lstrip(".")
+    room = _NAME_MAX - len(ext) - 1
+    return f"{stem[:room]}.{ext}" if ext else stem[:_NAME_MAX]
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """``attachment; filename="..."; filename*=UTF-8''...`` (RFC 6266): an ASCII
+    fallback for old clients and the exact name for the others."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\%' else "_" for ch in name)
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -14,6 +14,7 @@ passes the time and does any look-up.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
@@ -68,18 +69,38 @@ def _text(payload: dict[str, object], key: str) -> str | None:
     return value.strip() or None
 
 
-def verify_identity_token(token: str, secret: str, now: float) -> Member:
-    """The member a token vouches for; raises IdentityError (altered, malformed, expired)."""
+def verify_identity_token(
+    token: str,
+    secret: str,
+    now: float,
+    *,
+    issuer: str | None = None,
+    audience: str | None = None,
+) -> Member:
+    """The member a token vouches for; raises IdentityError (altered, malformed, expired,
+    or not issued by ``issuer`` for ``audience`` when those are required)."""
+    required = ["sub", "exp"] + (["iss"] if issuer else []) + (["aud"] if audience else [])
     try:
         payload = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
-            options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},
+            issuer=issuer,
+            audience=audience,
+            options={
+                "require": required,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_aud": audience is not None,
+            },
         )
     except jwt.MissingRequiredClaimError as exc:
         raise IdentityError(
             message=f"the identity token has no {exc.claim}", field="identity"
+        ) from None
+    except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
+        raise IdentityError(
+            message="the identity token was not issued for this chat service", field="identity"
         ) from None
     except jwt.InvalidTokenError:
         raise IdentityError(
@@ -87,7 +108,8 @@ def verify_identity_token(token: str, secret: str, now: float) -> Member:
             field="identity",
         ) from None
     exp = payload["exp"]
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        # NaN compares false with everything and infinity never comes: neither expires
         raise IdentityError(message="the identity token's exp must be a number", field="identity")
     if now >= exp:
         raise IdentityError(

@@ -131,6 +131,7 @@ class Connection:
         "kind",
         "last_recv",
         "limit",
+        "opened",
         "outbox",
         "peer",
         "preauth",
@@ -158,6 +159,7 @@ class Connection:
         self.bucket = bucket
         self.limit = outbox_limit
         self.last_recv = now
+        self.opened = now
         self.peer = peer
         self.outbox: deque[str] = deque()
         self.sender: asyncio.Task[None] | None = None

@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ..core.conversation import clean_text
+from ..core.limits import TokenBucket
 from ..exceptions import ClientError, LimitError, ProtocolError
 from ..protocol import PROTOCOL_VERSION, Ping, Pong, encode
 from .connection import CLOSE_POLICY, Connection
 from .hub import Hub
+from .state import PlayerSession
 
 __all__ = ["Pending", "check_text", "check_version", "process_frame"]
 
@@ -47,18 +49,33 @@ def process_frame(
     try:
         _check_size(hub, text)
         frame = decode(text)
+        if isinstance(frame, Ping | Pong):
+            if wait:
+                raise _rate_limited(wait, frame)
+            if isinstance(frame, Ping):
+                conn.push(PONG)
+            return None  # (a pong answers our ping: being here was the point)
+        session = conn.session
+        if not wait and session is not None:
+            # and from the player's session: ten sockets of one player share one allowance
+            bucket = _session_bucket(hub, session)
+            wait = bucket.take(now)
+            if wait and bucket.flooding:
+                conn.close(CLOSE_POLICY, "too many frames")
         if wait:
             raise _rate_limited(wait, frame)
-        if isinstance(frame, Ping):
-            conn.push(PONG)
-            return None
-        if isinstance(frame, Pong):  # the answer to our ping: being here was the point
-            return None
         pending = dispatch(hub, conn, frame)
     except ClientError as err:
         conn.send_error(err)
         return None
     return None if pending is None else _finish(conn, pending)
+
+
+def _session_bucket(hub: Hub, session: PlayerSession) -> TokenBucket:
+    if session.bucket is None:
+        s = hub.settings
+        session.bucket = TokenBucket(s.player_rate, s.player_burst, s.flood_after)
+    return session.bucket
 
 
 async def _finish(conn: Connection, pending: Awaitable[None]) -> None:

@@ -25,7 +25,6 @@ from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import transcripts
 from ..bus import Bus, LocalBus
 from ..config import Settings, load_routing
 from ..core.conversation import (
@@ -48,9 +47,10 @@ from ..core.routing import AgentStatus, Overflow, Router
 from ..core.stats import LATENCY_BOUNDS, WAIT_BOUNDS, Buckets
 from ..core.topics import RoutingConfig, Topic
 from ..directory import MemberDirectory, StoreDirectory
-from ..exceptions import ClientError, LimitError, StateError, StoreError
+from ..exceptions import ClientError, StateError, StoreError
 from ..files import FileStore, Kept
-from ..mail import MailError, Notifier
+from ..mail import Notifier
+from ..pools import Pools
 from ..protocol import encode, message_dict, message_frame, note_dict, to_ms
 from ..security import new_id, new_ordered_id, new_token, token_hash
 from ..store import (
@@ -69,7 +69,7 @@ from ..store import (
     SaveChat,
     Store,
 )
-from ..throttle import FailureThrottle
+from ..throttle import FailureThrottle, Window
 from ..webhooks import Dispatcher, chat_ended_body, request_updated_body
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Held, Sink, client_connection
 from .heartbeats import Heartbeats, ping_interval
@@ -125,9 +125,17 @@ class Hub:
             }
         )
         self.waiting = Waiting(self)
+        # failed identity checks (directory matches, identity tokens): per player session,
+        # per address, and per member being guessed at from anywhere
         self.identity_throttle = FailureThrottle(
-            "identity", session="5/15 minutes", address="20/15 minutes"
+            "identity", session="5/15 minutes", address="20/15 minutes", member="10/15 minutes"
         )
+        self.pools = Pools()  # CPU work off the loop: passwords, images, e-mails
+        # transcript e-mails per recipient (chatserver.hub.mailing); new player sessions
+        # and new chats per client address (chatserver.hub.player)
+        self.mail_recipients = Window(f"{settings.emails_per_recipient_per_day}/day")
+        self.address_sessions = Window(f"{settings.sessions_per_address_per_minute}/minute")
+        self.address_chats = Window(f"{settings.chats_per_address_per_minute}/minute")
         self.held = Held()
         self.writer = Writer(
             store,
@@ -206,6 +214,7 @@ class Hub:
                 a.grace.cancel()
         await self.supervision.stop()
         await self.writer.stop()
+        self.pools.close()
 
     async def _restore(self) -> None:
         now = self.clock()
@@ -216,6 +225,9 @@ class Hub:
                 session = PlayerSession(rec.id, rec.token_hash, rec.created_at, rec.locale)
                 session.persisted = True
                 self._register_session(session)
+            conv.memory_chars = self.settings.live_chat_memory_chars
+            if conv.kept_chars > conv.memory_chars:
+                conv.trim()
             live = LiveChat(conv, session, created=True)
             session.chat = live
             self.chats[conv.id] = live
@@ -309,7 +321,7 @@ class Hub:
 
     async def _sweep(self) -> None:
         s = self.settings
-        periods = [5.0, s.idle_timeout_seconds / 3]
+        periods = [5.0, s.idle_timeout_seconds / 3, s.hello_timeout_seconds / 2]
         periods += [p / 3 for p in (s.player_idle_warn_seconds, s.player_idle_end_seconds) if p]
         periods += [rule.after / 3 for rule in self.router.overflow.values()]
         while True:
@@ -318,10 +330,19 @@ class Hub:
             cutoff = now - s.idle_timeout_seconds
             for conn in [c for c in self.conns if c.last_recv < cutoff]:
                 conn.close(CLOSE_IDLE, "idle timeout: answer ping, or send one every 30 s")
+            self._close_silent(now)
             if s.player_idle_warn_seconds:
                 self._check_idle_players(now)
             if self.router.overflow and len(self.router):
                 self._schedule_pump()  # waits grow: a chat may now overflow to another department
+
+    def _close_silent(self, now: float) -> None:
+        """A socket that has not said hello in time is closed: an open socket that never
+        becomes a player or an agent is only a cost."""
+        cutoff = now - self.settings.hello_timeout_seconds
+        for conn in self.conns:
+            if conn.opened < cutoff and conn.session is None and conn.agent is None:
+                conn.close(CLOSE_POLICY, "send hello first")
 
     def _check_idle_players(self, now: float) -> None:
         """Warn a player who has not answered the agent for a while; then end the chat."""
@@ -501,6 +522,7 @@ class Hub:
             created_at=self.clock(),
             department=topic.department,
             priority=topic.priority,
+            memory_chars=self.settings.live_chat_memory_chars,
         )
         live = LiveChat(conv, session)
         if not session.persisted:
@@ -533,7 +555,8 @@ class Hub:
                 "no agent is online for this topic right now; leave a message instead",
                 reason="no_agents",
             )
-        if dep.max_queue is not None and self.router.queue_length(dep.id) >= dep.max_queue:
+        max_queue = dep.max_queue or self.settings.max_queue
+        if self.router.queue_length(dep.id) >= max_queue:
             raise ClientError(
                 "service_offline",
                 "the queue for this topic is full right now; leave a message instead",
@@ -732,40 +755,6 @@ class Hub:
         )
         return future, True
 
-    async def email_transcript(self, session: PlayerSession) -> str:
-        """Send the player the transcript of their last chat; returns the address."""
-        ended = session.ended
-        if ended is None:
-            raise StateError("wrong_state", "there is no ended chat to send")
-        if self.notifier is None or not self.settings.smtp_host:
-            raise ClientError("email_unavailable", "this server does not send e-mail")
-        if session.emails_sent >= 3:
-            raise LimitError("rate_limited", "the transcript was already sent")
-        rec = await self.store.request(parse_request_number(ended.request_number))
-        if rec is None or not rec.chat.email:
-            raise ClientError("email_required", "this chat has no e-mail address", field="email")
-        lang = "tr" if (rec.chat.locale or session.locale or "").startswith("tr") else "en"
-        subject = (
-            f"Görüşme kaydınız, talep {ended.request_number}"
-            if lang == "tr"
-            else f"Your chat transcript, request {ended.request_number}"
-        )
-        session.emails_sent += 1
-        try:
-            await self.notifier.transcript(
-                rec.chat.email,
-                subject,
-                transcripts.as_text(rec, internal=False),
-                transcripts.as_html(rec, internal=False, base_url=self.settings.base_url),
-            )
-        except MailError as exc:
-            session.emails_sent -= 1
-            log.warning("transcript e-mail for %s failed: %s", ended.request_number, exc)
-            raise ClientError(
-                "email_failed", "the e-mail could not be sent; try again later"
-            ) from exc
-        return rec.chat.email
-
     def player_active(self, live: LiveChat, now: float) -> None:
         """The player wrote or is typing: not idle."""
         live.last_player_at = now
@@ -869,6 +858,9 @@ class Hub:
             "assigned_at": to_ms(conv.assigned_at),
             "last_seq": conv.committed_seq,
             "history": [message_dict(m) for m in conv.after(after_seq)],
+            # a very long chat keeps only its latest messages in memory: older ones are in
+            # the request's transcript once it ends
+            "history_complete": conv.has_after(after_seq),
             "notes": [note_dict(n) for n in conv.notes],
         }
 
@@ -966,6 +958,14 @@ class Hub:
         self._schedule_pump()
         self.waiting.schedule()
 
+    def sign_out_agent(self, agent_id: int, reason: str) -> None:
+        """Close every console socket of the agent (their sessions were ended in the store;
+        a console that reconnects must sign in again). Their chats wait the grace period."""
+        presence = self.agents.get(agent_id)
+        if presence is not None:
+            for conn in list(presence.conns):
+                conn.close(CLOSE_POLICY, reason)
+
     def _requeued(self, live: LiveChat) -> None:
         if live.conv.state is ChatState.QUEUED:
             live.last_queued = None
@@ -1008,7 +1008,7 @@ class Hub:
         request = CreateRequest(conv.id, now, _new_request_number, resolution, note)
         group: list[Op] = [SaveChat.of(conv), request]
         if self.settings.webhook_urls:
-            files = [m.file for m in conv.messages if m.file is not None]
+            files = list(conv.files)
             group.append(
                 EnqueueWebhooks(
                     "chat.ended",

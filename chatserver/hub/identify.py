@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ..config import Settings
 from ..core.conversation import Player
 from ..core.identity import (
     Member,
@@ -58,7 +59,10 @@ async def identify(
     member: Member | None = None
     if via is Via.TOKEN:
         assert token is not None
-        member = verify_identity_token(token, s.identity_secret, hub.clock())
+        keys = {"session": session.id, "address": conn.address}
+        attempt = hub.identity_throttle.attempt(keys, "too many failed sign-in checks")
+        member = verify_identity_token(token, s.identity_secret, hub.clock(), **_claims(s))
+        attempt.give_back()
     elif via is Via.DIRECTORY:
         assert form.username is not None and form.email is not None
         member = await _look_up(hub, conn, session, form.username, form.email)
@@ -73,21 +77,24 @@ async def identify(
     return player
 
 
+def _claims(s: Settings) -> dict[str, str | None]:
+    return {"issuer": s.identity_issuer or None, "audience": s.identity_audience or None}
+
+
 async def _look_up(
     hub: Hub, conn: Connection, session: PlayerSession, username: str, email: str
 ) -> Member:
-    keys = {"session": session.id, "address": conn.address}
-    await hub.identity_throttle.check(keys, "too many failed account checks")
+    keys = {"session": session.id, "address": conn.address, "member": username.casefold()}
+    attempt = hub.identity_throttle.attempt(keys, "too many failed account checks")
     try:
         found = await hub.directory.find(username, email)
     except DirectoryUnavailable:
+        attempt.give_back()  # nothing was checked
         raise ClientError(
             "verification_unavailable",
             "we cannot check your account right now; please try again in a few minutes",
             field="username",
         ) from None
-    try:
-        return directory_match(found, username, email)
-    except ClientError:
-        await hub.identity_throttle.failed(keys)
-        raise
+    member = directory_match(found, username, email)  # a wrong pair keeps its attempt counted
+    attempt.give_back()
+    return member

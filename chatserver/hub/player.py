@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from ..core.conversation import ChatState, Sender, clean_text, session_state
+from ..core.conversation import ChatState, Message, Sender, clean_text, session_state
 from ..core.prechat import Form, clean_form
-from ..exceptions import ClientError, StateError
+from ..exceptions import ClientError, LimitError, StateError
 from ..protocol import (
     EmailTranscript,
     LeaveMessage,
@@ -25,10 +25,12 @@ from ..protocol import (
     encode,
     message_frame,
 )
-from .connection import Connection
+from ..throttle import Window
+from .connection import CLOSE_POLICY, CLOSE_SLOW, Connection
 from .frames import Pending, check_text, check_version, process_frame
 from .hub import Hub
 from .identify import identify
+from .mailing import email_transcript
 from .state import PlayerSession
 
 __all__ = ["handle_player_frame"]
@@ -65,7 +67,7 @@ def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> Awaitable[None]
 
 
 async def _email_transcript(hub: Hub, conn: Connection, session: PlayerSession) -> None:
-    to = await hub.email_transcript(session)
+    to = await email_transcript(hub, session)
     number = session.ended.request_number if session.ended else None
     conn.send({"type": "emailed", "request_number": number, "to": to})
 
@@ -77,15 +79,33 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
     session = await hub.find_session(frame.resume) if frame.resume else None
     resumed = session is not None
     if session is None or frame.resume is None:
+        _count(hub.address_sessions, conn, "too_many_sessions", "too many new chat sessions")
         token, session = hub.new_session(frame.locale)
     else:
         token = frame.resume
+        if len(session.conns) >= hub.settings.max_sockets_per_session:
+            err = LimitError(
+                "too_many_connections", "this chat is open in too many windows; close one"
+            )
+            conn.send_error(err)
+            conn.close(CLOSE_POLICY, "too many windows")
+            return
     last_seq = frame.last_seq if resumed and frame.last_seq is not None else 0
     ended = session.ended
     replay_ended = []
     if session.chat is None and ended is not None and last_seq < ended.last_seq:
         # an ended chat is immutable, so reading it before attaching cannot miss anything
         replay_ended = await hub.store.messages(ended.chat_id, last_seq)
+    live = session.chat
+    older: list[Message] = []
+    if live is not None and not live.conv.has_after(last_seq):
+        # a long chat keeps only its latest messages in memory: the rest from the store
+        older = await hub.store.messages(live.id, last_seq)
+        last_seq = max(last_seq, older[-1].seq if older else 0)
+        if session.chat is not live or not live.conv.has_after(last_seq):
+            # it ended or moved on meanwhile (rare): the client resumes on a new socket
+            conn.close(CLOSE_SLOW, "reconnect and resume")
+            return
     hub.attach_player(conn, session)
 
     live = session.chat
@@ -113,7 +133,7 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
         )
     conn.send(welcome)
     # replay, then the live stream continues on the same ordered outbox
-    replay = live.conv.after(last_seq) if live is not None else replay_ended
+    replay = older + live.conv.after(last_seq) if live is not None else replay_ended
     for msg in replay:
         conn.send(message_frame(msg, chat=False))
     if live is not None and live.conv.state is ChatState.QUEUED and live.created:
@@ -122,10 +142,24 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
             conn.send(queued)
 
 
-def _form(hub: Hub, session: PlayerSession, frame: Prechat | LeaveMessage) -> Form:
-    """The cleaned form; only while no chat is in progress or being started."""
+def _count(window: Window, conn: Connection, code: str, what: str) -> None:
+    """Count one more of ``what`` for the connection's address, or refuse it."""
+    wait = window.wait(conn.address)
+    if wait:
+        raise LimitError(
+            code, f"{what} from your address; try again in a minute", retry_after=int(wait) + 1
+        )
+    window.hit(conn.address)
+
+
+def _form(
+    hub: Hub, conn: Connection, session: PlayerSession, frame: Prechat | LeaveMessage
+) -> Form:
+    """The cleaned form; only while no chat is in progress or being started. Each form
+    counts against the address's new chats a minute."""
     if session.chat is not None or session.starting:
         raise StateError("wrong_state", "you already have a chat in progress")
+    _count(hub.address_chats, conn, "too_many_chats", "too many new chats")
     return clean_form(
         name=frame.name,
         username=frame.username,
@@ -138,7 +172,7 @@ def _form(hub: Hub, session: PlayerSession, frame: Prechat | LeaveMessage) -> Fo
 
 async def _prechat(hub: Hub, conn: Connection, session: PlayerSession, frame: Prechat) -> None:
     await hub.turns.take()  # a crowd arriving at once starts in slices, first come first
-    form = _form(hub, session, frame)
+    form = _form(hub, conn, session, frame)
     hub.check_open(form.topic)  # closed or nobody there: say so before asking anything else
     session.starting = True
     try:
@@ -158,7 +192,7 @@ async def _leave_message(
         if session.ended is not None and session.chat is None:
             conn.send(session.ended.frame())
         return
-    form = _form(hub, session, frame)
+    form = _form(hub, conn, session, frame)
     if form.email is None:
         raise ClientError(
             "email_required", "give an e-mail address so we can answer", field="email"

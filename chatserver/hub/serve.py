@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from ..exceptions import ProtocolError
+from ..logs import OncePerInterval
 from .agent import handle_agent_frame
 from .connection import Connection, DirectSocket
 from .frames import Pending
@@ -28,6 +29,7 @@ from .player import handle_player_frame
 __all__ = ["Feed", "serve_connection", "serve_direct"]
 
 log = logging.getLogger("chatserver.hub")
+_failures = OncePerInterval(log)  # one traceback per interval, however many frames fail
 
 Handler = Callable[[Hub, Connection, str], Pending | None]
 
@@ -124,7 +126,7 @@ class Feed:
                 self.sock.resume_reading()
 
     def _failed(self) -> None:
-        log.exception("%r: handling a frame failed", self.conn)
+        _failures.exception("%r: handling a frame failed", self.conn)
         self.conn.close(1011, "internal error")
 
     async def finish(self) -> None:

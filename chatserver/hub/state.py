@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.conversation import Conversation
+from ..core.limits import TokenBucket
 from ..core.routing import AgentStatus
 from ..store import AgentRecord
 from .connection import Connection
@@ -59,6 +60,8 @@ class PlayerSession:
     starting: bool = False
     # transcripts e-mailed for the last chat (a small cap against mail bombing)
     emails_sent: int = 0
+    # frames of all the session's sockets together (chatserver.hub.frames)
+    bucket: TokenBucket | None = None
 
     @property
     def topic(self) -> str:

@@ -125,10 +125,11 @@ async def agent_add(request: Request) -> Response:
                 f"a password needs at least {MIN_PASSWORD} characters",
                 field="password",
             )
-        await _hub(request).store.add_agent(
+        hub = _hub(request)
+        await hub.store.add_agent(
             username=username,
             name=form_value(form, "name", max_length=100),
-            password_hash=hash_password(password),
+            password_hash=await hub.pools.passwords.run(hash_password, password),
             role=_role(form.get("role", "agent")),
             departments=_departments(form.get("departments", "*")),
             max_chats=_max_chats(form.get("max_chats", "3")),
@@ -165,12 +166,17 @@ async def agent_update(request: Request) -> Response:
             departments=_departments(form.get("departments", "")),
             max_chats=_max_chats(form.get("max_chats", "")),
             disabled=disabled,
-            password_hash=hash_password(password) if password else None,
+            password_hash=(
+                await hub.pools.passwords.run(hash_password, password) if password else None
+            ),
         )
     except ClientError as err:
         return await _agents_view(request, session, err)
-    if record.disabled:
+    if record.disabled or password:
+        # a new password ends every console session of the account (the admin's own too,
+        # if they changed their own) and closes its sockets: whoever knew the old one is out
         await hub.store.end_console_sessions(agent_id=record.id)
+        hub.sign_out_agent(record.id, "the password was changed: sign in again")
     hub.agent_changed(record)
     return RedirectResponse("/console/admin/agents", status_code=303)
 

@@ -5,9 +5,10 @@
 - Every state-changing request carries a CSRF token: the session's own token for
   signed-in forms and fetches (``csrf`` field or ``X-CSRF-Token`` header), and a
   double-submit cookie for the sign-in form. A foreign ``Origin`` is refused too.
-- Failed sign-ins are limited per account and per address (moving windows, the
-  ``limits`` library); the limit answers 429 with ``Retry-After``, the same
-  way whether or not the account exists.
+- Sign-in attempts are limited per account and per address (moving windows,
+  ``chatserver.throttle``), counted before the password is checked; the limit
+  answers 429 with ``Retry-After``, the same way whether or not the account exists.
+  Passwords are checked on the ``passwords`` pool, never on the event loop.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..exceptions import AuthError, ClientError
 from ..hub import Hub
 from ..security import new_token, same_secret, token_hash
 from ..store import ConsoleSession, Store
-from ..throttle import FailureThrottle
+from ..throttle import Attempt, FailureThrottle
 from .origins import client_address, same_origin
 
 __all__ = [
@@ -98,7 +99,8 @@ async def require(request: Request, roles: Collection[str] = ROLES) -> ConsoleSe
 def check_csrf(request: Request, expected: str, sent: str | None) -> None:
     """Refuse a state-changing request without the right token, or from another site."""
     origin = request.headers.get("origin")
-    if origin is not None and not same_origin(origin, request.headers.get("host")):
+    host = request.headers.get("host")
+    if origin is not None and not same_origin(origin, host, request.url.scheme):
         raise AuthError("csrf_failed", "this request came from another site", status=403)
     sent = sent or request.headers.get("x-csrf-token")
     if not sent or not expected or not same_secret(sent, expected):
@@ -165,20 +167,15 @@ def set_login_csrf(request: Request, response: Response, token: str) -> None:
 
 
 class SignInThrottle:
-    """Failed sign-ins per account and per address."""
+    """Sign-in attempts per account and per address, counted before the password is
+    checked; a right password gives its attempt back and clears the account's count."""
 
     def __init__(self, per_account: str = "5/15 minutes", per_address: str = "20/15 minutes"):
         self._throttle = FailureThrottle("signin", account=per_account, address=per_address)
 
-    async def check(self, username: str, address: str) -> None:
+    def attempt(self, username: str, address: str) -> Attempt:
         keys = {"account": username.lower(), "address": address}
-        await self._throttle.check(keys, "too many failed sign-ins")
-
-    async def failed(self, username: str, address: str) -> None:
-        await self._throttle.failed({"account": username.lower(), "address": address})
-
-    async def succeeded(self, username: str) -> None:
-        await self._throttle.succeeded("account", username.lower())
+        return self._throttle.attempt(keys, "too many failed sign-ins")
 
 
 def form_value(form: object, name: str, *, required: bool = True, max_length: int = 200) -> str:

@@ -14,6 +14,7 @@ from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import AuthError, ClientError
 from ..hub import Hub
+from ..pools import Busy
 from ..security import hash_password, verify_password
 from ..store import ConsoleSession, RequestRecord
 from .auth import (
@@ -50,6 +51,11 @@ __all__ = [
 def _dummy_hash() -> str:
     """A real hash of a random password, so unknown users cost as much as wrong passwords."""
     return hash_password(secrets.token_urlsafe(16))
+
+
+def _password_matches(stored: str | None, password: str) -> bool:
+    """Run on the passwords pool: argon2 takes tens of milliseconds of CPU."""
+    return verify_password(stored or _dummy_hash(), password) and stored is not None
 
 
 def _hub(request: Request) -> Hub:
@@ -120,20 +126,23 @@ async def login(request: Request) -> Response:
     except AuthError as err:
         return _login_form(request, err.message, 403, username)
     throttle: SignInThrottle = request.app.state.signin_throttle
-    address = client_address(request)
     try:
-        await throttle.check(username, address)
+        attempt = throttle.attempt(username, client_address(request))
     except ClientError as err:
         response = _login_form(request, err.message, 429, username)
         response.headers["Retry-After"] = str(err.extra.get("retry_after", 60))
         return response
-    agent = await _hub(request).store.agent_by_username(username) if username else None
+    hub = _hub(request)
+    agent = await hub.store.agent_by_username(username) if username else None
     stored = agent.password_hash if agent is not None and not agent.disabled else None
-    ok = verify_password(stored or _dummy_hash(), password) and stored is not None
-    if agent is None or not ok:
-        await throttle.failed(username, address)
+    try:
+        checked = await hub.pools.passwords.run(_password_matches, stored, password)
+    except Busy as err:
+        attempt.give_back()  # nothing was checked
+        return _login_form(request, err.message, 503, username)
+    if agent is None or not checked:
         return _login_form(request, "Wrong username or password.", 401, username)
-    await throttle.succeeded(username)
+    attempt.give_back(clear=("account",))
     token, _ = await start_session(request, agent.id)
     response = RedirectResponse(_next(request, str(form.get("next") or "")), status_code=303)
     set_session_cookie(request, response, token)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Send
 
 from ..exceptions import ClientError
+from ..logs import OncePerInterval
 
-__all__ = ["client_error", "http_error", "server_error", "error_response"]
+__all__ = ["client_error", "error_response", "http_error", "send_error", "server_error"]
 
 log = logging.getLogger("chatserver.web")
+_failures = OncePerInterval(log)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -27,6 +32,25 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+async def send_error(
+    send: Send, status: int, code: str, message: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """The same JSON error from plain ASGI middleware, outside Starlette's handlers."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def client_error(request: Request, exc: Exception) -> Response:
@@ -47,5 +71,5 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    _failures.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "something went wrong on our side")

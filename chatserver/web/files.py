@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..core.conversation import ChatState, Sender
-from ..core.files import check_count, safe_name
+from ..core.files import check_count, content_disposition, safe_name
 from ..exceptions import AuthError, ClientError, NotFoundError, StateError
 from ..files import keep_upload, read_upload
 from ..hub import Hub
@@ -81,7 +81,9 @@ async def upload(request: Request) -> Response:
     if not 1 <= len(client_id) <= 64:
         received.path.unlink(missing_ok=True)
         raise ClientError("invalid_field", "id must be 1-64 characters", field="id")
-    kept = await keep_upload(received, files, hub.settings.upload_types)
+    kept = await keep_upload(
+        received, files, hub.settings.upload_types, hub.pools.images, hub.settings.max_image_pixels
+    )
     name = safe_name(received.name, kept.content_type)
     try:
         future, new = hub.post_file(live, sender, client_id, name, kept, agent=presence)
@@ -91,7 +93,7 @@ async def upload(request: Request) -> Response:
     if not new:  # a resend: the first upload is the one kept
         _forget(hub, kept.key, kept.thumb_key)
     seq = await asyncio.wait_for(future, _COMMIT_WAIT)
-    msg = live.conv.messages[seq - 1] if seq <= len(live.conv.messages) else None
+    msg = live.conv.message(seq)
     body: dict[str, Any] = {"id": client_id, "seq": seq}
     if msg is not None and msg.file is not None:
         body["file"] = file_dict(msg.file)
@@ -133,10 +135,10 @@ async def download(request: Request) -> Response:
     media = "image/jpeg" if thumbnail else rec.content_type
     if media == "text/plain":
         media = "text/plain; charset=utf-8"
+    name = f"thumbnail-{rec.id}.jpg" if thumbnail else rec.name
+    disposition = content_disposition("inline" if thumbnail else "attachment", name)
     return FileResponse(
         path,
         media_type=media,
-        filename=rec.name if not thumbnail else f"thumbnail-{rec.id}.jpg",
-        content_disposition_type="inline" if thumbnail else "attachment",
-        headers=_DOWNLOAD_HEADERS,
+        headers={**_DOWNLOAD_HEADERS, "Content-Disposition": disposition},
     )

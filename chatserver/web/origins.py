@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -28,25 +28,33 @@ def client_address(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
-def same_origin(origin: str, host: str | None) -> bool:
-    """True if ``origin`` (scheme://host[:port]) names the host the request was sent to."""
+def _web_scheme(scheme: str) -> str:
+    """The page scheme a connection's scheme belongs to (``wss`` is ``https``'s)."""
+    return {"ws": "http", "wss": "https"}.get(scheme, scheme)
+
+
+def same_origin(origin: str, host: str | None, scheme: str) -> bool:
+    """True if ``origin`` (scheme://host[:port]) is the scheme and host the request was
+    sent to (``scheme`` as the server sees it, behind a trusted proxy its forwarded one):
+    ``http://chat.example`` is another origin than ``https://chat.example``."""
     if not host:
         return False
     try:
-        return urlsplit(origin).netloc.lower() == host.lower()
+        parts = urlsplit(origin)
     except ValueError:
         return False
+    return parts.scheme.lower() == _web_scheme(scheme) and parts.netloc.lower() == host.lower()
 
 
-def origin_allowed(headers: Mapping[str, str], allowed: Collection[str]) -> bool:
+def origin_allowed(conn: HTTPConnection, allowed: Collection[str]) -> bool:
     """Browsers always send Origin on WebSockets; clients without one are not browsers.
 
     A browser page may connect if it is on our own origin or on one the operator
     listed (``*`` allows any).
     """
-    origin = headers.get("origin")
+    origin = conn.headers.get("origin")
     if origin is None:
         return True
     if "*" in allowed or origin in allowed:
         return True
-    return same_origin(origin, headers.get("host"))
+    return same_origin(origin, conn.headers.get("host"), conn.url.scheme)

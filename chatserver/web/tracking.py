@@ -181,19 +181,18 @@ def _throttle(request: Request) -> FailureThrottle:
 
 async def lookup(request: Request, number: str, contact: str) -> RequestRecord:
     """The request if the pair is right; one answer for every kind of wrong."""
-    address = client_address(request)
-    throttle = _throttle(request)
-    await throttle.check({"address": address}, "too many failed lookups")
-    rec = None
     try:
-        canonical = parse_request_number(number)
+        canonical: str | None = parse_request_number(number)
     except InvalidRequestNumber:
         canonical = None
+    keys = {"address": client_address(request), "request": canonical or number.upper()}
+    attempt = _throttle(request).attempt(keys, "too many failed lookups")
+    rec = None
     if canonical is not None and contact.strip():
         rec = await _hub(request).store.lookup_request(canonical, contact)
     if rec is None:
-        await throttle.failed({"address": address})
-        raise NotFoundError("request_not_found", _LOOKUP_FAILED)
+        raise NotFoundError("request_not_found", _LOOKUP_FAILED)  # the attempt stays counted
+    attempt.give_back()
     return rec
 
 

@@ -55,7 +55,7 @@ async def _disconnected(websocket: WebSocket) -> None:
 
 async def player_ws(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
-    if not origin_allowed(websocket.headers, settings.allowed_origins):
+    if not origin_allowed(websocket, settings.allowed_origins):
         await websocket.close(code=1008)  # before accept: the browser sees HTTP 403
         return
     await _serve(websocket, "player")
@@ -64,7 +64,8 @@ async def player_ws(websocket: WebSocket) -> None:
 async def agent_ws(websocket: WebSocket) -> None:
     # The console is served from this origin; no other page may drive an agent's socket.
     origin = websocket.headers.get("origin")
-    if origin is not None and not same_origin(origin, websocket.headers.get("host")):
+    host = websocket.headers.get("host")
+    if origin is not None and not same_origin(origin, host, websocket.url.scheme):
         await websocket.close(code=1008)
         return
     session = await console_session(websocket)

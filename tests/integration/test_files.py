@@ -116,7 +116,7 @@ async def test_pdf_and_text_are_accepted_by_content(server: RunningServer) -> No
     )
     assert r.status_code == 201, r.text
     f = r.json()["file"]
-    assert f["type"] == "text/plain" and f["name"] == "note.exe"
+    assert f["type"] == "text/plain" and f["name"] == "note.exe.txt"
     got = await p.expect("message", seq=r.json()["seq"])
     assert got["from"] == "agent" and got["file"]["size"] == len("Çekim talebi no: 123\n".encode())
 

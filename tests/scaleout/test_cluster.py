@@ -255,7 +255,8 @@ async def test_an_edge_refuses_clearly_while_no_hub_is_known(cluster: Cluster) -
 
 
 async def test_the_console_and_uploads_work_through_an_edge(cluster: Cluster) -> None:
-    """Sign in, the cookie-authenticated agent socket and a player's upload, all via an edge."""
+    """Sign in, the cookie-authenticated agent socket and a player's upload, all via an
+    edge; a cookieless client through the same edge is not signed in."""
     from tests.integration.test_console_http import sign_in
     from tests.integration.test_files import png
 
@@ -268,6 +269,12 @@ async def test_the_console_and_uploads_work_through_an_edge(cluster: Cluster) ->
         assert "HttpOnly" in r.headers["set-cookie"]
         assert (await http.get("/console")).status_code == 200
         cookie = http.cookies["cs_session"]
+    # the edge forwards with no client state: a request without a cookie is signed out
+    # (the hub's Set-Cookie for ayse was not kept and sent on with it; issue 18, 13)
+    for _ in range(3):
+        async with httpx.AsyncClient(base_url=edge.url) as anonymous:
+            r = await anonymous.get("/console")
+            assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
     a = await WS.open(
         f"{edge.ws}/ws/agent",
         origin=edge.url,

@@ -1,0 +1,66 @@
+"""Bounded pools for CPU work that must not run on the event loop.
+
+Password hashing, image decoding and building e-mails each take milliseconds to
+seconds of CPU. They run on a few worker threads of their own (argon2, Pillow and
+zlib release the GIL while they work), and each pool takes at most ``workers +
+queue`` jobs at once: one more is refused at once with ``busy`` (HTTP 503), instead
+of waiting in a line that grows without end while a bystander's ping waits behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from .exceptions import ClientError
+
+__all__ = ["BoundedPool", "Busy", "Pools"]
+
+T = TypeVar("T")
+
+
+class Busy(ClientError):
+    """A bounded pool is full: try again shortly."""
+
+    code = "busy"
+    http_status = 503
+
+
+class BoundedPool:
+    """``await pool.run(fn, *args)``: ``fn`` on a worker thread, or ``Busy`` when full."""
+
+    def __init__(self, name: str, workers: int, queue: int) -> None:
+        self.name = name
+        self.capacity = workers + queue
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix=f"chatserver-{name}")
+        self.in_flight = 0
+        self.refused = 0
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        # counted before anything awaits: N callers at once take N places
+        if self.in_flight >= self.capacity:
+            self.refused += 1
+            raise Busy("busy", "the server is busy; try again in a few seconds", retry_after=2)
+        self.in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        finally:
+            self.in_flight -= 1
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Pools:
+    """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``."""
+
+    def __init__(self) -> None:
+        self.passwords = BoundedPool("passwords", workers=2, queue=8)
+        self.images = BoundedPool("images", workers=2, queue=4)
+        self.mail = BoundedPool("mail", workers=1, queue=8)
+
+    def close(self) -> None:
+        for pool in (self.passwords, self.images, self.mail):
+            pool.close()
