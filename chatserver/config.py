@@ -84,6 +84,9 @@ class Settings:
     max_file_bytes: int = 10 * 1024 * 1024
     max_files_per_chat: int = 20
     upload_types: tuple[str, ...] = DEFAULT_TYPES
+    # CPU work (password checks, images, e-mails): threads per pool, and jobs that may wait
+    pool_workers: int = 2
+    pool_queue: int = 8
     # images larger than this (width x height, read before decoding) are refused
     max_image_pixels: int = 25_000_000
     # e-mail (transcripts, status changes); no smtp_host: no e-mail
@@ -179,6 +182,7 @@ class Settings:
             "max_file_bytes",
             "max_files_per_chat",
             "max_image_pixels",
+            "pool_workers",
             "smtp_timeout_seconds",
             "transcript_emails_per_chat",
             "emails_per_recipient_per_day",
@@ -209,6 +213,8 @@ class Settings:
             raise ConfigError("redis_url must be redis://host:port/db, rediss://... or unix://...")
         if self.node_url and not self.node_url.startswith(("http://", "https://")):
             raise ConfigError(f"node_url {self.node_url!r} is not an http(s) URL")
+        if self.pool_queue < 0:
+            raise ConfigError("pool_queue must be 0 or more")
         if self.claim_wait_seconds < 0:
             raise ConfigError("claim_wait_seconds must be 0 or more")
         for url in (*self.webhook_urls, *((self.public_url,) if self.public_url else ())):

@@ -54,12 +54,13 @@ class BoundedPool:
 
 
 class Pools:
-    """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``."""
+    """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``; each with
+    ``workers`` threads and room for ``queue`` more jobs waiting."""
 
-    def __init__(self) -> None:
-        self.passwords = BoundedPool("passwords", workers=2, queue=8)
-        self.images = BoundedPool("images", workers=2, queue=4)
-        self.mail = BoundedPool("mail", workers=1, queue=8)
+    def __init__(self, workers: int = 2, queue: int = 8) -> None:
+        self.passwords = BoundedPool("passwords", workers, queue)
+        self.images = BoundedPool("images", workers, queue)
+        self.mail = BoundedPool("mail", workers, queue)
 
     def close(self) -> None:
         for pool in (self.passwords, self.images, self.mail):

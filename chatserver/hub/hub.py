@@ -130,7 +130,8 @@ class Hub:
         self.identity_throttle = FailureThrottle(
             "identity", session="5/15 minutes", address="20/15 minutes", member="10/15 minutes"
         )
-        self.pools = Pools()  # CPU work off the loop: passwords, images, e-mails
+        # CPU work off the loop: passwords, images, e-mails
+        self.pools = Pools(settings.pool_workers, settings.pool_queue)
         # transcript e-mails per recipient (chatserver.hub.mailing); new player sessions
         # and new chats per client address (chatserver.hub.player)
         self.mail_recipients = Window(f"{settings.emails_per_recipient_per_day}/day")
