@@ -119,8 +119,18 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
+        if not sys.stdin.isatty():
+            raise ClientError(
+                "password_required",
+                "no terminal to ask for the password: pipe it in with --password-stdin, e.g."
+                " printf '%s\\n' \"$PASSWORD\" | chatserver agent add NAME --password-stdin",
+            )
+        try:
+            password = getpass.getpass("Password: ")
+            repeated = getpass.getpass("Repeat password: ")
+        except EOFError:
+            raise ClientError("password_required", "no password was given") from None
+        if repeated != password:
             raise ClientError("password_mismatch", "the two passwords differ")
     if len(password) < MIN_PASSWORD:
         raise ClientError("weak_password", f"a password needs at least {MIN_PASSWORD} characters")

@@ -29,6 +29,7 @@ __all__ = [
     "CLOSE_IDLE",
     "CLOSE_POLICY",
     "CLOSE_SLOW",
+    "DIRECT",
     "Connection",
     "DirectSocket",
     "Held",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("chatserver.hub")
+
+# the key under which chatserver's own WebSocket protocol offers itself in an ASGI scope's
+# "extensions" (chatserver.web.direct); absent under any other protocol
+DIRECT = "chatserver.direct"
 
 CLOSE_POLICY = 1008  # flooding, oversized, refused
 CLOSE_SLOW = 1013  # outbox overflow: try again later

@@ -22,9 +22,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
-__all__ = ["DIRECT", "DirectWebSocketProtocol"]
+from ..hub.connection import DIRECT
 
-DIRECT = "chatserver.direct"  # the key in scope["extensions"]
+__all__ = ["DIRECT", "DirectWebSocketProtocol"]
 
 
 class DirectWebSocketProtocol(WebSocketsSansIOProtocol):

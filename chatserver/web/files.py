@@ -119,7 +119,9 @@ async def download(request: Request) -> Response:
     else:
         try:
             await api_agent(request)
-        except AuthError:
+        except AuthError as err:
+            if err.code != "auth_required":
+                raise  # a token was sent and is wrong: invalid_token, as elsewhere
             raise AuthError(
                 "auth_required", "send your chat session or an API token to download files"
             ) from None

@@ -12,9 +12,9 @@ from starlette.websockets import WebSocket
 
 from ..config import Settings
 from ..hub import Hub, serve_connection, serve_direct
+from ..hub.connection import DIRECT
 from ..store import AgentRecord
 from .auth import console_session
-from .direct import DIRECT
 from .origins import origin_allowed, same_origin
 
 __all__ = ["agent_ws", "player_ws"]

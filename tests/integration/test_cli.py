@@ -10,13 +10,18 @@ import pytest
 from chatserver import cli
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def run(
-    args: list[str], capsys: pytest.CaptureFixture[str], stdin: str = ""
+    args: list[str], capsys: pytest.CaptureFixture[str], stdin: str = "", *, tty: bool = False
 ) -> tuple[int, str, str]:
     import sys
 
     old = sys.stdin
-    sys.stdin = io.StringIO(stdin)
+    sys.stdin = _Terminal(stdin) if tty else io.StringIO(stdin)
     try:
         code = cli.main(args)
     finally:
@@ -71,13 +76,13 @@ def test_agent_add_list_and_token(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_password_prompt(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without --password-stdin the password is asked twice and must match."""
+    """Without --password-stdin, on a terminal, the password is asked twice and must match."""
     answers = iter(["first password", "other password"])
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: next(answers))
-    code, _, err = run(["agent", "add", "ali", "--db", str(tmp_path / "c.db")], capsys)
+    code, _, err = run(["agent", "add", "ali", "--db", str(tmp_path / "c.db")], capsys, tty=True)
     assert code == 1 and "the two passwords differ" in err
     answers = iter(["same password", "same password"])
-    code, out, _ = run(["agent", "add", "ali", "--db", str(tmp_path / "c.db")], capsys)
+    code, out, _ = run(["agent", "add", "ali", "--db", str(tmp_path / "c.db")], capsys, tty=True)
     assert code == 0 and "added agent ali" in out
 
 
