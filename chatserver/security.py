@@ -65,7 +65,7 @@ def new_ordered_id(prefix: str) -> str:
 
     Rows keyed by such ids are appended at the right edge of their indexes, so the
     rows one commit stores share a few pages instead of each dirtying a page of its
-    own somewhere in the tree (bench/README.md, "Where the time goes")."""
+    own somewhere in the tree (bench/HISTORY.md, "Where the time goes")."""
     return f"{prefix}{time.time_ns() // 1_000_000:012x}{secrets.token_urlsafe(9)}"
 
 

@@ -112,7 +112,7 @@ class Message(msgspec.Struct, frozen=True, gc=False):
     Not tracked by the garbage collector (``gc=False``; its fields are strings, numbers
     and a ``FileInfo``, so it can be in no reference cycle): a live chat keeps all its
     messages, and every tracked object that stays alive is one more the collector walks
-    in each young collection (bench/README.md, "Where the time goes")."""
+    in each young collection (bench/HISTORY.md, "Where the time goes")."""
 
     chat_id: str
     seq: int

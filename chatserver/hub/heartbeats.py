@@ -8,7 +8,7 @@ server alone. So the server pings instead. Each connection gets a slot on a whee
 after a restart say, is spread over the wheel); every ``tick`` seconds the next slot's
 connections are pinged together, once per interval each, and their ``pong``s come back
 together.
-(Measured with 19,900 waiting widgets: bench/README.md, "Where the time goes".)
+(Measured with 19,900 waiting widgets: bench/HISTORY.md, "Where the time goes".)
 
 Only connections this node's sockets hold are on its wheel: an edge node pings its
 own clients on a wheel of its own (chatserver/cluster/tunnels.py). A client that

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PER_TURN", "Turns"]
 
-# chats started per slice; bench/README.md ("Where the time goes") has the measurements
+# chats started per slice; bench/HISTORY.md ("Where the time goes") has the measurements
 PER_TURN = 16
 
 

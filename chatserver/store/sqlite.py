@@ -11,7 +11,7 @@ statements run on the event loop, where they only copy pages into the WAL (this
 connection is ``synchronous=NORMAL``), and the WAL is then made durable with one
 ``fdatasync`` before ``apply`` returns: the same guarantee as FULL for what is
 acknowledged, without a thread that fights the event loop for the GIL on every
-statement (see bench/README.md). Readers may see a batch in the moment between its
+statement (see bench/HISTORY.md). Readers may see a batch in the moment between its
 commit and its sync; a power cut then would lose it, but nobody was acked. The
 sync runs on the loop while the disk answers within half a millisecond, on a
 thread when it is slower (``_sync``). If another process holds the write lock (a

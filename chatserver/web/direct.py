@@ -3,7 +3,7 @@
 Through ASGI every frame costs a queue put, a task wake-up, a pause and resume of
 reading (two system calls) and Starlette's wrappers on the way in, and a task per
 burst of frames on the way out: for ``/ws/player`` and ``/ws/agent``, about a tenth
-of the event loop's time per relayed message (bench/README.md). This protocol is uvicorn's own
+of the event loop's time per relayed message (bench/HISTORY.md). This protocol is uvicorn's own
 (``websockets-sansio``: same parser, handshake, limits, close handshake and
 shutdown), and it offers itself to the endpoint in the ASGI scope under
 ``DIRECT``. An endpoint that ``attach``es a callback gets every later text or binary
