@@ -83,7 +83,9 @@
     serverPings: 0, // ms between the server's pings (welcome.ping_seconds); 0: the widget pings
     topics: [],
     lastLeave: null,
-    typingSentAt: 0
+    typingSentAt: 0,
+    eta: null, // the queue's estimated wait for this player (seconds), for the header
+    email: false // whether this server sends e-mail (welcome.email): the transcript button
   };
   (saved.pending || []).forEach(function (p) { st.pending.push({ id: p.id, text: p.text }); });
 
@@ -167,8 +169,9 @@
     ".launcher{position:fixed;bottom:20px;SIDE:20px;width:60px;height:60px;border-radius:50%;border:0;",
     "background:var(--c);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
     ".launcher svg{width:28px;height:28px;fill:currentColor}",
-    ".launcher:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,a:focus-visible",
-    "{outline:3px solid #ffbf47;outline-offset:2px}",
+    // a two-tone focus ring: white inside, near-black outside, visible on any background (>= 3:1)
+    ".launcher:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,a:focus-visible,summary:focus-visible",
+    "{outline:2px solid #fff;outline-offset:0;box-shadow:0 0 0 5px #1f2328}",
     ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;",
     "background:#b3261e;color:#fff;font:700 12px/22px system-ui,sans-serif}",
     ".panel{position:fixed;bottom:92px;SIDE:20px;width:370px;height:min(600px,calc(100vh - 112px));display:flex;",
@@ -177,19 +180,23 @@
     ".panel[hidden],[hidden]{display:none!important}",
     "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}}",
     "header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--c);color:#fff}",
-    "header h2{margin:0;font-size:17px;font-weight:650}",
-    "header .sub{font-size:13px;opacity:.95;margin-top:2px}",
+    "header h2{margin:0;font-size:17px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
+    ".avatar{flex:none;width:38px;height:38px;border-radius:50%;background:rgba(255,255,255,.22);color:#fff;",
+    "display:flex;align-items:center;justify-content:center;font:700 15px/1 system-ui,sans-serif}",
+    ".avatar svg{width:22px;height:22px}",
+    "header .sub{font-size:13px;opacity:.95;margin-top:2px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
     "header .grow{flex:1;min-width:0}",
     "header button{background:transparent;border:1px solid rgba(255,255,255,.7);color:#fff;border-radius:8px;",
-    "padding:6px 10px;font-size:13px;cursor:pointer;min-height:36px}",
+    "padding:6px 10px;font-size:13px;cursor:pointer;min-height:36px;white-space:nowrap;flex:none}",
     ".conn{background:#fff4ce;color:#5c4400;padding:6px 12px;font-size:13px}",
     ".view{flex:1;overflow:auto;padding:16px}",
     ".view.chat{display:flex;flex-direction:column;padding:0;overflow:hidden}",
     "form{display:flex;flex-direction:column;gap:12px}",
     "label{font-weight:600;font-size:14px;display:block;margin-bottom:4px}",
     "label .opt{font-weight:400;color:#57606a}",
+    ".hint{font-size:13px;color:#57606a;margin:4px 0 0}",
     "input[type=text],input[type=email],select,textarea{width:100%;padding:9px 10px;border:1px solid #6e7781;",
-    "border-radius:8px;font-size:15px;color:#1f2328;background:#fff}",
+    "border-radius:8px;font-size:16px;color:#1f2328;background:#fff}", // 16 px: phones do not zoom in
     "textarea{resize:none}",
     "[aria-invalid=true]{border-color:#b3261e!important}",
     ".err{color:#b3261e;font-size:13px;margin-top:4px}",
@@ -209,6 +216,10 @@
     ".msg a{color:inherit}",
     ".msg.player{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:4px}",
     ".msg.agent{align-self:flex-start;background:#eaeef2;color:#1f2328;border-bottom-left-radius:4px}",
+    // consecutive messages of one side are one group: closer together, the name once
+    ".msg.player+.msg.player,.msg.agent+.msg.agent{margin-top:-5px}",
+    ".msg.player+.msg.player{border-top-right-radius:4px}.msg.agent+.msg.agent{border-top-left-radius:4px}",
+    ".msg.agent+.msg.agent .who{display:none}",
     ".msg.system{align-self:center;background:none;color:#57606a;font-size:13px;text-align:center;padding:2px}",
     ".msg.failed{background:#fbe9e7;color:#8c1d18}",
     ".msg .who{font-size:12px;font-weight:600;margin-bottom:2px}",
@@ -227,7 +238,15 @@
     ".row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}",
     "fieldset{border:0;padding:0;margin:0}",
     "legend{font-weight:600;font-size:14px;margin-bottom:6px;padding:0}",
-    ".stars label{display:inline-flex;align-items:center;gap:4px;font-weight:500;margin-right:10px}",
+    ".stars .row{gap:2px}",
+    ".stars input{position:absolute;opacity:0;width:1px;height:1px}",
+    ".stars label{display:inline-flex;align-items:center;justify-content:center;width:48px;height:48px;margin:0;",
+    "font-size:34px;line-height:1;color:#8c959f;cursor:pointer;border-radius:8px}",
+    ".stars label.on{color:#b26b00}",
+    ".stars input:focus-visible+span{outline:2px solid #fff;box-shadow:0 0 0 5px #1f2328;border-radius:6px}",
+    "details.transcript{margin:12px 0;border:1px solid #d0d7de;border-radius:8px}",
+    "details.transcript summary{cursor:pointer;padding:10px 12px;font-weight:600;min-height:44px}",
+    "details.transcript .log{max-height:260px;padding:8px 12px}",
     ".dialog{position:absolute;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;justify-content:center;padding:20px}",
     ".dialog>div{background:#fff;border-radius:12px;padding:18px;max-width:300px;display:flex;flex-direction:column;gap:12px}",
     ".dialog p{margin:0;font-weight:600}",
@@ -237,6 +256,7 @@
   ].join("\n").replace(/SIDE/g, side);
 
   var ICON = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8S17.5 3 12 3z";
+  var CROSS = "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z";
   // a paperclip, drawn: no emoji font needed
   var CLIP = "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z";
 
@@ -260,17 +280,21 @@
     host.style.setProperty("--c", color);
 
     var svg = icon(ICON);
+    ui.launcherClose = icon(CROSS);
+    ui.launcherClose.style.display = "none";
     ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
     ui.launcher = h("button", {
       class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "cs-panel",
       "aria-label": t("launcher"), onclick: function () { setOpen(!st.open); }
-    }, [svg, ui.badge]);
+    }, [svg, ui.launcherClose, ui.badge]);
+    ui.launcherOpen = svg;
 
     ui.title = h("h2", { id: "cs-title", text: t("title") });
     ui.sub = h("div", { class: "sub", "aria-live": "polite" });
-    ui.endBtn = h("button", { type: "button", hidden: true, text: t("chat.end"), onclick: function () { confirmEnd(); } });
+    ui.avatar = h("div", { class: "avatar", "aria-hidden": "true" }, [icon(ICON)]);
+    ui.endBtn = h("button", { type: "button", hidden: true, text: t("chat.end"), "aria-label": t("chat.end_label"), onclick: function () { confirmEnd(); } });
     ui.closeBtn = h("button", { type: "button", "aria-label": t("close"), text: "—", onclick: function () { setOpen(false); } });
-    var header = h("header", null, [h("div", { class: "grow" }, [ui.title, ui.sub]), ui.endBtn, ui.closeBtn]);
+    var header = h("header", null, [ui.avatar, h("div", { class: "grow" }, [ui.title, ui.sub]), ui.endBtn, ui.closeBtn]);
     ui.conn = h("div", { class: "conn", role: "status", hidden: true });
 
     ui.views = {
@@ -288,6 +312,7 @@
     root.appendChild(ui.launcher);
     root.appendChild(ui.panel);
     document.body.appendChild(host);
+    prechatRules();
   }
 
   // A labelled field with a place for its error; returns {wrap, input, error}.
@@ -300,8 +325,11 @@
     else input = h("input", { id: id, name: name, type: kind, autocomplete: opts.autocomplete || "off", maxlength: opts.max });
     var error = h("div", { class: "err", id: id + "-err", hidden: true });
     input.setAttribute("aria-describedby", id + "-err");
-    var lab = h("label", { for: id, text: label + " " }, [opts.optional ? h("span", { class: "opt", text: "(" + t("optional") + ")" }) : null]);
-    return { wrap: h("div", null, [lab, input, error]), input: input, error: error };
+    var opt = h("span", { class: "opt", text: "(" + t("optional") + ")", hidden: !opts.optional });
+    var hint = opts.hint ? h("p", { class: "hint", id: id + "-hint", text: opts.hint }) : null;
+    if (hint) input.setAttribute("aria-describedby", id + "-hint " + id + "-err");
+    var lab = h("label", { for: id, text: label + " " }, [opt]);
+    return { wrap: h("div", null, [lab, input, hint, error]), input: input, error: error, opt: opt, hint: hint };
   }
 
   function ageBox(form) {
@@ -315,7 +343,7 @@
   function buildPrechat() {
     var f = ui.pre = {
       name: field("name", "text", t("field.name"), { form: "pre", optional: true, autocomplete: "name", max: 100 }),
-      username: field("username", "text", t("field.username"), { form: "pre", optional: true, autocomplete: "username", max: 64 }),
+      username: field("username", "text", t("field.username"), { form: "pre", optional: true, autocomplete: "username", max: 64, hint: t("field.username_hint") }),
       email: field("email", "email", t("field.email"), { form: "pre", autocomplete: "email", max: 254 }),
       topic: field("topic", "select", t("field.topic"), { form: "pre" }),
       age_confirmed: ageBox("pre")
@@ -323,18 +351,36 @@
     f.submit = h("button", { class: "primary", type: "submit", text: t("prechat.submit") });
     // a members-only topic needs the account's username and e-mail (unless the site vouches)
     f.hint = h("p", { class: "intro", id: "cs-pre-hint", "aria-live": "polite", hidden: true, text: t("prechat.members_hint") });
-    f.topic.input.addEventListener("change", function () {
-      var tp = topicById(f.topic.input.value);
-      f.hint.hidden = !(tp && tp.members_only && !identity);
-    });
+    f.topic.input.addEventListener("change", function () { prechatRules(); });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
-      [h("p", { class: "intro", text: t("prechat.intro") }), f.name.wrap, f.email.wrap, f.topic.wrap, f.hint, f.username.wrap, f.age_confirmed.wrap, f.submit]);
+      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.age_confirmed.wrap, f.submit]);
     return h("div", { class: "view", hidden: true }, [f.form]);
+  }
+
+  // The labels say what the chosen topic asks for: a guest gives a name and an e-mail; a
+  // members-only topic the account's username and e-mail; a player the site vouches for
+  // (identity token) nothing more.
+  function need(f, required) {
+    f.opt.hidden = required;
+    if (required) f.input.setAttribute("aria-required", "true");
+    else f.input.removeAttribute("aria-required");
+  }
+
+  function prechatRules() {
+    var f = ui.pre;
+    var tp = topicById(f.topic.input.value);
+    var member = !!(tp && tp.members_only) && !identity;
+    f.hint.hidden = !member;
+    need(f.name, !identity && !member);
+    need(f.email, !identity);
+    need(f.username, member);
+    f.username.hint.textContent = member ? t("field.username_hint_member") : t("field.username_hint");
   }
 
   function buildOffline() {
     var f = ui.off = {
       name: field("name", "text", t("field.name"), { form: "off", optional: true, autocomplete: "name", max: 100 }),
+      // (the offline form needs only an e-mail to answer to)
       email: field("email", "email", t("field.email"), { form: "off", autocomplete: "email", max: 254 }),
       topic: field("topic", "select", t("field.topic"), { form: "off" }),
       text: field("text", "textarea", t("field.message"), { form: "off" }),
@@ -400,31 +446,59 @@
       h("label", null, [h("input", { type: "radio", name: "resolved", value: "yes" }), document.createTextNode(" " + t("ended.yes"))]),
       h("label", null, [h("input", { type: "radio", name: "resolved", value: "no" }), document.createTextNode(" " + t("ended.no"))])
     ])]);
+    // five stars: radio buttons (arrow keys move between them) drawn as large stars, the
+    // chosen one and those before it lit
     var stars = [];
     for (var n = 1; n <= 5; n++) {
-      stars.push(h("label", null, [h("input", { type: "radio", name: "rating", value: String(n), "aria-label": t("ended.stars", { n: n }) }),
-        h("span", { "aria-hidden": "true", text: n + "★" })]));
+      stars.push(h("label", { title: t("ended.stars", { n: n }) }, [
+        h("input", { type: "radio", name: "rating", value: String(n), "aria-label": t("ended.stars", { n: n }), onchange: lightStars }),
+        h("span", { "aria-hidden": "true", text: "★" })]));
     }
+    ui.stars = stars;
     ui.comment = h("textarea", { id: "cs-comment", rows: 2, maxlength: 1000 });
     ui.rateErr = h("div", { class: "err", role: "alert", hidden: true });
     ui.rateForm = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitRating(); } }, [
-      resolved, h("fieldset", { class: "stars" }, [h("legend", { text: t("ended.rating") })].concat(stars)),
+      resolved, h("fieldset", { class: "stars" }, [h("legend", { text: t("ended.rating") }),
+        h("div", { class: "row", role: "radiogroup", "aria-label": t("ended.stars_legend") }, stars)]),
       h("div", null, [h("label", { for: "cs-comment", text: t("ended.comment") + " " }, [h("span", { class: "opt", text: "(" + t("optional") + ")" })]), ui.comment]),
       ui.rateErr, h("button", { class: "primary", type: "submit", text: t("ended.submit") })
     ]);
     ui.thanks = h("p", { class: "ok", role: "status", hidden: true, text: t("ended.thanks") });
-    ui.emailBtn = h("button", { type: "button", class: "secondary", text: t("ended.email"), onclick: function () {
+    ui.emailBtn = h("button", { type: "button", id: "cs-email", class: "secondary", text: t("ended.email"), onclick: function () {
       ui.emailBtn.disabled = true;
       ui.emailStatus.textContent = "";
       if (!send({ type: "email_transcript" })) ui.emailBtn.disabled = false;
     } });
     ui.emailStatus = h("p", { role: "status" });
     ui.newChat = h("button", { type: "button", class: "link", text: t("ended.new"), onclick: newChat });
+    // the conversation stays readable after the end, folded away under the number
+    ui.transcriptTitle = h("summary");
+    ui.transcript = h("details", { class: "transcript", hidden: true }, [ui.transcriptTitle]);
+    ui.emailRow = h("div", { class: "row", hidden: true }, [ui.emailBtn]);
     return h("div", { class: "view", hidden: true, "aria-labelledby": "cs-ended-title" }, [
       ui.endTitle, h("p", { text: t("ended.number") }), h("div", { class: "row" }, [ui.number, ui.copy]),
-      h("p", { text: t("ended.keep") }), h("div", { class: "row" }, [ui.emailBtn]), ui.emailStatus,
+      h("p", { text: t("ended.keep") }), ui.emailRow, ui.emailStatus, ui.transcript,
       ui.rateForm, ui.thanks, ui.newChat
     ]);
+  }
+
+  function lightStars() {
+    var chosen = ui.rateForm.querySelector("input[name=rating]:checked");
+    var n = chosen ? Number(chosen.value) : 0;
+    ui.stars.forEach(function (label, i) { label.classList.toggle("on", i < n); });
+  }
+
+  function keepTranscript() {
+    var copy = ui.log.cloneNode(true);
+    copy.removeAttribute("aria-live");
+    copy.removeAttribute("tabindex");
+    copy.querySelectorAll("button").forEach(function (b) { b.remove(); });
+    var count = copy.querySelectorAll(".msg:not(.system)").length;
+    if (ui.transcript.lastChild !== ui.transcriptTitle) ui.transcript.removeChild(ui.transcript.lastChild);
+    ui.transcript.open = false;
+    ui.transcriptTitle.textContent = t("ended.transcript", { n: count });
+    ui.transcript.appendChild(copy);
+    ui.transcript.hidden = count === 0;
   }
 
   function topicById(id) {
@@ -447,13 +521,22 @@
 
   // -- showing things --
 
+  function initials(name) {
+    return String(name).trim().split(/\s+/).slice(0, 2).map(function (w) { return w.charAt(0); }).join("").toLocaleUpperCase(locale);
+  }
+
   function show(view) {
     Object.keys(ui.views).forEach(function (k) { ui.views[k].hidden = k !== view; });
     ui.endBtn.hidden = !(st.state === "active" || st.state === "queued");
-    var sub = "";
+    var sub = t("header.reply");
     if (st.state === "active" && st.agent) sub = t("chat.with", { name: st.agent });
-    else if (st.state === "queued") sub = t("chat.waiting");
+    else if (st.state === "queued") sub = st.eta == null ? t("chat.waiting") : t("header.reply_eta", { eta: duration(st.eta) });
+    else if (st.state === "ended") sub = "";
     ui.sub.textContent = sub;
+    // the agent's initials while one is with the player; the chat icon otherwise
+    ui.avatar.textContent = "";
+    if (st.state === "active" && st.agent) ui.avatar.textContent = initials(st.agent);
+    else ui.avatar.appendChild(icon(ICON));
   }
 
   function viewFor(state) {
@@ -481,6 +564,9 @@
     st.open = open;
     ui.panel.hidden = !open;
     ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    // while open, the launcher closes the window (an X), as people expect of a chat bubble
+    ui.launcherOpen.style.display = open ? "none" : "";
+    ui.launcherClose.style.display = open ? "" : "none";
     if (open) {
       st.unread = 0;
       st.seen = Math.max(st.seen, st.lastSeq);
@@ -489,6 +575,7 @@
       focusView();
       scrollDown();
     } else {
+      badge();
       ui.launcher.focus();
     }
     store();
@@ -498,7 +585,7 @@
   function badge() {
     ui.badge.hidden = st.unread === 0;
     ui.badge.textContent = st.unread > 9 ? "9+" : String(st.unread);
-    ui.launcher.setAttribute("aria-label", st.unread ? t("launcher_unread", { n: st.unread }) : t("launcher"));
+    ui.launcher.setAttribute("aria-label", st.open ? t("launcher_close") : st.unread ? t("launcher_unread", { n: st.unread }) : t("launcher"));
     emit("unread", { count: st.unread });
   }
 
@@ -507,6 +594,8 @@
   }
 
   function showQueue(f) {
+    st.eta = f.eta_seconds;
+    show(viewFor(st.state));
     ui.queuePos.textContent = t("queue.position", { position: f.position });
     ui.queueEta.textContent = f.eta_seconds == null ? t("queue.eta_unknown") : t("queue.eta", { eta: duration(f.eta_seconds) });
   }
@@ -552,6 +641,9 @@
     }
     var who = m.from === "agent" ? (m.name || t("chat.agent")) : m.from === "player" ? t("chat.you") : t("chat.system");
     el = bubble(m.from, who, messageText(m), m.ts, m.file);
+    // the player's own message from the server (replayed after a reload, or from another
+    // tab) is stored, so it is sent: it says so, as it did when it was acknowledged
+    if (m.from === "player") el.querySelector(".meta").textContent = clock(m.ts) + " · " + t("chat.sent");
     el.setAttribute("data-seq", m.seq);
     st.shown[m.seq] = el;
     place(el, m.seq);
@@ -767,7 +859,7 @@
     var resolved = ui.rateForm.querySelector("input[name=resolved]:checked");
     var rating = ui.rateForm.querySelector("input[name=rating]:checked");
     if (!resolved || !rating) {
-      ui.rateErr.textContent = t("ended.resolved") + " / " + t("ended.rating");
+      ui.rateErr.textContent = t("ended.rate_missing");
       ui.rateErr.hidden = false;
       return;
     }
@@ -800,6 +892,8 @@
     st.lastLeave = null;
     st.agent = null;
     ui.rateForm.reset();
+    lightStars();
+    ui.transcript.hidden = true;
     ui.rateForm.hidden = false;
     ui.thanks.hidden = true;
     ui.emailBtn.disabled = false;
@@ -817,6 +911,7 @@
   function ended(f) {
     st.ended = f;
     st.pending = [];
+    keepTranscript();
     ui.number.textContent = f.request_number;
     var offline = f.reason === "offline_message";
     ui.endTitle.textContent = offline ? t("ended.offline_title") : t("ended.title");
@@ -911,6 +1006,8 @@
         ui.conn.hidden = true;
         st.session = f.session;
         st.available = f.available !== false;
+        st.email = f.email === true;
+        ui.emailRow.hidden = !st.email;
         st.chat = f.chat || null;
         if (f.agent) st.agent = f.agent.name;
         if (!f.resumed) { ui.log.textContent = ""; st.shown = {}; st.lastSeq = 0; }
@@ -1045,6 +1142,7 @@
       st.topics = body.topics || [];
       fillTopics(ui.pre.topic.input);
       fillTopics(ui.off.topic.input);
+      prechatRules();
     }).catch(function () {});
   }
 

@@ -115,6 +115,8 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
         "resumed": resumed,
         "state": session_state(live.conv if live else None),
         "available": hub.available,
+        # whether "e-mail me the transcript" can work here (a mail server is set up)
+        "email": bool(hub.settings.smtp_host),
     }
     ping = hub.heartbeat(conn)
     if ping is not None:

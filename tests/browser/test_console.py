@@ -122,7 +122,7 @@ async def test_internal_notes_stay_in_the_console(serve: Serve, new_page) -> Non
         await console.keyboard.press("Alt+i")
         await console.get_by_role("textbox", name="Message").fill("Merhaba!")
         await console.get_by_role("textbox", name="Message").press("Enter")
-        await expect(w(player).get_by_text("Merhaba!")).to_be_visible()
+        await expect(w(player).get_by_text("Merhaba!", exact=True)).to_be_visible()
         # the later message arrived; the note, sent before it, never did
         await expect(w(player).get_by_text("VIP oyuncu")).to_have_count(0)
 

@@ -38,14 +38,14 @@ async def test_full_chat_from_the_demo_page(serve: Serve, new_page) -> None:  # 
         page = await new_page()
         await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         await open_widget(page, srv)
-        await expect(w(page).locator("#cs-pre-name")).to_be_focused()
+        await expect(w(page).locator("#cs-pre-topic")).to_be_focused()
         await shot(page, "widget-prechat-tr")
         await start_chat(page, name="Mehmet Yılmaz")
         assigned = await a.expect("assigned")
         chat = assigned["chat"]
         assert assigned["player"]["name"] == "Mehmet Yılmaz"
         await expect(w(page).get_by_text("Ayşe size yardımcı oluyor")).to_be_visible()
-        await expect(w(page).get_by_text("Ayşe sohbete katıldı.")).to_be_visible()
+        await expect(w(page).get_by_text("Ayşe görüşmeye katıldı.")).to_be_visible()
 
         await say(page, "Param hesabıma geçmedi")
         got = await a.expect("message", chat=chat, **{"from": "player"})
@@ -92,7 +92,7 @@ async def test_full_chat_from_the_demo_page(serve: Serve, new_page) -> None:  # 
             "rating": 4,
             "comment": "Hızlı yardım, teşekkürler",
         }
-        await w(page).get_by_role("button", name="Yeni sohbet başlat").click()
+        await w(page).get_by_role("button", name="Yeni görüşme başlat").click()
         await expect(w(page).locator("#cs-pre-name")).to_be_visible()
 
 
@@ -210,7 +210,7 @@ async def test_offline_form_leaves_a_message_and_shows_the_number(serve: Serve, 
         assert rec.messages[0].text == "Çekim talebim 3 gündür onay bekliyor."
 
         # an agent coming online turns the form into the pre-chat form, live
-        await w(page).get_by_role("button", name="Yeni sohbet başlat").click()
+        await w(page).get_by_role("button", name="Yeni görüşme başlat").click()
         await expect(w(page).locator("#cs-off-email")).to_be_visible()
         await agent(srv, await make_agent(srv, "ayse"))
         await expect(w(page).locator("#cs-pre-name")).to_be_visible()
@@ -253,14 +253,14 @@ async def test_keyboard_only_and_screen_reader_support(serve: Serve, new_page) -
         launcher = w(page).locator(".launcher")
         await launcher.focus()
         await page.keyboard.press("Enter")
-        await expect(w(page).locator("#cs-pre-name")).to_be_focused()
+        await expect(w(page).locator("#cs-pre-topic")).to_be_focused()
         await expect(launcher).to_have_attribute("aria-expanded", "true")
+        await page.keyboard.press("ArrowDown")  # the topic first: the fields follow its rules
+        await page.keyboard.press("Tab")  # name
         await page.keyboard.type("Mehmet")
         await page.keyboard.press("Tab")  # e-mail
         await page.keyboard.type("m@example.com")
-        await page.keyboard.press("Tab")  # topic
-        await page.keyboard.press("ArrowDown")
-        await page.keyboard.press("Tab")  # username (only for members-only topics)
+        await page.keyboard.press("Tab")  # username (members' topics need it)
         await page.keyboard.press("Tab")  # 18+
         await page.keyboard.press("Space")
         await page.keyboard.press("Tab")
@@ -286,7 +286,7 @@ async def test_unread_badge_and_phone_width(serve: Serve, new_page) -> None:  # 
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
         assert box["height"] <= 640
         await shot(page, "widget-phone-360")
-        await w(page).get_by_role("button", name="Küçült").click()
+        await w(page).get_by_role("button", name="Kapat", exact=True).click()
         await a.send("message", chat=chat, id="u1", text="bir")
         await a.send("message", chat=chat, id="u2", text="iki")
         await expect(w(page).locator(".badge")).to_have_text("2")
@@ -338,20 +338,20 @@ async def test_queue_position_and_wait_update_live(serve: Serve, new_page) -> No
         second = await new_page()
         await open_widget(second, srv)
         await start_chat(second, name="İkinci")
-        await expect(w(second).get_by_text("Sırada 1. sıradasınız.")).to_be_visible()
+        await expect(w(second).get_by_text("Sıradaki yeriniz: 1.")).to_be_visible()
         await expect(w(second).get_by_text("Tahmini bekleme süresi:")).to_be_visible()
         await shot(second, "widget-queue-tr")
         third = await new_page()
         await open_widget(third, srv)
         await start_chat(third, name="Üçüncü")
-        await expect(w(third).get_by_text("Sırada 2. sıradasınız.")).to_be_visible()
+        await expect(w(third).get_by_text("Sıradaki yeriniz: 2.")).to_be_visible()
 
         # the second player leaves the queue: the third moves up, live
         await w(second).get_by_role("button", name="Sıradan çık").click()
         await expect(w(second).get_by_role("alertdialog")).to_contain_text("Sıradan çıkmak")
         await w(second).get_by_role("button", name="Evet, sonlandır").click()
         await expect(w(second).locator(".number")).to_have_text(re.compile(r"^\w{5}-\w{5}$"))
-        await expect(w(third).get_by_text("Sırada 1. sıradasınız.")).to_be_visible()
+        await expect(w(third).get_by_text("Sıradaki yeriniz: 1.")).to_be_visible()
 
         await a.send("end", chat=chat1)
         await expect(w(third).get_by_text("Ayse size yardımcı oluyor")).to_be_visible()
