@@ -93,7 +93,7 @@
       }, [
         c.unread ? h("span", { class: "unread", text: String(c.unread), "aria-label": c.unread + " unread" }) : null,
         h("div", { class: "name", text: playerName(c) }),
-        h("div", { class: "sub", text: c.ended ? "ended · " + c.ended : c.player.topic })
+        h("div", { class: "sub", text: c.ended ? "ended · " + c.ended : topicName(c.player.topic) })
       ]);
       ul.appendChild(h("li", { class: c.ended ? "ended" : "" }, [btn]));
     });
@@ -177,23 +177,33 @@
     return list.map(function (x) { return x.e; });
   }
 
+  // the routing file's names for its ids, in the console's language (English until the
+  // console has catalogs), else the id
+  function named(table, id) {
+    var labels = (table || {})[id] || {};
+    return labels.en || labels.tr || id || "";
+  }
+  function topicName(id) { return named(boot.topics, id); }
+  function departmentName(id) { return named(boot.departments, id); }
+
   function renderChat() {
     var c = current && chats.get(current);
-    $("bar").hidden = $("card").hidden = $("composer").hidden = !c;
+    $("bar").hidden = $("card").hidden = $("composer").hidden = $("log").hidden = !c;
     $("pick").hidden = !!c;
     $("log").textContent = "";
     $("ended-banner").hidden = true;
     if (!c) return;
-    $("chat-title").textContent = playerName(c) + " · " + c.player.topic + " · " + (c.department || "");
+    $("chat-title").textContent = playerName(c) + " · " + topicName(c.player.topic) + " · " + departmentName(c.department);
     entries(c).forEach(function (e) { $("log").appendChild(entryEl(e)); });
     $("log").scrollTop = $("log").scrollHeight;
     var over = !!c.ended;
     $("end").hidden = $("transfer").hidden = over;
     $("close-chat").hidden = !over;
-    $("text").disabled = $("send").disabled = over;
+    $("text").disabled = $("send").disabled = $("attach").disabled = over;
     if (over) {
       $("ended-banner").hidden = false;
       $("ended-banner").textContent = c.endedText;
+      $("log").scrollTop = $("log").scrollHeight; // the "… ended the chat" line stays in view
     }
     $("typing").textContent = c.typing ? playerName(c) + " is typing…" : "";
     renderCard(c);
@@ -203,7 +213,7 @@
     $("p-name").textContent = c.player.name || "–";
     $("p-username").textContent = c.player.username || "–";
     $("p-email").textContent = c.player.email || "–";
-    $("p-topic").textContent = c.player.topic;
+    $("p-topic").textContent = topicName(c.player.topic);
     $("p-verified").textContent = c.player.verified
       ? "verified by " + (c.player.verified_by === "token" ? "site sign-in" : "account check") + " · member " + c.player.member_id
       : "guest, not verified";
@@ -367,7 +377,7 @@
     var c = current && chats.get(current);
     departments.forEach(function (d) {
       if (c && d.id === c.department) return;
-      sel.appendChild(h("option", { value: "dep:" + d.id, text: "Queue of " + (d.labels.en || d.id) }));
+      sel.appendChild(h("option", { value: "dep:" + d.id, text: "Queue of " + departmentName(d.id) }));
     });
     agents.forEach(function (a) {
       if (a.id === me.id) return;
@@ -461,7 +471,7 @@
         c = chatFrom(f);
         if (!current) current = c.id;
         else if (current !== c.id && isNew) c.unread += 1;
-        alertAgent("New chat", playerName(c) + " · " + c.player.topic);
+        alertAgent("New chat", playerName(c) + " · " + topicName(c.player.topic));
         renderList();
         if (current === c.id) renderChat();
         break;

@@ -174,6 +174,9 @@ async def workspace(request: Request) -> Response:
         "csrf": session.csrf,
         "resolutions": list(hub.settings.resolutions),
         "canned": [c.public() for c in canned],
+        # names to show for the routing file's ids
+        "topics": {t.id: dict(t.labels) for t in hub.routing.topics.values()},
+        "departments": {d.id: dict(d.labels) for d in hub.routing.departments.values()},
     }
     return render(request, "workspace.html", {"me": session, "boot": boot})
 

@@ -44,7 +44,7 @@ async def test_a_widget_chat_is_picked_up_and_answered_in_the_console(
         player = await player_chat(new_page, srv)
         await expect(console.get_by_role("button", name="Mehmet")).to_be_visible()
         card = console.get_by_role("complementary", name="Player")
-        await expect(card).to_contain_text("technical")
+        await expect(card).to_contain_text("Technical problem")
         await expect(card).to_contain_text("guest, not verified")
 
         hostile = '<img src=x onerror="window.pwned=1"> çekimim nerede?'
