@@ -126,6 +126,7 @@ def create_app(
         Route("/console/login", console.login_page, methods=["GET"]),
         Route("/console/login", console.login, methods=["POST"]),
         Route("/console/logout", console.logout, methods=["POST"]),
+        Route("/console/language", console.language, methods=["POST"]),
         Route("/console/floor", console.floor),
         Route("/console/requests", console.requests_page),
         Route("/console/requests/{number}", console.request_page),

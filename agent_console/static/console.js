@@ -14,7 +14,7 @@
   var statusWanted = localStorage.getItem("cs-status") || "online";
   var typingSent = 0, typingOff = null;
 
-  var h = window.csDom.h, linkify = window.csDom.linkify;
+  var h = window.csDom.h, linkify = window.csDom.linkify, T = window.csDom.t, LANG = window.csDom.lang;
 
   function clock(ts) { return ts ? new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : ""; }
   function minutes(ms) {
@@ -54,7 +54,7 @@
   function titleBadge() {
     var n = 0;
     chats.forEach(function (c) { n += c.unread; });
-    document.title = (n ? "(" + n + ") " : "") + "Chats · chatserver";
+    document.title = (n ? "(" + n + ") " : "") + T("Chats") + " · chatserver";
   }
 
   // -- chat model --
@@ -91,33 +91,45 @@
         type: "button", "aria-current": id === current ? "true" : "false",
         onclick: function () { select(id); }
       }, [
-        c.unread ? h("span", { class: "unread", text: String(c.unread), "aria-label": c.unread + " unread" }) : null,
+        c.unread ? h("span", { class: "unread", text: String(c.unread), "aria-label": T("{n} unread", { n: c.unread }) }) : null,
         h("div", { class: "name", text: playerName(c) }),
-        h("div", { class: "sub", text: c.ended ? "ended · " + c.ended : topicName(c.player.topic) })
+        h("div", { class: "sub", text: c.ended ? T("ended") + " · " + c.ended : topicName(c.player.topic) })
       ]);
       ul.appendChild(h("li", { class: c.ended ? "ended" : "" }, [btn]));
     });
     titleBadge();
   }
 
+  // system lines in the console's language (the server's own text is English)
+  var EVENTS = {
+    agent_joined: "{name} joined the chat.",
+    agent_left: "{name} left the chat; it went back to the front of the queue.",
+    no_answer: "{name} did not answer in time; the chat went back to the queue.",
+    requeued: "{name} put the chat back in the queue.",
+    transferred: "The chat was transferred to {name}.",
+    idle_warning: "The player was asked whether they are still there.",
+    chat_ended: "The chat has ended.",
+    offline_message: "Message left while no agent was online."
+  };
+
   function entryEl(e) {
     var cls = e.kind === "note" ? "note" : e.from;
-    var who = e.kind === "note" ? "Internal note · " + e.agent.name : (e.from === "agent" ? (e.name || "Agent") : e.from === "player" ? "Player" : "");
+    var who = e.kind === "note" ? T("Internal note") + " · " + e.agent.name : (e.from === "agent" ? (e.name || T("Agent")) : e.from === "player" ? T("Player") : "");
     var text = h("div");
     if (e.file) fileView(text, e.file);
-    else linkify(text, e.text);
-    var meta = h("div", { class: "meta", text: (who ? who + " · " : "") + clock(e.ts) + (e.status ? " · " + e.status : "") });
+    else linkify(text, e.from === "system" && EVENTS[e.event] ? T(EVENTS[e.event], { name: e.name || "" }) : e.text);
+    var meta = h("div", { class: "meta", text: (who ? who + " · " : "") + clock(e.ts) + (e.status ? " · " + T(e.status) : "") });
     return h("div", { class: "msg " + cls + (e.failed ? " failed" : ""), "data-seq": e.seq || "" }, [text, meta]);
   }
 
   function fileView(box, f) {
     var label = f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)";
     if (f.thumbnail_url) {
-      box.appendChild(h("a", { href: f.url, title: "Download " + label }, [
+      box.appendChild(h("a", { href: f.url, title: T("Download {file}", { file: label }) }, [
         h("img", { src: f.thumbnail_url, alt: f.name, class: "thumb" })
       ]));
     }
-    box.appendChild(h("a", { href: f.url, text: "Download " + label }));
+    box.appendChild(h("a", { href: f.url, text: T("Download {file}", { file: label }) }));
   }
 
   // -- attachments: button, drag and drop, paste; the message arrives on the socket --
@@ -130,21 +142,21 @@
     xhr.open("POST", "/api/chats/" + encodeURIComponent(c.id) + "/files");
     xhr.setRequestHeader("X-CSRF-Token", boot.csrf);
     xhr.upload.onprogress = function (ev) {
-      if (ev.lengthComputable) line.textContent = "Uploading " + file.name + ": " + Math.round(ev.loaded * 100 / ev.total) + "%";
+      if (ev.lengthComputable) line.textContent = T("Uploading {file}: {percent}%", { file: file.name, percent: Math.round(ev.loaded * 100 / ev.total) });
     };
     xhr.onload = function () {
       line.textContent = "";
       if (xhr.status !== 200 && xhr.status !== 201) {
         var err = {};
         try { err = JSON.parse(xhr.responseText).error || {}; } catch (e) { /* not JSON */ }
-        toast(file.name + ": " + (err.message || "upload failed"));
+        toast(file.name + ": " + (err.message || T("upload failed")));
       }
     };
-    xhr.onerror = function () { line.textContent = ""; toast(file.name + ": upload failed"); };
+    xhr.onerror = function () { line.textContent = ""; toast(file.name + ": " + T("upload failed")); };
     var form = new FormData();
     form.append("id", newId());
     form.append("file", file, file.name);
-    line.textContent = "Uploading " + file.name + "…";
+    line.textContent = T("Uploading {file}…", { file: file.name });
     xhr.send(form);
   }
 
@@ -181,7 +193,7 @@
   // console has catalogs), else the id
   function named(table, id) {
     var labels = (table || {})[id] || {};
-    return labels.en || labels.tr || id || "";
+    return labels[LANG] || labels.en || labels.tr || id || "";
   }
   function topicName(id) { return named(boot.topics, id); }
   function departmentName(id) { return named(boot.departments, id); }
@@ -205,7 +217,7 @@
       $("ended-banner").textContent = c.endedText;
       $("log").scrollTop = $("log").scrollHeight; // the "… ended the chat" line stays in view
     }
-    $("typing").textContent = c.typing ? playerName(c) + " is typing…" : "";
+    $("typing").textContent = c.typing ? T("{name} is typing…", { name: playerName(c) }) : "";
     renderCard(c);
   }
 
@@ -215,8 +227,8 @@
     $("p-email").textContent = c.player.email || "–";
     $("p-topic").textContent = topicName(c.player.topic);
     $("p-verified").textContent = c.player.verified
-      ? "verified by " + (c.player.verified_by === "token" ? "site sign-in" : "account check") + " · member " + c.player.member_id
-      : "guest, not verified";
+      ? T("verified by {how}", { how: T(c.player.verified_by === "token" ? "site sign-in" : "account check") }) + " · " + T("member {id}", { id: c.player.member_id })
+      : T("guest, not verified");
     $("p-wait").textContent = minutes(c.assignedAt - c.queuedAt);
     var ul = $("earlier");
     ul.textContent = "";
@@ -227,7 +239,7 @@
         " · " + r.status + " · " + r.topic + " · " + new Date(r.created_at).toLocaleDateString()
       ]));
     });
-    if (c.earlier && !c.earlier.length) ul.appendChild(h("li", { text: "None." }));
+    if (c.earlier && !c.earlier.length) ul.appendChild(h("li", { text: T("None.") }));
   }
 
   function loadEarlier(c) {
@@ -339,13 +351,13 @@
   $("send").onclick = send;
   $("note-mode").onchange = function () {
     $("composer").classList.toggle("note-mode", $("note-mode").checked);
-    $("text").placeholder = $("note-mode").checked ? "Internal note: the player never sees it" : "Type a message. / for canned responses";
+    $("text").placeholder = T($("note-mode").checked ? "Internal note: the player never sees it" : "Type a message. / for canned responses");
     $("text").focus();
   };
 
   // -- end and transfer --
 
-  boot.resolutions.forEach(function (r) { $("resolution").appendChild(h("option", { value: r, text: r.replace(/_/g, " ") })); });
+  boot.resolutions.forEach(function (r) { $("resolution").appendChild(h("option", { value: r, text: T(r.replace(/_/g, " ")) })); });
   $("end").onclick = function () { if (current) { $("end-note").value = ""; $("end-dialog").showModal(); } };
   $("end-dialog").addEventListener("close", function () {
     if ($("end-dialog").returnValue !== "end" || !current) return;
@@ -373,16 +385,16 @@
   function showRoster(agents) {
     var sel = $("transfer-to");
     sel.textContent = "";
-    sel.appendChild(h("option", { value: "queue", text: "Back to the queue" }));
+    sel.appendChild(h("option", { value: "queue", text: T("Back to the queue") }));
     var c = current && chats.get(current);
     departments.forEach(function (d) {
       if (c && d.id === c.department) return;
-      sel.appendChild(h("option", { value: "dep:" + d.id, text: "Queue of " + departmentName(d.id) }));
+      sel.appendChild(h("option", { value: "dep:" + d.id, text: T("Queue of {department}", { department: departmentName(d.id) }) }));
     });
     agents.forEach(function (a) {
       if (a.id === me.id) return;
       var free = a.connected && a.status === "online" && a.active < a.max_chats;
-      sel.appendChild(h("option", { value: String(a.id), disabled: !free, text: a.name + " (" + (free ? a.active + "/" + a.max_chats : a.status) + ")" }));
+      sel.appendChild(h("option", { value: String(a.id), disabled: !free, text: a.name + " (" + (free ? a.active + "/" + a.max_chats : T(a.status)) + ")" }));
     });
     $("transfer-dialog").showModal();
   }
@@ -445,7 +457,8 @@
   }
 
   function endedText(f) {
-    return "Chat ended" + (f.by ? " by " + f.by : "") + ". Request number: " + f.request_number;
+    var by = f.by ? T("Chat ended by the " + f.by + ".") : T("Chat ended.");
+    return by + " " + T("Request number: {number}", { number: f.request_number });
   }
 
   function handle(f) {
@@ -460,7 +473,7 @@
         var live = {};
         f.chats.forEach(function (s) { live[s.chat] = 1; chatFrom(s); });
         // chats we had that are no longer ours ended or moved while we were away
-        chats.forEach(function (old) { if (!live[old.id] && !old.ended) { old.ended = "closed"; old.endedText = "This chat is no longer yours."; } });
+        chats.forEach(function (old) { if (!live[old.id] && !old.ended) { old.ended = "closed"; old.endedText = T("This chat is no longer yours."); } });
         chats.forEach(function (ch) { ch.pending.forEach(function (p) { emit(p, ch); }); });
         if (!current && order.length) current = order[0];
         renderList();
@@ -471,12 +484,12 @@
         c = chatFrom(f);
         if (!current) current = c.id;
         else if (current !== c.id && isNew) c.unread += 1;
-        alertAgent("New chat", playerName(c) + " · " + topicName(c.player.topic));
+        alertAgent(T("New chat"), playerName(c) + " · " + topicName(c.player.topic));
         renderList();
         if (current === c.id) renderChat();
         break;
       case "unassigned":
-        if (c) { c.ended = "moved"; c.endedText = f.reason === "transferred" ? "You transferred this chat." : "This chat went back to the queue."; renderList(); if (current === c.id) renderChat(); }
+        if (c) { c.ended = "moved"; c.endedText = T(f.reason === "transferred" ? "You transferred this chat." : "This chat went back to the queue."); renderList(); if (current === c.id) renderChat(); }
         break;
       case "message":
         if (!c) break;
@@ -508,7 +521,7 @@
           c.typing = f.active;
           clearTimeout(c.typingTimer);
           if (f.active) c.typingTimer = setTimeout(function () { c.typing = false; if (current === c.id) renderChat(); }, 6000);
-          if (current === c.id) $("typing").textContent = c.typing ? playerName(c) + " is typing…" : "";
+          if (current === c.id) $("typing").textContent = c.typing ? T("{name} is typing…", { name: playerName(c) }) : "";
         }
         break;
       case "ended":
@@ -516,7 +529,7 @@
         c.ended = f.request_number;
         c.endedText = endedText(f);
         c.pending.clear();
-        if (f.by === "player") alertAgent(playerName(c), "ended the chat");
+        if (f.by === "player") alertAgent(playerName(c), T("ended the chat"));
         renderList();
         if (current === c.id) renderChat();
         break;

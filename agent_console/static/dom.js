@@ -35,5 +35,14 @@
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  window.csDom = { h: h, linkify: linkify };
+  // the page's language and its catalog (English text -> translation; web/i18n.py), which
+  // the server put in the page; English needs none
+  var catalog = {};
+  try { catalog = JSON.parse(document.getElementById("i18n").textContent) || {}; } catch (e) { /* none */ }
+  function t(text, vars) {
+    var s = Object.prototype.hasOwnProperty.call(catalog, text) ? catalog[text] : text;
+    return vars ? s.replace(/\{(\w+)\}/g, function (_, k) { return vars[k] == null ? "" : vars[k]; }) : s;
+  }
+
+  window.csDom = { h: h, linkify: linkify, t: t, lang: document.documentElement.lang || "en" };
 })();

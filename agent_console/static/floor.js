@@ -4,11 +4,11 @@
   var $ = function (id) { return document.getElementById(id); };
   var ws = null, retry = 0, watching = null, pingTimer = null;
 
-  var h = window.csDom.h;
+  var h = window.csDom.h, T = window.csDom.t;
   function secs(s) { return s == null ? "–" : s < 60 ? s + " s" : Math.floor(s / 60) + " min " + (s % 60) + " s"; }
   function send(f) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(f)); }
 
-  function tile(label, value) { return h("div", { class: "tile" }, [h("div", { class: "v", text: String(value) }), h("div", { class: "k", text: label })]); }
+  function tile(label, value) { return h("div", { class: "tile" }, [h("div", { class: "v", text: String(value) }), h("div", { class: "k", text: T(label) })]); }
 
   function render(f) {
     var t = $("tiles");
@@ -23,15 +23,15 @@
     var agents = $("agents");
     agents.textContent = "";
     f.agents.forEach(function (a) {
-      var status = a.connected ? a.status : "disconnected";
+      var status = T(a.connected ? a.status : "disconnected");
       agents.appendChild(h("tr", null, [h("td", { text: a.name }), h("td", { class: "status-" + a.status, text: status }), h("td", { text: a.active + " / " + a.max_chats })]));
     });
     var live = $("live");
     live.textContent = "";
     f.live.forEach(function (c) {
       live.appendChild(h("tr", null, [
-        h("td", { text: c.player || "–" }), h("td", { text: c.topic }), h("td", { text: c.state }), h("td", { text: c.agent || "–" }),
-        h("td", null, [h("button", { class: "btn", type: "button", text: "Monitor", onclick: function () { monitor(c.chat); } })])
+        h("td", { text: c.player || "–" }), h("td", { text: c.topic }), h("td", { text: T(c.state) }), h("td", { text: c.agent || "–" }),
+        h("td", null, [h("button", { class: "btn", type: "button", text: T("Monitor"), onclick: function () { monitor(c.chat); } })])
       ]));
     });
   }
@@ -47,8 +47,8 @@
     $("monitor-log").appendChild(h("div", { class: "msg " + cls }, [h("div", { text: text }), h("div", { class: "meta", text: who })]));
     $("monitor-log").scrollTop = $("monitor-log").scrollHeight;
   }
-  function show(m) { line(m.from, m.from === "agent" ? (m.name || "Agent") : m.from, m.text); }
-  function note(n) { line("note", "Internal note · " + n.agent.name, n.text); }
+  function show(m) { line(m.from, m.from === "agent" ? (m.name || T("Agent")) : T(m.from), m.text); }
+  function note(n) { line("note", T("Internal note") + " · " + n.agent.name, n.text); }
 
   $("monitor-stop").onclick = function () {
     if (watching) send({ type: "unmonitor", chat: watching });
@@ -69,7 +69,7 @@
       else if (f.type === "floor") render(f);
       else if (f.type === "monitoring") {
         $("monitor").hidden = false;
-        $("monitor-title").textContent = (f.player.name || f.player.username || "player") + " · " + f.player.topic;
+        $("monitor-title").textContent = (f.player.name || f.player.username || T("player")) + " · " + f.player.topic;
         var all = f.history.map(function (m) { return { k: [m.seq, 0], m: m }; }).concat(f.notes.map(function (n) { return { k: [n.after_seq, 1], n: n }; }));
         all.sort(function (a, b) { return a.k[0] - b.k[0] || a.k[1] - b.k[1]; });
         all.forEach(function (x) { if (x.m) show(x.m); else note(x.n); });
@@ -77,7 +77,7 @@
       else if (f.chat && f.chat === watching) {
         if (f.type === "message") show(f);
         else if (f.type === "note") note(f);
-        else if (f.type === "ended") line("system", "", "Chat ended. Request number " + f.request_number);
+        else if (f.type === "ended") line("system", "", T("Chat ended.") + " " + T("Request number: {number}", { number: f.request_number }));
       }
     };
     ws.onclose = function () {

@@ -58,6 +58,7 @@ class AgentRecord:
     disabled: bool
     created_at: float
     password_hash: str | None = field(default=None, repr=False)
+    locale: str | None = None  # the console's language they chose (None: the browser's)
 
     def public(self) -> dict[str, object]:
         return {
@@ -440,6 +441,7 @@ class Store(Protocol):
         max_chats: int | None = None,
         disabled: bool | None = None,
         password_hash: str | None = None,
+        locale: str | None = None,
     ) -> AgentRecord:
         """Change the given fields; raises NotFoundError for an unknown agent."""
         ...

@@ -355,6 +355,7 @@ def _agent(row: Row) -> AgentRecord:
         disabled=bool(row["disabled"]),
         created_at=row["created_at"],
         password_hash=row["password_hash"],
+        locale=row["locale"],
     )
 
 
@@ -618,6 +619,7 @@ class SqlStore:
         max_chats: int | None = None,
         disabled: bool | None = None,
         password_hash: str | None = None,
+        locale: str | None = None,
     ) -> AgentRecord:
         changes = {
             "name": name,
@@ -625,6 +627,7 @@ class SqlStore:
             "max_chats": max_chats,
             "disabled": None if disabled is None else int(disabled),
             "password_hash": password_hash,
+            "locale": locale,
         }
         sets = {k: v for k, v in changes.items() if v is not None}
 

@@ -30,12 +30,14 @@ from .auth import (
     set_session_cookie,
     start_session,
 )
+from .i18n import LANGUAGES, console_language
 from .origins import client_address
 from .pages import render
 from .tracking import EXPORTS, change_status, transcript_response
 
 __all__ = [
     "export",
+    "language",
     "floor",
     "login",
     "login_page",
@@ -150,6 +152,20 @@ async def login(request: Request) -> Response:
     return response
 
 
+async def language(request: Request) -> Response:
+    """POST /console/language: the agent's console language, kept on their account."""
+    session = await _page_session(request)
+    if isinstance(session, Response):
+        return session
+    form = await request.form()
+    check_csrf(request, session.csrf, str(form.get("csrf") or ""))
+    lang = str(form.get("lang") or "")
+    if lang not in LANGUAGES:
+        raise ClientError("unknown_language", f"choose one of {', '.join(LANGUAGES)}", field="lang")
+    await _hub(request).store.update_agent(session.agent.id, locale=lang)
+    return RedirectResponse(_next(request, str(form.get("next") or "")), status_code=303)
+
+
 async def logout(request: Request) -> Response:
     session = await console_session(request)
     response = RedirectResponse("/console/login", status_code=303)
@@ -249,8 +265,16 @@ async def request_page(request: Request) -> Response:
             "entries": transcripts.entries(rec, internal=True),
             "statuses": ("open", "pending", "resolved", "closed"),
             "when": transcripts.when,
+            "topic_name": _topic_name(request, session, rec.chat.topic),
         },
     )
+
+
+def _topic_name(request: Request, session: ConsoleSession, topic_id: str) -> str:
+    """A topic by its name in the agent's language (the id if the routing file lost it)."""
+    topic = _hub(request).routing.topics.get(topic_id)
+    lang = console_language(request, session.agent)
+    return topic.labels.get(lang, topic_id) if topic is not None else topic_id
 
 
 async def status_form(request: Request) -> Response:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from .auth import secure_headers
+from .i18n import catalog, console_language, translator
 
 __all__ = ["CONSOLE_DIR", "render"]
 
@@ -33,6 +34,9 @@ _templates.env.filters["duration"] = _duration
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    """A console page; templates autoescape everything they show."""
+    """A console page, in the agent's language; templates autoescape everything they show."""
+    me = context.get("me")
+    lang = console_language(request, me.agent if me is not None else None)
+    context = {**context, "lang": lang, "_": translator(lang), "i18n": catalog(lang)}
     response = _templates.TemplateResponse(request, name, context, status_code=status)
     return secure_headers(response)

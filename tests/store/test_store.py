@@ -210,6 +210,9 @@ async def test_agents_tokens_and_their_rules(store: Store) -> None:
         5,
     )
     assert changed.disabled and await store.agent_by_token(b"token-hash") is None
+    assert changed.locale is None  # the console follows the browser until they choose
+    chose = await store.update_agent(aid, locale="tr")
+    assert chose.locale == "tr" and chose.name == "Ayşe K."  # (nothing else changed)
     with pytest.raises(NotFoundError):
         await store.update_agent(9999, name="x")
     await agent_id(store, "zeynep")
