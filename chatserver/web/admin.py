@@ -16,7 +16,7 @@ from ..exceptions import ClientError
 from ..hub import Hub
 from ..security import hash_password
 from ..store import ConsoleSession
-from .auth import check_csrf, console_session, form_value
+from .auth import checked_form, console_session, form_value
 from .pages import render
 
 __all__ = [
@@ -46,12 +46,6 @@ async def _admin(request: Request) -> ConsoleSession | Response:
             request, "error.html", {"me": session, "message": "Only admins can manage this."}, 403
         )
     return session
-
-
-async def _form(request: Request, session: ConsoleSession) -> dict[str, str]:
-    form = await request.form()
-    check_csrf(request, session.csrf, str(form.get("csrf") or ""))
-    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def _departments(raw: str) -> list[str]:
@@ -111,7 +105,7 @@ async def agent_add(request: Request) -> Response:
     session = await _admin(request)
     if isinstance(session, Response):
         return session
-    form = await _form(request, session)
+    form = await checked_form(request, session)
     try:
         username = form_value(form, "username", max_length=64)
         if not re.fullmatch(r"[A-Za-z0-9._-]{2,64}", username):
@@ -145,7 +139,7 @@ async def agent_update(request: Request) -> Response:
     session = await _admin(request)
     if isinstance(session, Response):
         return session
-    form = await _form(request, session)
+    form = await checked_form(request, session)
     agent_id = int(request.path_params["agent_id"])
     hub = _hub(request)
     try:
@@ -206,7 +200,7 @@ async def canned_save(request: Request) -> Response:
     session = await _admin(request)
     if isinstance(session, Response):
         return session
-    form = await _form(request, session)
+    form = await checked_form(request, session)
     raw_id = form.get("id", "")
     try:
         shortcut = form_value(form, "shortcut", max_length=32).lstrip("/").lower()
@@ -232,7 +226,7 @@ async def canned_delete(request: Request) -> Response:
     session = await _admin(request)
     if isinstance(session, Response):
         return session
-    await _form(request, session)
+    await checked_form(request, session)
     await _hub(request).store.delete_canned(int(request.path_params["canned_id"]))
     return RedirectResponse("/console/admin/canned", status_code=303)
 
@@ -254,7 +248,7 @@ async def redeliver(request: Request) -> Response:
     session = await _admin(request)
     if isinstance(session, Response):
         return session
-    await _form(request, session)
+    await checked_form(request, session)
     hub = _hub(request)
     if await hub.store.redeliver(request.path_params["delivery"], time.time()):
         hub.poke_webhooks()

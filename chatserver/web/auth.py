@@ -32,6 +32,7 @@ __all__ = [
     "LOGIN_CSRF_COOKIE",
     "SignInThrottle",
     "check_csrf",
+    "checked_form",
     "console_session",
     "end_session",
     "require",
@@ -107,6 +108,13 @@ def check_csrf(request: Request, expected: str, sent: str | None) -> None:
         raise AuthError(
             "csrf_failed", "the form expired; reload the page and try again", status=403
         )
+
+
+async def checked_form(request: Request, session: ConsoleSession) -> dict[str, str]:
+    """A signed-in console form's text fields, once its CSRF token is checked."""
+    form = await request.form()
+    check_csrf(request, session.csrf, str(form.get("csrf") or ""))
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def _cookie_secure(request: Request) -> bool:

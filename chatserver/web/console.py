@@ -21,6 +21,7 @@ from .auth import (
     LOGIN_CSRF_COOKIE,
     SignInThrottle,
     check_csrf,
+    checked_form,
     console_session,
     end_session,
     login_csrf_token,
@@ -157,13 +158,12 @@ async def language(request: Request) -> Response:
     session = await _page_session(request)
     if isinstance(session, Response):
         return session
-    form = await request.form()
-    check_csrf(request, session.csrf, str(form.get("csrf") or ""))
-    lang = str(form.get("lang") or "")
+    form = await checked_form(request, session)
+    lang = form.get("lang", "")
     if lang not in LANGUAGES:
         raise ClientError("unknown_language", f"choose one of {', '.join(LANGUAGES)}", field="lang")
     await _hub(request).store.update_agent(session.agent.id, locale=lang)
-    return RedirectResponse(_next(request, str(form.get("next") or "")), status_code=303)
+    return RedirectResponse(_next(request, form.get("next")), status_code=303)
 
 
 async def logout(request: Request) -> Response:
@@ -282,9 +282,8 @@ async def status_form(request: Request) -> Response:
     session = await _page_session(request)
     if isinstance(session, Response):
         return session
-    form = await request.form()
-    check_csrf(request, session.csrf, str(form.get("csrf") or ""))
-    note = str(form.get("note") or "").strip()[:2000] or None
+    form = await checked_form(request, session)
+    note = form.get("note", "").strip()[:2000] or None
     number = request.path_params["number"]
     try:
         await change_status(
