@@ -80,6 +80,14 @@ class Window:
             return 0.0
         return max(times[0] + self.seconds - now, 0.001)
 
+    def take(self, key: str) -> float:
+        """Count an attempt of ``key`` and return 0, or return the seconds to wait (and
+        count nothing) when the window is full: the check and the count in one step."""
+        wait = self.wait(key)
+        if not wait:
+            self.hit(key)
+        return wait
+
     def hit(self, key: str) -> None:
         now = self.clock()
         self._times(key, now).append(now)

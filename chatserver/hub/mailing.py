@@ -36,9 +36,8 @@ async def email_transcript(hub: Hub, session: PlayerSession) -> str:
     if rec is None or not rec.chat.email:
         raise ClientError("email_required", "this chat has no e-mail address", field="email")
     recipient = rec.chat.email.casefold()
-    if hub.mail_recipients.wait(recipient):
+    if hub.mail_recipients.take(recipient):
         raise LimitError("email_limit", "this address has had enough e-mails from us today")
-    hub.mail_recipients.hit(recipient)
     lang = "tr" if (rec.chat.locale or session.locale or "").startswith("tr") else "en"
     try:
         await hub.notifier.transcript(rec, lang)

@@ -83,13 +83,6 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
         token, session = hub.new_session(frame.locale)
     else:
         token = frame.resume
-        if len(session.conns) >= hub.settings.max_sockets_per_session:
-            err = LimitError(
-                "too_many_connections", "this chat is open in too many windows; close one"
-            )
-            conn.send_error(err)
-            conn.close(CLOSE_POLICY, "too many windows")
-            return
     last_seq = frame.last_seq if resumed and frame.last_seq is not None else 0
     ended = session.ended
     replay_ended = []
@@ -106,6 +99,13 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
             # it ended or moved on meanwhile (rare): the client resumes on a new socket
             conn.close(CLOSE_SLOW, "reconnect and resume")
             return
+    # checked here, with nothing awaited before the attach: tabs opening at once count each
+    if len(session.conns) >= hub.settings.max_sockets_per_session:
+        conn.send_error(
+            LimitError("too_many_connections", "this chat is open in too many windows; close one")
+        )
+        conn.close(CLOSE_POLICY, "too many windows")
+        return
     hub.attach_player(conn, session)
 
     live = session.chat
@@ -146,12 +146,11 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
 
 def _count(window: Window, conn: Connection, code: str, what: str) -> None:
     """Count one more of ``what`` for the connection's address, or refuse it."""
-    wait = window.wait(conn.address)
+    wait = window.take(conn.address)
     if wait:
         raise LimitError(
             code, f"{what} from your address; try again in a minute", retry_after=int(wait) + 1
         )
-    window.hit(conn.address)
 
 
 def _form(

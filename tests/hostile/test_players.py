@@ -41,11 +41,15 @@ async def test_sockets_and_frames_are_counted_per_session(serve: Serve) -> None:
         first, welcome = await start_chat(server)
         await first.expect("queued")
         token = welcome["session"]
-        others = [(await player(server, resume=token))[0] for _ in range(2)]
-        extra = await WS.open(f"{server.ws}/ws/player")
-        await extra.send("hello", v=1, resume=token)
-        await extra.expect_error("too_many_connections")
-        assert await extra.closed() == 1008
+        tabs = [await WS.open(f"{server.ws}/ws/player") for _ in range(4)]
+        for tab in tabs:  # four more tabs at once: two fit
+            await tab.send("hello", v=1, resume=token)
+        answers = [(await tab.recv())["type"] for tab in tabs]
+        assert sorted(answers) == ["error", "error", "welcome", "welcome"]
+        refused = [tab for tab, kind in zip(tabs, answers, strict=True) if kind == "error"]
+        assert [await tab.closed() for tab in refused] == [1008, 1008]
+        assert refused[0].seen[0]["code"] == "too_many_connections"
+        others = [tab for tab, kind in zip(tabs, answers, strict=True) if kind == "welcome"]
         socks = [first, *others]
         for i in range(30):  # 10 per socket, 30 in all: over the session's burst of 20
             await socks[i % 3].send("message", id=f"m{i}", text="hi")

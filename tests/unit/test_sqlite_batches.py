@@ -314,7 +314,7 @@ async def test_stored_messages_keep_through_the_move_to_time_order(
     store = SqliteStore(db)
     await store.open()
     try:
-        assert await store.migrate() == [6]
+        assert (await store.migrate())[0] == 6  # (and any later ones)
         for chat in ("c1", "c2"):
             stored = await store.messages(chat)
             assert [(m.seq, m.id, m.text, m.ts) for m in stored] == [
