@@ -4,7 +4,7 @@ limited in ``web/httpproto.py``).
 - ``BodyLimit`` (ASGI middleware): a body is limited per route while it is read
   (uploads to ``max_file_bytes``, everything else to ``max_body_bytes``); a declared
   ``Content-Length`` over it is refused before a byte is read. The answer is 413 with
-  the code ``payload_too_large``.
+  the code ``payload_too_large`` (``file_too_large`` for uploads).
 """
 
 from __future__ import annotations
@@ -27,28 +27,29 @@ class BodyLimit:
         self.app = app
         self.default = settings.max_body_bytes
         self.upload = settings.max_file_bytes + UPLOAD_SLACK
+        self.file_mib = settings.max_file_bytes // (1024 * 1024)
 
-    def limit_for(self, scope: Scope) -> int:
+    def limit_for(self, scope: Scope) -> tuple[int, LimitError]:
+        """The route's limit, and the error past it (uploads say so as ``file_too_large``)."""
         path: str = scope["path"]
         if path.startswith("/api/chats/") and path.endswith("/files"):
-            return self.upload
-        return self.default
+            message = f"a file can be at most {self.file_mib} MiB"
+            return self.upload, LimitError("file_too_large", message, field="file", status=413)
+        message = f"a request body here can have at most {self.default} bytes"
+        return self.default, LimitError("payload_too_large", message, status=413)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope)
+        limit, over = self.limit_for(scope)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > limit:
-                    await _too_large(send, limit)
+                    await _refuse(send, over)
                     return
         received = 0
         started = False
-        over = LimitError(
-            "payload_too_large", f"a request body here can have at most {limit} bytes", status=413
-        )
 
         async def limited() -> Message:
             nonlocal received
@@ -70,9 +71,8 @@ class BodyLimit:
         except LimitError as exc:
             if exc is not over or started:
                 raise
-            await _too_large(send, limit)
+            await _refuse(send, over)
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    message = f"a request body here can have at most {limit} bytes"
-    await send_error(send, 413, "payload_too_large", message, [(b"connection", b"close")])
+async def _refuse(send: Send, err: LimitError) -> None:
+    await send_error(send, 413, err.code, err.message, [(b"connection", b"close")])

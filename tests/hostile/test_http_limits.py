@@ -37,6 +37,18 @@ async def test_a_declared_huge_body_is_refused_before_it_is_read(server: Running
     assert answer.startswith(b"HTTP/1.1 413") and b"payload_too_large" in answer
 
 
+async def test_a_declared_huge_upload_is_file_too_large(server: RunningServer) -> None:
+    """An upload declaring more than max_file_bytes is refused at once, as file_too_large."""
+    head = (
+        b"POST /api/chats/c_x/files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data;"
+        b" boundary=b\r\nContent-Length: 314572800\r\n\r\n"
+    )
+    reader, writer = await _raw(server.port, head)
+    answer = await _closed(reader)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 413") and b"file_too_large" in answer
+
+
 async def test_a_streamed_body_is_cut_off_at_the_limit(server: RunningServer) -> None:
     """A chunked body without a length is counted as it arrives: 413 past 64 KiB."""
 
