@@ -2,10 +2,10 @@
 in moving windows.
 
 An attempt is counted *before* it is checked, in one synchronous step with no await
-in between (``Windows.attempt``): N guesses sent at once cost N attempts, however the
-checks behind them interleave. A guess that turns out right gives its attempt back
-(``Attempt.give_back``), so people who get it right are never slowed down by their
-own success; one that is refused costs nothing more.
+in between (``FailureThrottle.attempt``, ``Window.take``): N guesses sent at once cost
+N attempts, however the checks behind them interleave. A guess that turns out right
+gives its attempt back (``Attempt.give_back``), so people who get it right are never
+slowed down by their own success; one that is refused costs nothing more.
 
 The counts live on the node that serves the checks: every sign-in, look-up and
 pre-chat form is handled by the hub node (an edge passes them on), so one node's

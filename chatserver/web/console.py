@@ -31,7 +31,7 @@ from .auth import (
     set_session_cookie,
     start_session,
 )
-from .i18n import LANGUAGES, console_language
+from .i18n import LANGUAGES
 from .origins import client_address
 from .pages import render
 from .tracking import EXPORTS, change_status, transcript_response
@@ -265,16 +265,9 @@ async def request_page(request: Request) -> Response:
             "entries": transcripts.entries(rec, internal=True),
             "statuses": ("open", "pending", "resolved", "closed"),
             "when": transcripts.when,
-            "topic_name": _topic_name(request, session, rec.chat.topic),
+            "topic": _hub(request).routing.topics.get(rec.chat.topic),
         },
     )
-
-
-def _topic_name(request: Request, session: ConsoleSession, topic_id: str) -> str:
-    """A topic by its name in the agent's language (the id if the routing file lost it)."""
-    topic = _hub(request).routing.topics.get(topic_id)
-    lang = console_language(request, session.agent)
-    return topic.labels.get(lang, topic_id) if topic is not None else topic_id
 
 
 async def status_form(request: Request) -> Response:
