@@ -6,8 +6,9 @@ articles into the same index, so a search gives the same answer on SQLite and Po
 - **Ranking**: BM25 over three fields weighted as one (title 3, tags 2, body 1; the
   "BM25F-lite" of summing weighted term frequencies and lengths).
 - **Typos**: a query word none of whose terms are indexed is replaced by two indexed words
-  it runs together ("freespins"), or else by the indexed words within one edit (two for words of eight letters or more), found through a table of every
-  word with one letter deleted (the SymSpell idea), at a lower weight.
+  it runs together ("freespins"), or else by the indexed words within one edit (two for
+  words of eight letters or more), found through a table of every word with one letter
+  deleted (the SymSpell idea), at a lower weight.
 - **Changes** are incremental: adding or removing an article touches only its own terms;
   document-length norms are recomputed at the next search after a change.
 """
@@ -69,7 +70,7 @@ class _Doc:
     __slots__ = ("id", "slot", "topic", "length", "terms", "words", "sentences")
 
     def __init__(
-        self, doc_id: str, slot: int, topic: str | None, terms: Counter[str], words: Counter[str],
+        self, doc_id: str, slot: int, topic: str | None, terms: dict[str, float], words: Counter[str],
         sentences: list[tuple[str, frozenset[str]]],
     ) -> None:  # fmt: skip
         self.id = doc_id
@@ -110,7 +111,7 @@ class Index:
     def add(self, doc_id: str, fields: Mapping[str, str], topic: str | None = None) -> None:
         """Index (or re-index) an article; ``fields`` are plain text by FIELD_WEIGHTS name."""
         self.remove(doc_id)
-        terms: Counter[str] = Counter()
+        terms: defaultdict[str, float] = defaultdict(float)
         words: Counter[str] = Counter()
         sentences: list[tuple[str, frozenset[str]]] = []
         for name, text in fields.items():
