@@ -70,9 +70,14 @@ class _Doc:
     __slots__ = ("id", "slot", "topic", "length", "terms", "words", "sentences")
 
     def __init__(
-        self, doc_id: str, slot: int, topic: str | None, terms: dict[str, float], words: Counter[str],
+        self,
+        doc_id: str,
+        slot: int,
+        topic: str | None,
+        terms: dict[str, float],
+        words: Counter[str],
         sentences: list[tuple[str, frozenset[str]]],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.id = doc_id
         self.slot = slot
         self.topic = topic
