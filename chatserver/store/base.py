@@ -16,6 +16,7 @@ from typing import Protocol
 
 from ..core.conversation import Conversation, Message, Note, Player
 from ..core.identity import Member
+from .kb import KbStore
 
 __all__ = [
     "AddAttachment",
@@ -59,6 +60,8 @@ class AgentRecord:
     created_at: float
     password_hash: str | None = field(default=None, repr=False)
     locale: str | None = None  # the console's language they chose (None: the browser's)
+    kb_editor: bool = False  # may edit the knowledge base (admins always may)
+    bot: bool = False  # a bot account: takes chats of bot_first topics before the queue
 
     def public(self) -> dict[str, object]:
         return {
@@ -365,7 +368,7 @@ Op = (
 )
 
 
-class Store(Protocol):
+class Store(KbStore, Protocol):
     """Persistence for chats, messages, requests, sessions, agents and tokens."""
 
     async def open(self) -> None: ...
@@ -442,6 +445,8 @@ class Store(Protocol):
         disabled: bool | None = None,
         password_hash: str | None = None,
         locale: str | None = None,
+        kb_editor: bool | None = None,
+        bot: bool | None = None,
     ) -> AgentRecord:
         """Change the given fields; raises NotFoundError for an unknown agent."""
         ...

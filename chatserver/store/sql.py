@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from importlib import resources
 from itertools import groupby
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note, Player, Sender
 from ..core.identity import Member
@@ -45,6 +45,8 @@ from .base import (
     SaveChat,
     SessionRecord,
 )
+from .kb import KbQueries
+from .tx import Row, Tx
 
 __all__ = [
     "REQUEST_INSERT",
@@ -60,7 +62,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Row = Any  # sqlite3.Row or asyncpg.Record: both index by column name and have keys()
 
 REQUEST_NUMBER_ATTEMPTS = 8
 REQUEST_INSERT = (
@@ -84,22 +85,6 @@ class Conflict(Exception):
     def __init__(self, where: str, message: str) -> None:
         super().__init__(message)
         self.where = where
-
-
-class Tx(Protocol):
-    """One write transaction, as the queries see it (a driver adapts its connection)."""
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; the number of rows it changed."""
-        ...
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    async def insert(self, sql: str, params: Sequence[Any]) -> int:
-        """Run an ``INSERT ... RETURNING id``; the new row's id."""
-        ...
 
 
 def migrations(folder: str = "migrations") -> list[tuple[int, str, str]]:
@@ -356,6 +341,8 @@ def _agent(row: Row) -> AgentRecord:
         created_at=row["created_at"],
         password_hash=row["password_hash"],
         locale=row["locale"],
+        kb_editor=bool(row["kb_editor"]),
+        bot=bool(row["bot"]),
     )
 
 
@@ -428,7 +415,7 @@ async def _set_departments(w: Tx, agent_id: int, departments: Sequence[str]) -> 
     )
 
 
-class SqlStore:
+class SqlStore(KbQueries):
     """Every query of the ``Store`` interface; a driver subclass does the I/O."""
 
     # how the dialect lists an agent's departments, comma-separated and sorted
@@ -620,6 +607,8 @@ class SqlStore:
         disabled: bool | None = None,
         password_hash: str | None = None,
         locale: str | None = None,
+        kb_editor: bool | None = None,
+        bot: bool | None = None,
     ) -> AgentRecord:
         changes = {
             "name": name,
@@ -628,6 +617,8 @@ class SqlStore:
             "disabled": None if disabled is None else int(disabled),
             "password_hash": password_hash,
             "locale": locale,
+            "kb_editor": None if kb_editor is None else int(kb_editor),
+            "bot": None if bot is None else int(bot),
         }
         sets = {k: v for k, v in changes.items() if v is not None}
 
