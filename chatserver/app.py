@@ -21,11 +21,13 @@ from .directory import make_directory
 from .exceptions import ClientError, StoreError
 from .files import DiskFileStore
 from .hub import Hub
+from .kb.service import KnowledgeBase
 from .mail import make_notifier
 from .store import database_label, make_store
-from .throttle import FailureThrottle
+from .throttle import FailureThrottle, Window
 from .web import admin, api, console, openapi, tracking, widget
 from .web import files as files_web
+from .web import kb as kb_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
 from .web.httpguard import BodyLimit
@@ -63,6 +65,10 @@ def create_app(
             hub.notifier = make_notifier(settings, hub.pools.mail)
             hub.dispatcher = dispatcher
             await hub.start()
+            kb = KnowledgeBase(store, hub.pools.search, hub.routing.topics)
+            await kb.load()
+            kb.start(settings.kb_refresh_seconds)
+            app.state.kb = kb
             dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub
             return hub
@@ -93,6 +99,9 @@ def create_app(
             finally:
                 if node is not None:
                     await node.stop()
+                kb_running: KnowledgeBase | None = getattr(app.state, "kb", None)
+                if kb_running is not None:
+                    await kb_running.stop()
                 if hub is not None:
                     await hub.stop()
                     log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
@@ -122,6 +131,19 @@ def create_app(
         Route("/api/files/{file}", files_web.download),
         Route("/api/files/{file}/thumbnail", files_web.download),
         Route("/requests/lookup", tracking.lookup_page, methods=["GET", "POST"]),
+        Route("/api/kb/search", kb_web.search_api),
+        Route("/api/kb/outcome", kb_web.outcome_api, methods=["POST"]),
+        Route("/api/kb/articles/{article_id}", kb_web.article_api),
+        Route("/api/kb/articles/{article_id}/vote", kb_web.vote_api, methods=["POST"]),
+        Route("/help", kb_web.help_page),
+        Route("/help/{article_id}", kb_web.article_page),
+        Route("/help/{article_id}/vote", kb_web.vote_form, methods=["POST"]),
+        Route("/console/kb", kb_web.editor_list, methods=["GET"]),
+        Route("/console/kb", kb_web.article_save, methods=["POST"]),
+        Route("/console/kb/new", kb_web.article_edit),
+        Route("/console/kb/suggest", kb_web.suggest_api),
+        Route("/console/kb/{article_id}", kb_web.article_edit),
+        Route("/console/kb/{article_id}/delete", kb_web.article_delete, methods=["POST"]),
         Route("/console", console.workspace),
         Route("/console/login", console.login_page, methods=["GET"]),
         Route("/console/login", console.login, methods=["POST"]),
@@ -166,6 +188,7 @@ def create_app(
     )
     app.state.metrics = metrics.registry(app.state)
     app.state.signin_throttle = SignInThrottle()
+    app.state.kb_window = Window(f"{settings.kb_searches_per_address_per_minute}/minute")
     # failed request look-ups per address, and per request number from anywhere
     app.state.lookup_throttle = FailureThrottle(
         "lookup", address="10/15 minutes", request="10/15 minutes"

@@ -12,16 +12,18 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
 
 from . import __version__
 from .app import create_app
-from .config import Settings
+from .config import Settings, load_routing
 from .core.identity import Member
 from .core.routing import ALL_DEPARTMENTS
 from .exceptions import ChatServerError, ClientError, StoreError
+from .kb.folder import read_folder, write_folder
 from .security import hash_password, new_token, token_hash
 from .server import tune_runtime, uvicorn_config
 from .store import Store, database_label, make_store
@@ -139,7 +141,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def agent_add(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    password = _read_password(args)
+    # a bot signs in only with an API token (chatserver token create)
+    password = None if args.bot else _read_password(args)
     if args.max_chats < 1:
         raise ClientError("invalid_max_chats", "--max-chats must be at least 1")
 
@@ -147,15 +150,20 @@ def agent_add(args: argparse.Namespace) -> int:
         agent = await store.add_agent(
             username=args.username,
             name=args.name or args.username,
-            password_hash=hash_password(password),
+            password_hash=hash_password(password) if password is not None else None,
             role=args.role,
             departments=args.department or [ALL_DEPARTMENTS],
             max_chats=args.max_chats,
             now=time.time(),
         )
+        if args.kb_editor or args.bot:
+            agent = await store.update_agent(agent.id, kb_editor=args.kb_editor, bot=args.bot)
+        extra = (", knowledge-base editor" if agent.kb_editor else "") + (
+            ", bot" if agent.bot else ""
+        )
         return (
             f"added agent {agent.username} (id {agent.id}, {agent.role},"
-            f" max {agent.max_chats} chats)"
+            f" max {agent.max_chats} chats{extra})"
         )
 
     print(_with_store(settings, work))
@@ -242,6 +250,38 @@ def read_members_csv(path: str) -> list[Member]:
     return members
 
 
+def kb_import(args: argparse.Namespace) -> int:
+    """Add or replace the articles of a folder of Markdown files (``--prune``: and delete
+    the articles that are not in it)."""
+    settings = _settings(args)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise ClientError("cannot_read", f"{folder} is not a folder")
+    articles = read_folder(folder, list(load_routing(settings).topics))
+
+    async def work(store: Store) -> int:
+        await store.kb_save(articles, now=time.time(), by="import")
+        pruned = 0
+        if args.prune:
+            keep = {a.id for a in articles}
+            for old in await store.kb_articles():
+                if old.id not in keep:
+                    pruned += await store.kb_delete(old.id)
+        return pruned
+
+    pruned = _with_store(settings, work)
+    print(f"imported {len(articles)} article(s)" + (f", deleted {pruned}" if args.prune else ""))
+    return 0
+
+
+def kb_export(args: argparse.Namespace) -> int:
+    """Write every article (drafts too) to ``DIR/<locale>/<id>.md``."""
+    articles = _with_store(_settings(args), lambda store: store.kb_articles())
+    count = write_folder(Path(args.folder), articles)
+    print(f"exported {count} article(s) to {args.folder}")
+    return 0
+
+
 def migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     applied = _with_store(settings, lambda store: store.migrate(), migrate=False)
@@ -285,6 +325,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-chats", type=int, default=3, help="concurrent chats (default 3)")
     p.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--kb-editor", action="store_true", help="may edit the knowledge base")
+    p.add_argument(
+        "--bot", action="store_true", help="a bot: no password, signs in with an API token"
+    )
     p.set_defaults(func=agent_add)
     p = agent.add_parser("list", parents=[common], help="list agents")
     p.set_defaults(func=agent_list)
@@ -294,6 +338,17 @@ def _parser() -> argparse.ArgumentParser:
     p = members_sub.add_parser("import", parents=[common], help="import members from a CSV file")
     p.add_argument("file", help="CSV with member_id, username, email, name, birthdate")
     p.set_defaults(func=members_import)
+
+    kb = sub.add_parser("kb", help="the knowledge base").add_subparsers(
+        dest="action", required=True
+    )
+    p = kb.add_parser("import", parents=[common], help="import a folder of Markdown articles")
+    p.add_argument("folder", help="Markdown files with front matter (docs/configuration.md)")
+    p.add_argument("--prune", action="store_true", help="delete articles not in the folder")
+    p.set_defaults(func=kb_import)
+    p = kb.add_parser("export", parents=[common], help="export every article as Markdown")
+    p.add_argument("folder", help="where to write <locale>/<id>.md")
+    p.set_defaults(func=kb_export)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", parents=[common], help="create an API token for an agent")

@@ -124,6 +124,10 @@ class Settings:
     # per client address: new player sessions and new chats (or left messages) a minute
     sessions_per_address_per_minute: int = 60
     chats_per_address_per_minute: int = 20
+    # knowledge-base searches and answers to suggestions (/api/kb) per client address
+    kb_searches_per_address_per_minute: int = 60
+    # a running server picks up articles changed by `chatserver kb import` this often
+    kb_refresh_seconds: float = 30.0
     # a department without max_queue of its own takes at most this many waiting chats
     max_queue: int = 200
     # a live chat keeps at most this many characters of messages in memory (older
@@ -165,6 +169,8 @@ class Settings:
             "max_sockets_per_session",
             "sessions_per_address_per_minute",
             "chats_per_address_per_minute",
+            "kb_searches_per_address_per_minute",
+            "kb_refresh_seconds",
             "max_queue",
             "live_chat_memory_chars",
             "agent_rate",

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 
 from .core.stats import Buckets
 from .hub import Hub
+from .kb.service import KnowledgeBase
 
 __all__ = ["registry"]
 
@@ -63,6 +64,38 @@ class _ServerCollector(Collector):
         hub: Hub | None = getattr(self.state, "hub", None)
         if hub is not None and (node is None or node.role == "hub"):
             yield from _hub_metrics(hub)
+            kb: KnowledgeBase | None = getattr(self.state, "kb", None)
+            if kb is not None:
+                yield from _kb_metrics(kb)
+
+
+def _kb_metrics(kb: KnowledgeBase) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "chatserver_kb_articles", "Published knowledge-base articles.", len(kb.published)
+    )
+    yield CounterMetricFamily(
+        "chatserver_kb_searches", "Knowledge-base searches by players and visitors.", kb.searches
+    )
+    yield CounterMetricFamily(
+        "chatserver_kb_misses",
+        "Searches whose best article scored too low to count as an answer.",
+        kb.misses,
+    )
+    outcomes = CounterMetricFamily(
+        "chatserver_kb_outcomes",
+        "Players shown suggested articles: self_served (an article answered them) or"
+        " needed_agent, by topic.",
+        labels=["topic", "outcome"],
+    )
+    for (topic, outcome), n in sorted(kb.outcomes.items()):
+        outcomes.add_metric([topic, outcome], n)
+    yield outcomes
+    votes = CounterMetricFamily(
+        "chatserver_kb_votes", "Helpful and unhelpful votes on articles.", labels=["helpful"]
+    )
+    for helpful in (True, False):
+        votes.add_metric([str(helpful).lower()], kb.votes[helpful])
+    yield votes
 
 
 def _hub_metrics(hub: Hub) -> Iterator[Metric]:

@@ -55,13 +55,16 @@ class BoundedPool:
 
 class Pools:
     """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``; each with
-    ``workers`` threads and room for ``queue`` more jobs waiting."""
+    ``workers`` threads and room for ``queue`` more jobs waiting; and ``search`` (the
+    knowledge base's index), one thread with room for ``4 * queue``."""
 
     def __init__(self, workers: int = 2, queue: int = 8) -> None:
         self.passwords = BoundedPool("passwords", workers, queue)
         self.images = BoundedPool("images", workers, queue)
         self.mail = BoundedPool("mail", workers, queue)
+        # the knowledge base's index: one thread, so it is never read while it changes
+        self.search = BoundedPool("search", 1, max(queue, 1) * 4)
 
     def close(self) -> None:
-        for pool in (self.passwords, self.images, self.mail):
+        for pool in (self.passwords, self.images, self.mail, self.search):
             pool.close()

@@ -164,5 +164,7 @@ def to_markdown_file(article: Article) -> str:
         front["tags"] = list(article.tags)
     if not article.published:
         front["published"] = False
-    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    head = yaml.safe_dump(
+        front, allow_unicode=True, sort_keys=False, width=1000, default_flow_style=None
+    )
     return f"---\n{head}---\n{article.body}"

@@ -61,6 +61,10 @@ class KbStore(Protocol):
 
     async def kb_stats(self, since: float, *, misses: int = 20) -> KbStats: ...
 
+    async def kb_version(self) -> tuple[int, float]:
+        """(articles, latest change): a change by another process changes it."""
+        ...
+
 
 def _article(row: Row) -> Article:
     return Article(
@@ -172,3 +176,7 @@ class KbQueries:
             )
         ]
         return stats
+
+    async def kb_version(self) -> tuple[int, float]:
+        rows = await self._fetch("SELECT count(*) AS n, max(updated_at) AS at FROM kb_articles")
+        return int(rows[0]["n"]), float(rows[0]["at"] or 0.0)

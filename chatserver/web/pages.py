@@ -36,7 +36,10 @@ _templates.env.filters["duration"] = _duration
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     """A console page, in the agent's language; templates autoescape everything they show."""
     me = context.get("me")
-    lang = console_language(request, me.agent if me is not None else None)
+    # a public page in one language (an article) says so; the console follows the agent
+    lang = context.get("force_lang") or console_language(
+        request, me.agent if me is not None else None
+    )
     context = {**context, "lang": lang, "_": translator(lang), "i18n": catalog(lang)}
     response = _templates.TemplateResponse(request, name, context, status_code=status)
     return secure_headers(response)
