@@ -394,3 +394,16 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+SAMPLE_KB = Path(__file__).resolve().parents[1] / "examples" / "kb"
+
+
+async def load_sample_kb(srv: RunningServer) -> int:
+    """The sample knowledge base (examples/kb) in the server's store and index."""
+    from chatserver.kb.folder import read_folder
+
+    kb = srv.app.state.kb
+    articles = read_folder(SAMPLE_KB, list(kb.topics))
+    await kb.save(articles, by="test")
+    return len(articles)

@@ -252,7 +252,14 @@
     ".dialog p{margin:0;font-weight:600}",
     ".secondary{background:#fff;color:#1f2328;border:1px solid #6e7781;border-radius:8px;padding:10px 14px;",
     "font-size:15px;cursor:pointer;min-height:44px}",
-    ".ok{color:#1a7f37;font-weight:600}"
+    ".ok{color:#1a7f37;font-weight:600}",
+    ".suggestions{list-style:none;margin:8px 0 14px;padding:0;display:flex;flex-direction:column;gap:10px}",
+    ".suggestions>li{border:1px solid #d0d7de;border-radius:8px;padding:8px 10px}",
+    ".suggestions .title{font-weight:600;text-align:left;padding:4px 0;font-size:15px}",
+    ".suggestions.small{margin:4px 0}.suggestions.small>li{border:0;padding:0}",
+    ".suggestions.small a{color:var(--c)}",
+    ".article{font-size:14px;margin:6px 0}.article p{margin:0 0 8px}.article ul,.article ol{padding-left:20px;margin:0 0 8px}",
+    ".wide{width:100%}"
   ].join("\n").replace(/SIDE/g, side);
 
   var ICON = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8S17.5 3 12 3z";
@@ -302,7 +309,9 @@
       prechat: buildPrechat(),
       offline: buildOffline(),
       chat: buildChat(),
-      ended: buildEnded()
+      ended: buildEnded(),
+      suggest: buildSuggest(),
+      served: buildServed()
     };
     ui.panel = h("section", {
       class: "panel", id: "cs-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "cs-title", hidden: true,
@@ -346,14 +355,17 @@
       username: field("username", "text", t("field.username"), { form: "pre", optional: true, autocomplete: "username", max: 64, hint: t("field.username_hint") }),
       email: field("email", "email", t("field.email"), { form: "pre", autocomplete: "email", max: 254 }),
       topic: field("topic", "select", t("field.topic"), { form: "pre" }),
+      question: field("question", "textarea", t("field.question"), { form: "pre", optional: true }),
       age_confirmed: ageBox("pre")
     };
+    f.question.input.setAttribute("maxlength", "1000");
+    f.question.input.rows = 3;
     f.submit = h("button", { class: "primary", type: "submit", text: t("prechat.submit") });
     // a members-only topic needs the account's username and e-mail (unless the site vouches)
     f.hint = h("p", { class: "intro", id: "cs-pre-hint", "aria-live": "polite", hidden: true, text: t("prechat.members_hint") });
     f.topic.input.addEventListener("change", function () { prechatRules(); });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
-      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.age_confirmed.wrap, f.submit]);
+      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
 
@@ -397,8 +409,10 @@
   function buildChat() {
     ui.queuePos = h("p");
     ui.queueEta = h("p");
+    ui.waitList = h("ul", { class: "suggestions small" });
+    ui.waitBox = h("div", { hidden: true }, [h("p", { text: t("queue.suggest") }), ui.waitList]);
     ui.queue = h("div", { class: "queue", role: "status", hidden: true }, [
-      ui.queuePos, ui.queueEta,
+      ui.queuePos, ui.queueEta, ui.waitBox,
       h("button", { type: "button", class: "link", text: t("queue.leave"), onclick: function () { confirmEnd(); } })
     ]);
     ui.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("chat.log"), tabindex: "0" });
@@ -541,7 +555,7 @@
 
   function viewFor(state) {
     if (state === "queued" || state === "active") return "chat";
-    if (state === "prechat") return st.available ? "prechat" : "offline";
+    if (state === "prechat") return st.kbView || (st.available ? "prechat" : "offline");
     return state;
   }
 
@@ -794,6 +808,7 @@
     store();
     ui.input.value = "";
     trySend(p);
+    if (st.state === "queued") suggestWhileWaiting(text);
     if (st.typingSentAt) { send({ type: "typing", active: false }); st.typingSentAt = 0; }
   }
 
@@ -830,9 +845,112 @@
   }
 
   function submitPrechat() {
+    var q = ui.pre.question.input.value.trim();
+    clearErrors(ui.pre);
+    if (q && !st.suggested) { st.suggested = true; ui.pre.submit.disabled = true; suggest(q); return; }
+    startChat();
+  }
+
+  // -- answers before an agent: articles of the knowledge base for the player's question --
+
+  function kbSearch(q, limit) {
+    var topic = ui.pre.topic.input.value;
+    var url = server + "/api/kb/search?limit=" + limit + "&locale=" + encodeURIComponent(locale) +
+      "&q=" + encodeURIComponent(q.slice(0, 500)) + (topic ? "&topic=" + encodeURIComponent(topic) : "");
+    return fetch(url).then(function (r) { return r.ok ? r.json() : { results: [] }; })
+      .then(function (body) { return body.results || []; });
+  }
+
+  function kbOutcome(outcome, article) {
+    var topic = ui.pre.topic.input.value || null;
+    fetch(server + "/api/kb/outcome", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ outcome: outcome, topic: topic, locale: locale, article: article || null })
+    }).catch(function () {});
+  }
+
+  function suggest(q) {
+    kbSearch(q, 3).then(function (results) {
+      ui.pre.submit.disabled = false;
+      if (!results.length) return startChat();
+      ui.sugList.textContent = "";
+      results.forEach(function (r) { ui.sugList.appendChild(suggestion(r)); });
+      st.kbView = "suggest";
+      show("suggest");
+      focusView();
+    }).catch(function () { ui.pre.submit.disabled = false; startChat(); });
+  }
+
+  // one suggested article: its title opens it here, with "this answered my question"
+  function suggestion(r) {
+    var body = h("div", { class: "article", hidden: true });
+    var yes = h("button", { type: "button", class: "primary", text: t("suggest.answered"), hidden: true, onclick: function () {
+      kbOutcome("self_served", r.id);
+      st.kbView = "served";
+      show("served");
+      focusView();
+    } });
+    var open = h("button", { type: "button", class: "link title", text: r.title, "aria-expanded": "false", onclick: function () {
+      var opening = body.hidden;
+      body.hidden = !opening;
+      yes.hidden = !opening;
+      open.setAttribute("aria-expanded", String(opening));
+      if (opening && !body.firstChild) {
+        body.textContent = t("connecting");
+        fetch(server + "/api/kb/articles/" + encodeURIComponent(r.id)).then(function (x) { return x.json(); }).then(function (a) {
+          // sanitized by the server (markdown-it + nh3): a fixed set of tags, no scripts or styles
+          body.innerHTML = a.html || "";
+          body.querySelectorAll("a").forEach(function (link) { link.target = "_blank"; link.rel = "noopener noreferrer"; });
+        }).catch(function () { body.textContent = r.snippet; });
+      }
+    } });
+    return h("li", null, [open, h("p", { class: "hint", text: r.snippet }), body, yes]);
+  }
+
+  function buildSuggest() {
+    ui.sugList = h("ul", { class: "suggestions" });
+    return h("div", { class: "view", hidden: true }, [
+      h("p", { class: "intro", text: t("suggest.intro") }), ui.sugList,
+      h("button", { type: "button", class: "secondary wide", text: t("suggest.need_agent"), onclick: function () {
+        kbOutcome("needed_agent", null);
+        startChat();
+      } })
+    ]);
+  }
+
+  function buildServed() {
+    return h("div", { class: "view", hidden: true }, [
+      h("p", { class: "ok", tabindex: "-1", text: t("suggest.served") }),
+      h("button", { type: "button", class: "secondary wide", text: t("suggest.again"), onclick: function () {
+        ui.pre.question.input.value = "";
+        st.suggested = false;
+        st.kbView = null;
+        show(viewFor(st.state));
+        focusView();
+      } })
+    ]);
+  }
+
+  // while the player waits, articles follow their latest message
+  function suggestWhileWaiting(text) {
+    kbSearch(text, 3).then(function (results) {
+      if (st.state !== "queued") return;
+      ui.waitList.textContent = "";
+      results.forEach(function (r) {
+        ui.waitList.appendChild(h("li", null, [h("a", { href: r.url, target: "_blank", rel: "noopener noreferrer", text: r.title })]));
+      });
+      ui.waitBox.hidden = !results.length;
+    }).catch(function () {});
+  }
+
+  function startChat() {
     var f = ui.pre;
+    st.kbView = null;
+    show(viewFor(st.state));
     clearErrors(f);
     f.submit.disabled = true;
+    // the question they typed is the chat's first message once the chat is queued
+    st.question = f.question.input.value.trim() || null;
     var frame = {
       type: "prechat", name: value(f.name), username: value(f.username), email: value(f.email),
       topic: f.topic.input.value, age_confirmed: f.age_confirmed.input.checked
@@ -891,6 +1009,11 @@
     st.ended = null;
     st.lastLeave = null;
     st.agent = null;
+    st.kbView = null;
+    st.suggested = false;
+    st.question = null;
+    ui.pre.question.input.value = "";
+    ui.waitBox.hidden = true;
     ui.rateForm.reset();
     lightStars();
     ui.transcript.hidden = true;
@@ -1028,6 +1151,16 @@
       case "queued":
         st.chat = f.chat;
         ui.pre.submit.disabled = false;
+        if (st.question) {
+          var first = { id: newId(), text: st.question };
+          st.question = null;
+          st.kbView = null;
+          st.suggested = false;
+          ui.pre.question.input.value = "";
+          st.pending.push(first);
+          store();
+          trySend(first);
+        }
         if (st.state !== "queued") { setState("queued"); if (st.open) focusView(); }
         showQueue(f);
         emit("queued", { position: f.position, eta: f.eta_seconds });
