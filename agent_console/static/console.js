@@ -240,6 +240,46 @@
       ]));
     });
     if (c.earlier && !c.earlier.length) ul.appendChild(h("li", { text: T("None.") }));
+    renderSuggestions(c);
+  }
+
+  // -- articles of the knowledge base for the player's latest message --
+
+  function lastPlayerText(c) {
+    var last = null;
+    c.messages.forEach(function (m) { if (m.from === "player" && m.text && (!last || m.seq > last.seq)) last = m; });
+    return last ? last.text : "";
+  }
+
+  function insertText(text) {
+    var box = $("text");
+    box.value = box.value ? box.value.replace(/\s*$/, "") + "\n" + text : text;
+    box.focus();
+  }
+
+  function renderSuggestions(c) {
+    var q = lastPlayerText(c);
+    if (q && c.suggestFor !== q) {
+      c.suggestFor = q;
+      fetch("/console/kb/suggest?q=" + encodeURIComponent(q.slice(0, 500)), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (body) {
+          c.suggest = body.results || [];
+          if (current === c.id) renderSuggestions(c);
+        }).catch(function () { c.suggest = []; });
+    }
+    var ul = $("kb-suggest");
+    ul.textContent = "";
+    (c.suggest || []).forEach(function (a) {
+      ul.appendChild(h("li", null, [
+        h("a", { href: a.url, target: "_blank", rel: "noopener", text: a.title }),
+        h("p", { class: "hint", text: a.snippet }),
+        h("button", { type: "button", class: "btn", text: T("Insert link"), onclick: function () { insertText(a.title + ": " + a.url); } }),
+        " ",
+        h("button", { type: "button", class: "btn", text: T("Insert excerpt"), onclick: function () { insertText(a.snippet + " " + a.url); } })
+      ]));
+    });
+    if (!(c.suggest || []).length) ul.appendChild(h("li", { class: "hint", text: T("None.") }));
   }
 
   function loadEarlier(c) {

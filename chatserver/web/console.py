@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from typing import Any
 from urllib.parse import quote
@@ -179,6 +180,22 @@ async def logout(request: Request) -> Response:
 # -- the workspace -----------------------------------------------------------------
 
 
+_KB_LINK = re.compile(r"\[kb:([a-z0-9][a-z0-9-]{0,79})\]")
+
+
+def link_articles(request: Request, text: str) -> str:
+    """A canned response's ``[kb:article-id]`` becomes the article's title and link (an
+    unknown or unpublished article stays as written, for the author to notice)."""
+    kb = getattr(request.app.state, "kb", None)
+    base = (request.app.state.settings.base_url or str(request.base_url)).rstrip("/")
+
+    def one(match: re.Match[str]) -> str:
+        article = kb.article(match.group(1)) if kb is not None else None
+        return f"{article.title}: {base}/help/{article.id}" if article else match.group(0)
+
+    return _KB_LINK.sub(one, text)
+
+
 async def workspace(request: Request) -> Response:
     session = await _page_session(request)
     if isinstance(session, Response):
@@ -189,7 +206,7 @@ async def workspace(request: Request) -> Response:
         "agent": session.agent.public(),
         "csrf": session.csrf,
         "resolutions": list(hub.settings.resolutions),
-        "canned": [c.public() for c in canned],
+        "canned": [{**c.public(), "text": link_articles(request, c.text)} for c in canned],
         # names to show for the routing file's ids
         "topics": {t.id: dict(t.labels) for t in hub.routing.topics.values()},
         "departments": {d.id: dict(d.labels) for d in hub.routing.departments.values()},
