@@ -37,6 +37,7 @@ __all__ = [
     "Unmonitor",
     "AgentStatusFrame",
     "AgentTyping",
+    "Handoff",
     "EmailTranscript",
     "LeaveMessage",
     "PROTOCOL_VERSION",
@@ -212,6 +213,14 @@ class Floor(_Frame, tag="floor"):
     watch: bool
 
 
+class Handoff(_Frame, tag="handoff"):
+    """A bot gives its chat to people: why, and a summary for the agent who takes it."""
+
+    chat: ChatId
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    summary: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
 class Monitor(_Frame, tag="monitor"):
     chat: ChatId
 
@@ -228,6 +237,7 @@ AgentFrame = (
     | AgentEnd
     | AgentNote
     | Transfer
+    | Handoff
     | Roster
     | Floor
     | Monitor

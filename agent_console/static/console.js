@@ -106,6 +106,7 @@
     agent_left: "{name} left the chat; it went back to the front of the queue.",
     no_answer: "{name} did not answer in time; the chat went back to the queue.",
     requeued: "{name} put the chat back in the queue.",
+    handed_off: "{name} (a bot) handed the chat to the team; its note says why.",
     transferred: "The chat was transferred to {name}.",
     idle_warning: "The player was asked whether they are still there.",
     chat_ended: "The chat has ended.",

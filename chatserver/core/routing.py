@@ -11,6 +11,9 @@
   (``avoid``); others behind it may be, so nobody idles.
 - Across departments, a free agent takes the most urgent, longest-waiting chat
   among those they may take.
+- Bots (``bot=True``) serve only bot queues (``bot_queue(department)``): a chat of a
+  ``bot_first`` topic waits there for a bot, and people never take it from there; when the
+  bot hands it off, it is queued for people like any chat sent back.
 
 The agent choice is a plain sort key (``Policy``) so it can be replaced. Free agents
 are kept in one heap per department they serve, so an assignment costs a few heap
@@ -33,6 +36,8 @@ from ..exceptions import StateError
 
 __all__ = [
     "ALL_DEPARTMENTS",
+    "BOT_PREFIX",
+    "bot_queue",
     "AgentSlot",
     "AgentStatus",
     "Overflow",
@@ -44,6 +49,14 @@ __all__ = [
 ]
 
 ALL_DEPARTMENTS = "*"
+BOT_PREFIX = "bot:"
+
+
+def bot_queue(department: str) -> str:
+    """The queue where a department's chats wait for a bot."""
+    return BOT_PREFIX + department
+
+
 _SCAN = 64  # how deep to look into one queue for a chat a free agent may take
 
 
@@ -63,13 +76,17 @@ class AgentSlot:
     status: AgentStatus = AgentStatus.OFFLINE
     active: int = 0
     idle_since: float = 0.0
+    bot: bool = False  # its departments are bot queues (bot:<department>, bot:*)
 
     @property
     def free(self) -> bool:
         return self.status is AgentStatus.ONLINE and self.active < self.max_chats
 
     def serves(self, department: str) -> bool:
-        return ALL_DEPARTMENTS in self.departments or department in self.departments
+        everything = bot_queue(ALL_DEPARTMENTS) if self.bot else ALL_DEPARTMENTS
+        if department.startswith(BOT_PREFIX) != self.bot:
+            return False
+        return everything in self.departments or department in self.departments
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +216,21 @@ class Router:
     # -- agents --------------------------------------------------------------------
 
     def upsert_agent(
-        self, agent_id: int, max_chats: int, departments: Iterable[str] = (ALL_DEPARTMENTS,)
+        self,
+        agent_id: int,
+        max_chats: int,
+        departments: Iterable[str] = (ALL_DEPARTMENTS,),
+        *,
+        bot: bool = False,
     ) -> AgentSlot:
+        """Add or change an agent; a bot's departments are the bot queues of those given."""
         slot = self.agents.get(agent_id)
         if slot is None:
             slot = self.agents[agent_id] = AgentSlot(agent_id, max_chats)
         slot.max_chats = max_chats
-        slot.departments = frozenset(departments) or frozenset({ALL_DEPARTMENTS})
+        slot.bot = bot
+        deps = frozenset(departments) or frozenset({ALL_DEPARTMENTS})
+        slot.departments = frozenset(bot_queue(d) for d in deps) if bot else deps
         self._capacity.clear()
         self._changed(slot)
         return slot
@@ -292,7 +317,10 @@ class Router:
 
     def _agent_for(self, entry: _Entry, now: float) -> int | None:
         """The free agent the policy gives this chat to, if any may take it."""
-        pools = [entry.department, ALL_DEPARTMENTS]
+        if entry.department.startswith(BOT_PREFIX):
+            pools = [entry.department, bot_queue(ALL_DEPARTMENTS)]
+        else:
+            pools = [entry.department, ALL_DEPARTMENTS]
         rule = self.overflow.get(entry.department)
         if rule is not None and now - entry.queued_at >= rule.after:
             pools.append(rule.to)

@@ -41,6 +41,9 @@ class Topic:
     labels: Mapping[str, str]
     members_only: bool = False
     priority: int = 0
+    # a bot account (role bot) gets the chat first while one is online; it hands the chat
+    # to the queue with a handoff frame (docs/protocol.md, "Bots")
+    bot_first: bool = False
 
     def public(self, locale: str | None = None) -> dict[str, Any]:
         return {
@@ -155,11 +158,15 @@ def parse_routing(data: Mapping[str, Any], default_timezone: str) -> RoutingConf
         members_only = raw.get("members_only", False)
         if not isinstance(members_only, bool):
             raise ConfigError(f"{kind}: members_only is true or false")
+        bot_first = raw.get("bot_first", False)
+        if not isinstance(bot_first, bool):
+            raise ConfigError(f"{kind}: bot_first is true or false")
         topics[topic_id] = Topic(
             id=topic_id,
             department=str(dep_ref),
             labels=_labels(kind, raw.get("labels")),
             members_only=members_only,
             priority=_priority(kind, raw.get("priority", "normal")),
+            bot_first=bot_first,
         )
     return RoutingConfig(departments=departments, topics=topics)

@@ -23,6 +23,7 @@ from ..protocol import (
     AgentStatusFrame,
     AgentTyping,
     Floor,
+    Handoff,
     Monitor,
     Roster,
     Transfer,
@@ -78,6 +79,13 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
         hub.end_chat(live, by="agent", resolution=frame.resolution, note=note)
     elif isinstance(frame, Transfer):
         _transfer(hub, agent, frame)
+    elif isinstance(frame, Handoff):
+        if not agent.record.bot:
+            raise AuthError("forbidden", "only bot accounts hand chats off; use transfer")
+        live = _own_chat(hub, agent, frame.chat)
+        hub.hand_off(
+            live, agent, clean_text(frame.reason).strip(), clean_text(frame.summary).strip()
+        )
     elif isinstance(frame, AgentStatusFrame):
         hub.set_agent_status(agent, AgentStatus(frame.status))
     elif isinstance(frame, Roster):

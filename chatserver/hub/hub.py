@@ -43,7 +43,7 @@ from ..core.requests import (
     parse_request_number,
     request_number_from_bits,
 )
-from ..core.routing import AgentStatus, Overflow, Router
+from ..core.routing import AgentStatus, Overflow, Router, bot_queue
 from ..core.stats import LATENCY_BOUNDS, WAIT_BOUNDS, Buckets
 from ..core.topics import RoutingConfig, Topic
 from ..directory import MemberDirectory, StoreDirectory
@@ -87,6 +87,7 @@ _REQUEUE_TEXT = {
     "agent_left": "{agent} left the chat. You are back at the front of the queue.",
     "no_answer": "{agent} could not answer. You are back at the front of the queue.",
     "requeued": "{agent} put the chat back in the queue. You are at the front.",
+    "handed_off": "{agent} passed the chat to our team. You are at the front of the queue.",
 }
 _ENDED_TEXT = {
     "player": "The player ended the chat.",
@@ -435,7 +436,7 @@ class Hub:
             presence = self.agents[record.id] = AgentPresence(record)
         else:
             presence.record = record
-        self.router.upsert_agent(record.id, record.max_chats, record.departments)
+        self.router.upsert_agent(record.id, record.max_chats, record.departments, bot=record.bot)
         return presence
 
     def attach_agent(
@@ -550,7 +551,11 @@ class Hub:
                     reason="closed",
                     opens_at=to_ms(opens.timestamp()) if opens else None,
                 )
-        if not self.settings.queue_without_agents and self.router.capacity(dep.id) == 0:
+        if (
+            not self.settings.queue_without_agents
+            and self.router.capacity(dep.id) == 0
+            and self._bot_queue(topic) is None
+        ):
             raise ClientError(
                 "service_offline",
                 "no agent is online for this topic right now; leave a message instead",
@@ -572,9 +577,29 @@ class Hub:
         self._schedule_pump()
         live = self._open_chat(session, player, topic)
         self.router.enqueue(
-            live.id, topic.department, live.conv.created_at, priority=topic.priority
+            live.id,
+            self._bot_queue(topic) or topic.department,
+            live.conv.created_at,
+            priority=topic.priority,
         )
         return live
+
+    def _bot_queue(self, topic: Topic) -> str | None:
+        """Where a new chat of ``topic`` waits for a bot, if it goes to one first."""
+        queue = bot_queue(topic.department)
+        return queue if topic.bot_first and self.router.capacity(queue) > 0 else None
+
+    def hand_off(self, live: LiveChat, bot: AgentPresence, reason: str, summary: str) -> None:
+        """A bot gives the chat to people: its summary becomes a note for the agent who
+        takes it, and the chat goes to the front of its department's queue."""
+        conv = live.conv
+        if not self.settings.queue_without_agents and self.router.capacity(conv.department) == 0:
+            raise StateError(
+                "no_agents", "no agent is online for this chat's department", chat=live.id
+            )
+        text = f"Hand-off: {reason}" + (f"\n{summary}" if summary else "")
+        self.add_note(live, bot, f"handoff-{conv.committed_seq}", text)
+        self.requeue(live, reason="handed_off")
 
     def record_refusal(
         self, session: PlayerSession, reason: str, player: Player, member_id: str | None
@@ -947,7 +972,7 @@ class Hub:
         if presence is None:
             return
         presence.record = record
-        self.router.upsert_agent(record.id, record.max_chats, record.departments)
+        self.router.upsert_agent(record.id, record.max_chats, record.departments, bot=record.bot)
         if record.disabled:
             # out of routing first: their sockets close asynchronously
             presence.status = AgentStatus.OFFLINE
