@@ -27,10 +27,7 @@ import httpx
 import websockets
 
 YES = re.compile(r"^\s*(evet|yes|olur|tamam|ok|sağol|tesekkur|teşekkür|thanks?)\b", re.I)
-ASK = (
-    "Bu yanıt sorunuzu çözdü mü? (evet / hayır)\n"
-    "Did this answer your question? (yes / no)"
-)
+ASK = "Bu yanıt sorunuzu çözdü mü? (evet / hayır)\nDid this answer your question? (yes / no)"
 
 
 @dataclass
