@@ -218,7 +218,21 @@ async def floor(request: Request) -> Response:
     session = await _page_session(request, ("supervisor", "admin"))
     if isinstance(session, Response):
         return session
-    return render(request, "floor.html", {"me": session, "boot": {"agent": session.agent.public()}})
+    hub = _hub(request)
+    # what players did with suggested articles this past week, per topic
+    stats = await hub.store.kb_stats(hub.clock() - 7 * 86400, misses=0)
+    kb = [
+        {
+            "topic": dict(hub.routing.topics[t].labels) if t in hub.routing.topics else {},
+            "id": t or "–",
+            "served": counts.get("self_served", 0),
+            "agent": counts.get("needed_agent", 0),
+            "share": stats.self_served_share(t),
+        }
+        for t, counts in sorted(stats.outcomes.items())
+    ]
+    context = {"me": session, "boot": {"agent": session.agent.public()}, "kb": kb}
+    return render(request, "floor.html", context)
 
 
 # -- requests ------------------------------------------------------------------------

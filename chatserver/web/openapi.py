@@ -58,6 +58,18 @@ SPEC: dict[str, Any] = {
             },
         },
         "schemas": {
+            "KbResult": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "locale": {"enum": ["tr", "en"]},
+                    "title": {"type": "string"},
+                    "topic": {"type": ["string", "null"]},
+                    "snippet": {"type": "string"},
+                    "score": {"type": "number"},
+                    "url": {"type": "string"},
+                },
+            },
             "Error": {
                 "type": "object",
                 "properties": {
@@ -321,6 +333,74 @@ SPEC: dict[str, Any] = {
                     {"name": "file", "in": "path", "required": True, "schema": {"type": "string"}}
                 ],
                 "responses": {"200": {"description": "image/jpeg"}, **_ERR},
+            }
+        },
+        "/api/kb/search": {
+            "get": {
+                "summary": "Published knowledge-base articles for a question, best first",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "locale", "in": "query", "schema": {"enum": ["tr", "en"]}},
+                    {"name": "topic", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 20},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"results": {"type": "array", "items": _ref("KbResult")}},
+                        }
+                    ),
+                    **_ERR,
+                    "429": _json(_ref("Error"), "Too many searches from this address"),
+                },
+            }
+        },
+        "/api/kb/articles/{id}": {
+            "get": {
+                "summary": "A published article, its Markdown rendered as safe HTML",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": _json({"type": "object"}), **_ERR},
+            }
+        },
+        "/api/kb/articles/{id}/vote": {
+            "post": {
+                "summary": "Was this article helpful?",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": _json(
+                    {
+                        "type": "object",
+                        "required": ["helpful"],
+                        "properties": {"helpful": {"type": "boolean"}},
+                    }
+                ),
+                "responses": {"204": {"description": "Counted"}, **_ERR},
+            }
+        },
+        "/api/kb/outcome": {
+            "post": {
+                "summary": "What a player shown suggested articles did",
+                "requestBody": _json(
+                    {
+                        "type": "object",
+                        "required": ["outcome"],
+                        "properties": {
+                            "outcome": {"enum": ["self_served", "needed_agent"]},
+                            "topic": {"type": ["string", "null"]},
+                            "locale": {"type": "string"},
+                            "article": {"type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "responses": {"204": {"description": "Counted"}, **_ERR},
             }
         },
     },

@@ -5,6 +5,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -43,6 +44,8 @@ async def test_search_finds_articles_and_refuses_bad_queries(serve: Serve) -> No
         ]:
             r = await http.get("/api/kb/search", params=params)
             assert (r.status_code, r.json()["error"]["code"]) == (400, code), params
+        paths = (await http.get("/api/openapi.json")).json()["paths"]
+        assert {"/api/kb/search", "/api/kb/articles/{id}", "/api/kb/outcome"} <= set(paths)
 
 
 async def test_searches_and_answers_are_limited_per_address(serve: Serve) -> None:
@@ -97,6 +100,12 @@ async def test_articles_outcomes_and_votes(serve: Serve) -> None:
         assert article is not None and (article.helpful, article.unhelpful) == (1, 1)
         stats = await srv.hub.store.kb_stats(0)
         assert stats.outcomes == {"bonus": {"self_served": 1}}
+        # the floor shows the self-served share per topic
+        await make_agent(srv, "lead", role="supervisor")
+        await sign_in(http, "lead")
+        floor = await http.get("/console/floor", headers={"Accept-Language": "en"})
+        row = re.search(r"<tr><td>Campaign and bonus terms</td>(.*?)</tr>", floor.text)
+        assert row is not None and row.group(1) == "<td>1</td><td>0</td><td>100 %</td>"
 
 
 async def test_help_centre_lists_and_searches_in_each_language(serve: Serve) -> None:
