@@ -259,7 +259,8 @@
     ".suggestions.small{margin:4px 0}.suggestions.small>li{border:0;padding:0}",
     ".suggestions.small a{color:var(--c)}",
     ".article{font-size:14px;margin:6px 0}.article p{margin:0 0 8px}.article ul,.article ol{padding-left:20px;margin:0 0 8px}",
-    ".wide{width:100%}"
+    ".wide{width:100%}",
+    "a.help{color:var(--c);font-size:14px;text-align:center}"
   ].join("\n").replace(/SIDE/g, side);
 
   var ICON = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8S17.5 3 12 3z";
@@ -365,7 +366,8 @@
     f.hint = h("p", { class: "intro", id: "cs-pre-hint", "aria-live": "polite", hidden: true, text: t("prechat.members_hint") });
     f.topic.input.addEventListener("change", function () { prechatRules(); });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
-      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit]);
+      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit,
+       h("a", { class: "help", href: server + "/help?lang=" + locale, target: "_blank", rel: "noopener", text: t("help.link") })]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
 

@@ -257,6 +257,13 @@ class Router:
             slot.active -= 1
             self._changed(slot)
 
+    def entry_queue(self, department: str, *, bot_first: bool) -> str:
+        """Where a new chat of ``department`` waits: its bot queue when its topic is
+        ``bot_first`` and a bot serving it is online, else the department's own queue."""
+        if bot_first and self.capacity(bot_queue(department)) > 0:
+            return bot_queue(department)
+        return department
+
     def capacity(self, department: str | None = None) -> int:
         """Chat slots of online agents (serving the department, if one is given)."""
         cached = self._capacity.get(department)

@@ -82,10 +82,7 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
     elif isinstance(frame, Handoff):
         if not agent.record.bot:
             raise AuthError("forbidden", "only bot accounts hand chats off; use transfer")
-        live = _own_chat(hub, agent, frame.chat)
-        hub.hand_off(
-            live, agent, clean_text(frame.reason).strip(), clean_text(frame.summary).strip()
-        )
+        _hand_off(hub, agent, frame)
     elif isinstance(frame, AgentStatusFrame):
         hub.set_agent_status(agent, AgentStatus(frame.status))
     elif isinstance(frame, Roster):
@@ -128,6 +125,19 @@ def _transfer(hub: Hub, agent: AgentPresence, frame: Transfer) -> None:
     except StateError as err:
         err.extra.setdefault("chat", frame.chat)
         raise
+
+
+def _hand_off(hub: Hub, bot: AgentPresence, frame: Handoff) -> None:
+    """A bot gives its chat to people: the reason and summary become a note for the agent
+    who takes it, and the chat goes to the front of its department's queue."""
+    live = _own_chat(hub, bot, frame.chat)
+    conv = live.conv
+    if not hub.settings.queue_without_agents and hub.router.capacity(conv.department) == 0:
+        raise StateError("no_agents", "no agent is online for this chat's department", chat=live.id)
+    reason, summary = clean_text(frame.reason).strip(), clean_text(frame.summary).strip()
+    text = f"Hand-off: {reason}" + (f"\n{summary}" if summary else "")
+    hub.add_note(live, bot, f"handoff-{conv.committed_seq}", text)
+    hub.requeue(live, reason="handed_off")
 
 
 def _own_chat(

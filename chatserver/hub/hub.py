@@ -43,7 +43,7 @@ from ..core.requests import (
     parse_request_number,
     request_number_from_bits,
 )
-from ..core.routing import AgentStatus, Overflow, Router, bot_queue
+from ..core.routing import AgentStatus, Overflow, Router
 from ..core.stats import LATENCY_BOUNDS, WAIT_BOUNDS, Buckets
 from ..core.topics import RoutingConfig, Topic
 from ..directory import MemberDirectory, StoreDirectory
@@ -551,11 +551,8 @@ class Hub:
                     reason="closed",
                     opens_at=to_ms(opens.timestamp()) if opens else None,
                 )
-        if (
-            not self.settings.queue_without_agents
-            and self.router.capacity(dep.id) == 0
-            and self._bot_queue(topic) is None
-        ):
+        queue = self.router.entry_queue(dep.id, bot_first=topic.bot_first)
+        if not self.settings.queue_without_agents and self.router.capacity(queue) == 0:
             raise ClientError(
                 "service_offline",
                 "no agent is online for this topic right now; leave a message instead",
@@ -576,30 +573,9 @@ class Hub:
         # schedules): a chat an agent is free for is stored and given in one commit
         self._schedule_pump()
         live = self._open_chat(session, player, topic)
-        self.router.enqueue(
-            live.id,
-            self._bot_queue(topic) or topic.department,
-            live.conv.created_at,
-            priority=topic.priority,
-        )
+        queue = self.router.entry_queue(topic.department, bot_first=topic.bot_first)
+        self.router.enqueue(live.id, queue, live.conv.created_at, priority=topic.priority)
         return live
-
-    def _bot_queue(self, topic: Topic) -> str | None:
-        """Where a new chat of ``topic`` waits for a bot, if it goes to one first."""
-        queue = bot_queue(topic.department)
-        return queue if topic.bot_first and self.router.capacity(queue) > 0 else None
-
-    def hand_off(self, live: LiveChat, bot: AgentPresence, reason: str, summary: str) -> None:
-        """A bot gives the chat to people: its summary becomes a note for the agent who
-        takes it, and the chat goes to the front of its department's queue."""
-        conv = live.conv
-        if not self.settings.queue_without_agents and self.router.capacity(conv.department) == 0:
-            raise StateError(
-                "no_agents", "no agent is online for this chat's department", chat=live.id
-            )
-        text = f"Hand-off: {reason}" + (f"\n{summary}" if summary else "")
-        self.add_note(live, bot, f"handoff-{conv.committed_seq}", text)
-        self.requeue(live, reason="handed_off")
 
     def record_refusal(
         self, session: PlayerSession, reason: str, player: Player, member_id: str | None

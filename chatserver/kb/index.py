@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,8 +93,17 @@ class Index:
     Not thread-safe: the caller runs every call on one thread (the server's search pool).
     """
 
-    def __init__(self, locale: str) -> None:
+    def __init__(
+        self,
+        locale: str,
+        *,
+        analyzer: Callable[[str, str], Iterator[tuple[str, str]]] = analyze,
+        typos: bool = True,
+    ) -> None:
+        # (another analyzer, or no typo tolerance: bench/kb.py --compare measures them)
         self.locale = locale
+        self.analyze = analyzer
+        self.typos = typos
         self._docs: dict[str, _Doc] = {}
         self._slots: list[_Doc | None] = []  # slot -> document (a removed one leaves a hole)
         self._free: list[int] = []
@@ -125,12 +134,14 @@ class Index:
             parts = _SENTENCE.split(text) if name == "body" else [text]
             for part in parts:
                 seen = set()
-                for word, term in analyze(part, self.locale):
+                for word, term in self.analyze(part, self.locale):
                     terms[term] += weight
                     words[word] += 1
                     seen.add(term)
                     if word not in self._word_terms:
-                        self._word_terms[word] = tuple(t for _, t in analyze(word, self.locale))
+                        self._word_terms[word] = tuple(
+                            t for _, t in self.analyze(word, self.locale)
+                        )
                 if name == "body" and part.strip():
                     sentences.append((part.strip(), frozenset(seen)))
         slot = self._free.pop() if self._free else len(self._slots)
@@ -183,12 +194,12 @@ class Index:
         """term -> weight of the query, typos replaced by the nearest indexed words."""
         wanted: dict[str, float] = {}
         by_word: dict[str, list[str]] = {}
-        for word, term in analyze(query, self.locale):
+        for word, term in self.analyze(query, self.locale):
             by_word.setdefault(word, []).append(term)
             if len(by_word) > MAX_QUERY_WORDS:
                 break
         for word, terms in by_word.items():
-            if any(t in self._postings for t in terms) or len(word) < 4:
+            if any(t in self._postings for t in terms) or len(word) < 4 or not self.typos:
                 for t in terms:
                     wanted[t] = max(wanted.get(t, 0.0), 1.0)
                 continue
@@ -222,10 +233,18 @@ class Index:
 
     def _doc_norms(self) -> np.ndarray:
         if self._norms is None:
-            avg = self._total_length / len(self._docs) if self._docs else 1.0
+            # (articles of no searchable words have length 0: never divide by it)
+            avg = self._total_length / len(self._docs) if self._docs else 0.0
+            avg = avg if avg > 0 else 1.0
             lengths = np.array([d.length if d else avg for d in self._slots], dtype=np.float64)
             self._norms = K1 * (1 - B + B * lengths / avg)
         return self._norms
+
+    def prepare(self) -> None:
+        """Compile what changed (term arrays, length norms) now, so the next search need not."""
+        self._doc_norms()
+        for term in self._postings:
+            self._posting(term)
 
     def _topic_mask(self, topic: str) -> np.ndarray:
         mask = self._masks.get(topic)

@@ -111,6 +111,11 @@ class KnowledgeBase:
                 log.warning("knowledge base: cannot refresh now: %s", exc)
 
     def _index(self, changed: Sequence[Article], removed: Sequence[str]) -> None:
+        self._change(changed, removed)
+        for index in self.indexes.values():
+            index.prepare()
+
+    def _change(self, changed: Sequence[Article], removed: Sequence[str]) -> None:
         for article_id in removed:
             old = self.published.pop(article_id, None)
             if old is not None:

@@ -22,6 +22,8 @@ async def test_a_question_answered_by_a_suggestion(serve: Serve, new_page) -> No
         a, _ = await agent(srv, await make_agent(srv, "ayse", name="Ayşe"))
         page = await new_page()
         await open_widget(page, srv, "tr")
+        help_link = w(page).get_by_role("link", name="Yardım merkezine göz atın")
+        assert await help_link.get_attribute("href") == f"{srv.http}/help?lang=tr"
         await w(page).locator("#cs-pre-topic").select_option("payments")
         await w(page).locator("#cs-pre-question").fill("cekimim ne zaman hesabima gecer")
         await w(page).get_by_role("button", name="Görüşmeyi başlat").click()

@@ -104,3 +104,11 @@ def test_search_and_empty_queries() -> None:
     assert index.search("ve ile bir") == []
     assert index.search("") == []
     assert Index("tr").search("bonus") == []
+
+
+def test_an_article_without_searchable_words() -> None:
+    """Only stop words or one-letter words: indexed, found by nothing, and breaks nothing."""
+    index = Index("tr")
+    index.add("a", {"title": "T", "body": "ve b"})
+    index.prepare()
+    assert index.search("bonus") == [] and len(index) == 1
