@@ -23,11 +23,13 @@ from .files import DiskFileStore
 from .hub import Hub
 from .kb.service import KnowledgeBase
 from .mail import make_notifier
+from .reports.service import Reports
 from .store import database_label, make_store
 from .throttle import FailureThrottle, Window
 from .web import admin, api, console, openapi, tracking, widget
 from .web import files as files_web
 from .web import kb as kb_web
+from .web import reports as reports_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
 from .web.httpguard import BodyLimit
@@ -69,6 +71,10 @@ def create_app(
             await kb.load()
             kb.start(settings.kb_refresh_seconds)
             app.state.kb = kb
+            topics = {t.id: t.department for t in hub.routing.topics.values()}
+            reports = Reports(store, hub.pools.reports, topics, timezone=settings.timezone)
+            reports.start(settings.report_rollup_seconds)
+            app.state.reports = reports
             dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub
             return hub
@@ -102,6 +108,9 @@ def create_app(
                 kb_running: KnowledgeBase | None = getattr(app.state, "kb", None)
                 if kb_running is not None:
                     await kb_running.stop()
+                rollups: Reports | None = getattr(app.state, "reports", None)
+                if rollups is not None:
+                    await rollups.stop()
                 if hub is not None:
                     await hub.stop()
                     log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
@@ -150,6 +159,8 @@ def create_app(
         Route("/console/logout", console.logout, methods=["POST"]),
         Route("/console/language", console.language, methods=["POST"]),
         Route("/console/floor", console.floor),
+        Route("/console/reports", reports_web.reports_page),
+        Route("/api/reports", reports_web.report_api),
         Route("/console/requests", console.requests_page),
         Route("/console/requests/{number}", console.request_page),
         Route("/console/requests/{number}/export.{fmt:str}", console.export),

@@ -128,6 +128,8 @@ class Settings:
     kb_searches_per_address_per_minute: int = 60
     # a running server picks up articles changed by `chatserver kb import` this often
     kb_refresh_seconds: float = 30.0
+    # the hub adds ended chats, ratings and refusals to the reports' hourly rollups this often
+    report_rollup_seconds: float = 10.0
     # a department without max_queue of its own takes at most this many waiting chats
     max_queue: int = 200
     # a live chat keeps at most this many characters of messages in memory (older
@@ -171,6 +173,7 @@ class Settings:
             "chats_per_address_per_minute",
             "kb_searches_per_address_per_minute",
             "kb_refresh_seconds",
+            "report_rollup_seconds",
             "max_queue",
             "live_chat_memory_chars",
             "agent_rate",

@@ -56,7 +56,7 @@ class BoundedPool:
 class Pools:
     """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``; each with
     ``workers`` threads and room for ``queue`` more jobs waiting; and ``search`` (the
-    knowledge base's index), one thread with room for ``4 * queue``."""
+    knowledge base's index), one thread with room for ``4 * queue``; ``reports``, one thread."""
 
     def __init__(self, workers: int = 2, queue: int = 8) -> None:
         self.passwords = BoundedPool("passwords", workers, queue)
@@ -64,7 +64,9 @@ class Pools:
         self.mail = BoundedPool("mail", workers, queue)
         # the knowledge base's index: one thread, so it is never read while it changes
         self.search = BoundedPool("search", 1, max(queue, 1) * 4)
+        # reports built from summed rollups
+        self.reports = BoundedPool("reports", 1, queue)
 
     def close(self) -> None:
-        for pool in (self.passwords, self.images, self.mail, self.search):
+        for pool in (self.passwords, self.images, self.mail, self.search, self.reports):
             pool.close()

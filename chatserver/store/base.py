@@ -17,6 +17,7 @@ from typing import Protocol
 from ..core.conversation import Conversation, Message, Note, Player
 from ..core.identity import Member
 from .kb import KbStore
+from .reports import ReportStore
 
 __all__ = [
     "AddAttachment",
@@ -368,7 +369,7 @@ Op = (
 )
 
 
-class Store(KbStore, Protocol):
+class Store(KbStore, ReportStore, Protocol):
     """Persistence for chats, messages, requests, sessions, agents and tokens."""
 
     async def open(self) -> None: ...

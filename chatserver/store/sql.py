@@ -46,6 +46,7 @@ from .base import (
     SessionRecord,
 )
 from .kb import KbQueries
+from .reports import ReportQueries
 from .tx import Row, Tx
 
 __all__ = [
@@ -415,7 +416,7 @@ async def _set_departments(w: Tx, agent_id: int, departments: Sequence[str]) -> 
     )
 
 
-class SqlStore(KbQueries):
+class SqlStore(KbQueries, ReportQueries):
     """Every query of the ``Store`` interface; a driver subclass does the I/O."""
 
     # how the dialect lists an agent's departments, comma-separated and sorted

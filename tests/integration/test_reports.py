@@ -1,0 +1,83 @@
+"""Reports over real HTTP: figures from chats played through the server, CSV and JSON, who
+may read them, and clear errors (on SQLite and on PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import httpx
+
+from tests.support import RunningServer, agent, make_agent, start_chat
+
+Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
+
+
+async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
+    """Two chats answered by one agent, one rated 5 and resolved: the report says so, as
+    JSON and CSV; an agent (not a supervisor) is refused."""
+    async with serve(report_rollup_seconds=3600) as srv:
+        token = await make_agent(srv, "ayse", name="Ayşe")
+        lead = await make_agent(srv, "lead", role="supervisor")
+        a, _ = await agent(srv, token)
+        for rating in (5, None):
+            p, _ = await start_chat(srv)
+            chat = (await p.expect("assigned"))["chat"]
+            await a.expect("assigned", chat=chat)
+            await a.send("message", chat=chat, id=f"hi-{rating}", text="Merhaba")
+            await p.expect("message", **{"from": "agent"})
+            await a.send("end", chat=chat, resolution="resolved")
+            await p.expect("ended")
+            if rating is not None:
+                await p.send("rate", resolved=True, rating=rating)
+                await p.expect("rated")
+            await p.close()
+        added = await srv.app.state.reports.roll_up(until=time.time() + 1)
+        assert added == 3  # two chats and one rating
+        assert await srv.app.state.reports.roll_up(until=time.time() + 1) == 0
+
+        auth = {"Authorization": f"Bearer {lead}"}
+        async with httpx.AsyncClient(base_url=srv.http, headers=auth) as http:
+            r = await http.get("/api/reports")
+            assert r.status_code == 200
+            body = r.json()
+            t = body["totals"]
+            assert (t["chats"], t["answered"], t["offline"], t["abandoned"]) == (2, 2, 0, 0)
+            assert (t["ratings"], t["rating_avg"], t["csat"], t["said_resolved_share"]) == (
+                1, 5.0, 1.0, 1.0,
+            )  # fmt: skip
+            assert t["resolved_share"] == 1.0 and t["wait_p50"] == 15  # under 15 s
+            assert t["first_response_avg"] is not None and t["handle_avg"] is not None
+            assert sum(body["hours_of_day"]) == 2 and len(body["days"]) == 7
+            assert [(x["agent"], x["answered"]) for x in body["agents"]] == [("Ayşe", 2)]
+            assert body["query"]["timezone"] == "Europe/Istanbul"
+
+            r = await http.get("/api/reports", params={"format": "csv", "table": "agents"})
+            assert r.headers["content-type"].startswith("text/csv")
+            rows = list(csv.DictReader(io.StringIO(r.text)))
+            assert rows[0]["agent"] == "Ayşe" and rows[0]["answered"] == "2"
+            r = await http.get("/api/reports", params={"format": "csv"})
+            days = list(csv.DictReader(io.StringIO(r.text)))
+            assert len(days) == 7 and sum(int(d["chats"]) for d in days) == 2
+
+            r = await http.get("/api/reports", params={"topic": "payments"})
+            assert r.json()["totals"]["chats"] == 0
+            for params, code in [
+                ({"from": "2026-13-01"}, "invalid_date"),
+                ({"from": "2026-12-06", "to": "2026-12-01"}, "invalid_range"),
+                ({"from": "2020-01-01", "to": "2026-01-01"}, "invalid_range"),
+                ({"topic": "nope"}, "unknown_topic"),
+                ({"department": "nope"}, "unknown_department"),
+                ({"agent": "x"}, "invalid_agent"),
+                ({"format": "xml"}, "invalid_format"),
+                ({"table": "x"}, "invalid_table"),
+            ]:
+                r = await http.get("/api/reports", params=params)
+                assert (r.status_code, r.json()["error"]["code"]) == (400, code), params
+        async with httpx.AsyncClient(base_url=srv.http) as http:
+            r = await http.get("/api/reports", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+            assert (await http.get("/api/reports")).status_code == 401
