@@ -125,6 +125,8 @@ class Rate(_Frame, tag="rate"):
     resolved: bool
     rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
     comment: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    # "how likely are you to recommend us?", 0 to 10 (optional)
+    nps: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
 
 
 class PlayerEnd(_Frame, tag="end"):

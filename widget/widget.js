@@ -260,6 +260,13 @@
     ".suggestions.small a{color:var(--c)}",
     ".article{font-size:14px;margin:6px 0}.article p{margin:0 0 8px}.article ul,.article ol{padding-left:20px;margin:0 0 8px}",
     ".wide{width:100%}",
+    ".nps .row{gap:2px;flex-wrap:nowrap}",
+    ".nps-score{position:relative;margin:0;flex:1}",
+    ".nps-score input{position:absolute;opacity:0;width:1px;height:1px}",
+    ".nps-score span{display:flex;align-items:center;justify-content:center;min-height:32px;border:1px solid #6e7781;border-radius:6px;font-size:13px;cursor:pointer}",
+    ".nps-score input:checked+span{background:var(--c);color:#fff;border-color:var(--c)}",
+    ".nps-score input:focus-visible+span{outline:2px solid #fff;box-shadow:0 0 0 5px #1f2328}",
+    ".nps-ends{justify-content:space-between;margin-top:2px}",
     "a.help{color:var(--c);font-size:14px;text-align:center}"
   ].join("\n").replace(/SIDE/g, side);
 
@@ -471,11 +478,23 @@
         h("span", { "aria-hidden": "true", text: "★" })]));
     }
     ui.stars = stars;
+    // "how likely are you to recommend us?", 0 to 10: optional, next to the rating
+    var scores = [];
+    for (var s = 0; s <= 10; s++) {
+      scores.push(h("label", { class: "nps-score" }, [
+        h("input", { type: "radio", name: "nps", value: String(s), "aria-label": t("ended.nps_score", { n: s }) }),
+        h("span", { text: String(s), "aria-hidden": "true" })
+      ]));
+    }
+    var nps = h("fieldset", { class: "nps" }, [h("legend", { text: t("ended.nps") + " " }, [h("span", { class: "opt", text: "(" + t("optional") + ")" })]),
+      h("div", { class: "row", role: "radiogroup", "aria-label": t("ended.nps") }, scores),
+      h("div", { class: "hint row nps-ends" }, [h("span", { text: t("ended.nps_low") }), h("span", { text: t("ended.nps_high") })])]);
     ui.comment = h("textarea", { id: "cs-comment", rows: 2, maxlength: 1000 });
     ui.rateErr = h("div", { class: "err", role: "alert", hidden: true });
     ui.rateForm = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitRating(); } }, [
       resolved, h("fieldset", { class: "stars" }, [h("legend", { text: t("ended.rating") }),
         h("div", { class: "row", role: "radiogroup", "aria-label": t("ended.stars_legend") }, stars)]),
+      nps,
       h("div", null, [h("label", { for: "cs-comment", text: t("ended.comment") + " " }, [h("span", { class: "opt", text: "(" + t("optional") + ")" })]), ui.comment]),
       ui.rateErr, h("button", { class: "primary", type: "submit", text: t("ended.submit") })
     ]);
@@ -984,7 +1003,10 @@
       return;
     }
     ui.rateErr.hidden = true;
-    send({ type: "rate", resolved: resolved.value === "yes", rating: Number(rating.value), comment: ui.comment.value.trim() || null });
+    var nps = ui.rateForm.querySelector("input[name=nps]:checked");
+    var frame = { type: "rate", resolved: resolved.value === "yes", rating: Number(rating.value), comment: ui.comment.value.trim() || null };
+    if (nps) frame.nps = Number(nps.value);
+    send(frame);
   }
 
   function copyNumber() {

@@ -603,14 +603,19 @@ class Hub:
         self.end_chat(live, by="player", reason="offline_message")
 
     def rate(
-        self, session: PlayerSession, resolved: bool, rating: int, comment: str | None
+        self,
+        session: PlayerSession,
+        resolved: bool,
+        rating: int,
+        comment: str | None,
+        nps: int | None = None,
     ) -> None:
         """Store the player's answer on their last request; ``rated`` confirms it."""
         ended = session.ended
         if ended is None:
             raise StateError("wrong_state", "there is no ended chat to rate")
         op = RateRequest(
-            parse_request_number(ended.request_number), resolved, rating, comment, self.clock()
+            parse_request_number(ended.request_number), resolved, rating, comment, self.clock(), nps
         )
         frame = encode(
             {
@@ -618,11 +623,18 @@ class Hub:
                 "request_number": ended.request_number,
                 "resolved": resolved,
                 "rating": rating,
+                **({"nps": nps} if nps is not None else {}),
             }
         )
         group: list[Op] = [op]
         if self.settings.webhook_urls:
-            satisfaction = {"resolved": resolved, "rating": rating, "comment": comment}
+            satisfaction: dict[str, object] = {
+                "resolved": resolved,
+                "rating": rating,
+                "comment": comment,
+            }
+            if nps is not None:
+                satisfaction["nps"] = nps
             body = request_updated_body(
                 op.number, self.settings.base_url, satisfaction=satisfaction
             )

@@ -60,7 +60,7 @@ def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> Awaitable[None]
         return _leave_message(hub, conn, session, frame)
     elif isinstance(frame, Rate):
         comment = clean_text(frame.comment).strip() or None if frame.comment else None
-        hub.rate(session, frame.resolved, frame.rating, comment)
+        hub.rate(session, frame.resolved, frame.rating, comment, frame.nps)
     elif isinstance(frame, EmailTranscript):
         return _email_transcript(hub, conn, session)
     return None

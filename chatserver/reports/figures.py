@@ -32,7 +32,8 @@ WAIT_BOUNDS = (15, 30, 60, 120, 300, 600, 1800)
 WAIT_COLUMNS = tuple(f"w{i}" for i in range(len(WAIT_BOUNDS) + 1))
 HOUR_COLUMNS = (
     "chats", "offline", "answered", "abandoned", "wait_sum", *WAIT_COLUMNS, "frt_sum", "frt_n",
-    "handle_sum", "resolved", "rated", "rating_sum", "satisfied", "said_resolved",
+    "handle_sum", "resolved", "rated", "rating_sum", "satisfied", "said_resolved", "nps_n",
+    "promoters", "detractors",
 )  # fmt: skip
 
 
@@ -79,11 +80,19 @@ def chat_delta(f: ChatFacts) -> dict[str, float]:
 
 
 def rating_delta(
-    old: tuple[int | None, bool | None], new: tuple[int | None, bool | None]
+    old: tuple[int | None, bool | None, int | None],
+    new: tuple[int | None, bool | None, int | None],
 ) -> dict[str, float]:
-    """The change a (replaced) rating makes: take the old answer out, put the new one in."""
+    """The change a (replaced) answer makes: take the old one out, put the new one in.
+    An answer is (rating 1-5, said resolved, would-recommend 0-10)."""
     d: dict[str, float] = {}
-    for (rating, resolved), sign in ((old, -1), (new, 1)):
+    for (rating, resolved, nps), sign in ((old, -1), (new, 1)):
+        if nps is not None:
+            d["nps_n"] = d.get("nps_n", 0) + sign
+            if nps >= 9:
+                d["promoters"] = d.get("promoters", 0) + sign
+            elif nps <= 6:
+                d["detractors"] = d.get("detractors", 0) + sign
         if rating is not None:
             d["rated"] = d.get("rated", 0) + sign
             d["rating_sum"] = d.get("rating_sum", 0) + sign * rating
@@ -133,6 +142,13 @@ def _figures(s: Mapping[str, float]) -> dict[str, Any]:
         "rating_avg": _ratio(s.get("rating_sum", 0), s.get("rated", 0), 2),
         "csat": _ratio(s.get("satisfied", 0), s.get("rated", 0)),
         "said_resolved_share": _ratio(s.get("said_resolved", 0), s.get("rated", 0)),
+        "nps_answers": int(s.get("nps_n", 0)),
+        # Net Promoter Score: promoters' share minus detractors', in points (-100 to 100)
+        "nps": (
+            round(100 * (s.get("promoters", 0) - s.get("detractors", 0)) / s["nps_n"], 1)
+            if s.get("nps_n")
+            else None
+        ),
     }
 
 

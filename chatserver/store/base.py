@@ -164,6 +164,7 @@ class RequestRecord:
     resolved: bool | None = None
     rating: int | None = None
     rating_comment: str | None = None
+    nps: int | None = None
     resolution: str | None = None
     resolution_note: str | None = None
     notes: list[Note] = field(default_factory=list)
@@ -353,6 +354,7 @@ class RateRequest:
     rating: int
     comment: str | None
     rated_at: float
+    nps: int | None = None  # 0-10, "would you recommend us"
 
 
 Op = (

@@ -161,7 +161,8 @@ async def _ratings(
 ) -> int:
     at, key = mark
     rows = await w.fetch(
-        "SELECT r.number, r.rated_at, r.rating, r.resolved, r.rolled_rating, r.rolled_resolved,"
+        "SELECT r.number, r.rated_at, r.rating, r.resolved, r.nps, r.rolled_rating,"
+        " r.rolled_resolved, r.rolled_nps,"
         " c.ended_at, c.department, c.topic, c.agent_id, c.locale"
         " FROM requests r JOIN chats c ON c.id = r.chat_id"
         " WHERE r.rated_at IS NOT NULL AND r.rated_at < ?"
@@ -170,17 +171,15 @@ async def _ratings(
         (until, at, at, key, limit),
     )
     for r in rows:
-        old = (
-            r["rolled_rating"],
-            None if r["rolled_resolved"] is None else r["rolled_resolved"] == 1,
-        )
-        new = (r["rating"], None if r["resolved"] is None else r["resolved"] == 1)
+        old = (r["rolled_rating"], r["rolled_resolved"] == 1, r["rolled_nps"])
+        new = (r["rating"], r["resolved"] in (1, True), r["nps"])
         dims = (hour_of(r["ended_at"] or r["rated_at"]), r["department"], r["topic"])
         _add(deltas, (*dims, r["agent_id"] or 0, r["locale"] or ""), rating_delta(old, new))
     if rows:
         await w.executemany(
-            "UPDATE requests SET rolled_rating = ?, rolled_resolved = ? WHERE number = ?",
-            [(r["rating"], r["resolved"], r["number"]) for r in rows],
+            "UPDATE requests SET rolled_rating = ?, rolled_resolved = ?, rolled_nps = ?"
+            " WHERE number = ?",
+            [(r["rating"], r["resolved"], r["nps"], r["number"]) for r in rows],
         )
         await _mark(w, "ratings", rows[-1]["rated_at"], rows[-1]["number"])
     return len(rows)

@@ -115,7 +115,7 @@ _INSERT = {
     ),
     RateRequest: (
         "UPDATE requests SET resolved = ?, rating = ?, rating_comment = ?, rated_at = ?,"
-        " updated_at = ? WHERE number = ?"
+        " updated_at = ?, nps = ? WHERE number = ?"
     ),
     AppendNote: (
         "INSERT INTO notes (chat_id, agent_id, client_id, author_name, text, after_seq, ts)"
@@ -203,7 +203,15 @@ def _params(op: Op) -> tuple[Any, ...]:
         n = op.note
         return (n.chat_id, n.agent_id, n.id, n.author_name, n.text, n.after_seq, n.ts)
     if isinstance(op, RateRequest):
-        return (int(op.resolved), op.rating, op.comment, op.rated_at, op.rated_at, op.number)
+        return (
+            int(op.resolved),
+            op.rating,
+            op.comment,
+            op.rated_at,
+            op.rated_at,
+            op.nps,
+            op.number,
+        )
     raise TypeError(f"no statement for {type(op).__name__}")
 
 
@@ -524,7 +532,8 @@ class SqlStore(KbQueries, ReportQueries):
     async def request(self, number: str) -> RequestRecord | None:
         rows = await self._fetch(
             f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
-            " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.resolution,"
+            " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.nps,"
+            " r.resolution,"
             " r.resolution_note"
             f" {_CHAT_FROM} WHERE r.number = ?",
             (number,),
@@ -542,6 +551,7 @@ class SqlStore(KbQueries, ReportQueries):
             resolved=None if row["resolved"] is None else bool(row["resolved"]),
             rating=row["rating"],
             rating_comment=row["rating_comment"],
+            nps=row["nps"],
             resolution=row["resolution"],
             resolution_note=row["resolution_note"],
             notes=[

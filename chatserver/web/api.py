@@ -132,7 +132,12 @@ def request_json(rec: RequestRecord) -> dict[str, Any]:
         "agent": None if chat.agent_id is None else {"id": chat.agent_id, "name": chat.agent_name},
         "satisfaction": None
         if rec.rating is None
-        else {"resolved": rec.resolved, "rating": rec.rating, "comment": rec.rating_comment},
+        else {
+            "resolved": rec.resolved,
+            "rating": rec.rating,
+            "comment": rec.rating_comment,
+            **({"nps": rec.nps} if rec.nps is not None else {}),
+        },
         "resolution": rec.resolution,
         "resolution_note": rec.resolution_note,
         "transcript": transcripts.entries(rec, internal=True),

@@ -78,6 +78,7 @@ async def test_full_chat_from_the_demo_page(serve: Serve, new_page) -> None:  # 
 
         await w(page).get_by_label("Evet", exact=True).check()
         await w(page).get_by_label("5 üzerinden 4").check()
+        await w(page).get_by_label("10 üzerinden 9", exact=True).check()
         await w(page).locator("#cs-comment").fill("Hızlı yardım, teşekkürler")
         await w(page).get_by_role("button", name="Değerlendirmeyi gönder").click()
         await expect(w(page).get_by_text("Değerlendirmeniz için teşekkür ederiz.")).to_be_visible()
@@ -91,6 +92,7 @@ async def test_full_chat_from_the_demo_page(serve: Serve, new_page) -> None:  # 
             "resolved": True,
             "rating": 4,
             "comment": "Hızlı yardım, teşekkürler",
+            "nps": 9,
         }
         await w(page).get_by_role("button", name="Yeni görüşme başlat").click()
         await expect(w(page).locator("#cs-pre-name")).to_be_visible()

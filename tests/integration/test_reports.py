@@ -32,7 +32,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
             await a.send("end", chat=chat, resolution="resolved")
             await p.expect("ended")
             if rating is not None:
-                await p.send("rate", resolved=True, rating=rating)
+                await p.send("rate", resolved=True, rating=rating, nps=9)
                 await p.expect("rated")
             await p.close()
         added = await srv.app.state.reports.roll_up(until=time.time() + 1)
@@ -50,6 +50,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
                 1, 5.0, 1.0, 1.0,
             )  # fmt: skip
             assert t["resolved_share"] == 1.0 and t["wait_p50"] == 15  # under 15 s
+            assert (t["nps_answers"], t["nps"]) == (1, 100.0)
             assert t["first_response_avg"] is not None and t["handle_avg"] is not None
             assert sum(body["hours_of_day"]) == 2 and len(body["days"]) == 7
             assert [(x["agent"], x["answered"]) for x in body["agents"]] == [("Ayşe", 2)]

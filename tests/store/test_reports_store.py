@@ -73,7 +73,7 @@ async def test_rollups_give_exact_figures_once(store: Store) -> None:
     await store.apply(
         [RecordRefusal(T0 + 60, "under_age", None, "kid", None, "technical", None)] * 1
     )
-    await store.apply([RateRequest(n1, True, 5, None, T0 + 400)])
+    await store.apply([RateRequest(n1, True, 5, None, T0 + 400, nps=10)])
 
     assert await store.roll_up(T0 + 10 * H, TOPICS, limit=2) == 2 + 1 + 1  # one batch each
     while await store.roll_up(T0 + 10 * H, TOPICS, limit=2):
@@ -81,7 +81,7 @@ async def test_rollups_give_exact_figures_once(store: Store) -> None:
     assert await store.roll_up(T0 + 10 * H, TOPICS) == 0  # nothing is counted twice
 
     # a later answer replaces the first one in the rollups too
-    await store.apply([RateRequest(n1, False, 2, None, T0 + 500)])
+    await store.apply([RateRequest(n1, False, 2, None, T0 + 500, nps=6)])
     assert await store.roll_up(T0 + 10 * H, TOPICS) == 1
 
     hours, agents, refusals = await store.report_rows(T0 - H, T0 + 10 * H, {})
@@ -92,6 +92,7 @@ async def test_rollups_give_exact_figures_once(store: Store) -> None:
     assert (first["frt_sum"], first["frt_n"], first["handle_sum"]) == (20, 2, 400)
     assert (first["resolved"], first["rated"], first["rating_sum"]) == (1, 1, 2)
     assert (first["satisfied"], first["said_resolved"]) == (0, 0)
+    assert (first["nps_n"], first["promoters"], first["detractors"]) == (1, 0, 1)
     assert by_hour[int((T0 + 2 * H) // H * H)]["answered"] == 1
     assert {(r["agent_id"], r["answered"]) for r in agents} == {(a, 3), (0, 0)}
     assert [(r["reason"], r["refused"]) for r in refusals] == [("under_age", 1)]

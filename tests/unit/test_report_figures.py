@@ -31,11 +31,15 @@ def test_what_a_chat_adds() -> None:
 
 
 def test_a_replaced_rating_moves_the_counts() -> None:
-    assert rating_delta((None, None), (5, True)) == {
-        "rated": 1, "rating_sum": 5, "satisfied": 1, "said_resolved": 1,
+    assert rating_delta((None, None, None), (5, True, 10)) == {
+        "rated": 1, "rating_sum": 5, "satisfied": 1, "said_resolved": 1, "nps_n": 1,
+        "promoters": 1,
     }  # fmt: skip
-    assert rating_delta((5, True), (2, False)) == {"rating_sum": -3, "satisfied": -1,
-                                                   "said_resolved": -1}  # fmt: skip
+    assert rating_delta((5, True, 10), (2, False, 3)) == {
+        "rating_sum": -3, "satisfied": -1, "said_resolved": -1, "promoters": -1,
+        "detractors": 1,
+    }  # fmt: skip
+    assert rating_delta((4, False, None), (4, False, 8)) == {"nps_n": 1}  # a passive
 
 
 def test_percentiles_from_buckets() -> None:

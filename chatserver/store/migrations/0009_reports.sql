@@ -24,6 +24,9 @@ CREATE TABLE report_hours (
     rating_sum  INTEGER NOT NULL DEFAULT 0,
     satisfied   INTEGER NOT NULL DEFAULT 0,  -- ... of 4 or 5
     said_resolved INTEGER NOT NULL DEFAULT 0,  -- players who said the issue was resolved
+    nps_n       INTEGER NOT NULL DEFAULT 0,  -- "would you recommend us" answers (0-10) ...
+    promoters   INTEGER NOT NULL DEFAULT 0,  -- ... of 9 or 10
+    detractors  INTEGER NOT NULL DEFAULT 0,  -- ... of 0 to 6
     PRIMARY KEY (hour, department, topic, agent_id, locale)
 );
 
@@ -45,6 +48,9 @@ CREATE TABLE report_marks (
 -- what a request's rating added to the rollups, so a later answer replaces it there too
 ALTER TABLE requests ADD COLUMN rolled_rating INTEGER;
 ALTER TABLE requests ADD COLUMN rolled_resolved INTEGER;
+ALTER TABLE requests ADD COLUMN rolled_nps INTEGER;
+-- the player's answer to "how likely are you to recommend us?" (0-10), next to the rating
+ALTER TABLE requests ADD COLUMN nps INTEGER CHECK (nps BETWEEN 0 AND 10);
 
 CREATE INDEX chats_ended_id ON chats (ended_at, id);
 CREATE INDEX requests_rated ON requests (rated_at, number) WHERE rated_at IS NOT NULL;
