@@ -335,6 +335,34 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": {"description": "image/jpeg"}, **_ERR},
             }
         },
+        "/api/reports": {
+            "get": {
+                "summary": "Figures over local days from the hourly rollups (supervisors, admins)",
+                "security": _AGENT,
+                "parameters": [
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in ("from", "to", "department", "topic", "agent", "locale")
+                ]
+                + [
+                    {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}},
+                    {
+                        "name": "table",
+                        "in": "query",
+                        "schema": {"enum": ["days", "agents", "hours_of_day", "refusals"]},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The report (JSON), or one of its tables (CSV)",
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_ERR,
+                },
+            }
+        },
         "/api/kb/search": {
             "get": {
                 "summary": "Published knowledge-base articles for a question, best first",

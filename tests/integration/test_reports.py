@@ -64,6 +64,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
             days = list(csv.DictReader(io.StringIO(r.text)))
             assert len(days) == 7 and sum(int(d["chats"]) for d in days) == 2
 
+            assert "/api/reports" in (await http.get("/api/openapi.json")).json()["paths"]
             r = await http.get("/api/reports", params={"topic": "payments"})
             assert r.json()["totals"]["chats"] == 0
             for params, code in [
