@@ -1,8 +1,8 @@
 """What a chat, a rating or a refusal adds to its hour, and a report from summed hours.
 
-Pure: times are epoch seconds, the time zone a parameter. Queue waits are kept as counts per
-bucket (``WAIT_BOUNDS``), so the median and the 90th percentile of any range are read from
-the summed buckets: exact to the bucket, at any size.
+Pure: times are epoch seconds; local days are decided when the rollup is written. Queue
+waits are kept as counts per bucket (``WAIT_BOUNDS``), so the median and the 90th
+percentile of any range are read from the summed buckets: exact to the bucket, at any size.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 __all__ = [
     "HOUR_COLUMNS",
@@ -154,40 +153,35 @@ def _figures(s: Mapping[str, float]) -> dict[str, Any]:
 
 def _add(into: dict[str, float], row: Mapping[str, Any]) -> None:
     for c in HOUR_COLUMNS:
-        into[c] = into.get(c, 0) + (row[c] or 0)
+        into[c] = into.get(c, 0) + (row.get(c) or 0)
 
 
 def build_report(
-    hours: Iterable[Mapping[str, Any]],
+    days: Iterable[Mapping[str, Any]],
+    hours_of_day: Iterable[Mapping[str, Any]],
     agents: Iterable[Mapping[str, Any]],
     refusals: Iterable[Mapping[str, Any]],
     *,
-    tz: str,
     agent_names: Mapping[int, str],
-    span: tuple[date, date] | None = None,
+    span: tuple[date, date],
 ) -> dict[str, Any]:
-    """The report: totals, a series per local day, chats per local hour of the day, a row
-    per agent and refusals by reason. ``hours`` are summed rows with an ``hour`` column,
-    ``agents`` with an ``agent_id``, ``refusals`` with ``reason`` and ``refused``; every
-    day of ``span`` (first, last) is in the series, with zeros where nothing happened."""
-    zone = ZoneInfo(tz)
+    """The report from summed rollups: totals (of the days), a series per local day (every day of
+    ``span``, zeros where nothing happened), chats per local hour of the day, a row per agent
+    and refusals by reason."""
     total: dict[str, float] = {}
-    days: dict[str, dict[str, float]] = {}
-    if span is not None:
-        day = span[0]
-        while day <= span[1]:
-            days[day.isoformat()] = {}
-            day += timedelta(days=1)
-    by_hour = [0] * 24
-    for row in hours:
-        local = datetime.fromtimestamp(row["hour"], zone)
+    series: dict[str, dict[str, float]] = {}
+    day = span[0]
+    while day <= span[1]:
+        series[day.isoformat()] = {}
+        day += timedelta(days=1)
+    for row in days:
+        _add(series.setdefault(row["day"], {}), row)
         _add(total, row)
-        _add(days.setdefault(local.date().isoformat(), {}), row)
-        by_hour[local.hour] += int(row["chats"] or 0)
+    by_hour = [0] * 24
+    for row in hours_of_day:
+        by_hour[int(row["hod"])] += int(row["chats"] or 0)
     per_agent = []
     for row in agents:
-        if not row["agent_id"]:
-            continue
         one: dict[str, float] = {}
         _add(one, row)
         figures = _figures(one)
@@ -196,16 +190,16 @@ def build_report(
                 "agent_id": row["agent_id"],
                 "agent": agent_names.get(row["agent_id"], f"#{row['agent_id']}"),
                 **{k: figures[k] for k in ("answered", "handle_avg", "first_response_avg")},
-                **{k: figures[k] for k in ("ratings", "rating_avg", "csat")},
+                **{k: figures[k] for k in ("ratings", "rating_avg", "csat", "nps")},
             }
         )
     per_agent.sort(key=lambda a: (-a["answered"], a["agent"]))
     refused: dict[str, int] = {}
     for row in refusals:
-        refused[row["reason"]] = refused.get(row["reason"], 0) + int(row["refused"])
+        refused[row["reason"]] = refused.get(row["reason"], 0) + int(row["refused"] or 0)
     return {
         "totals": _figures(total),
-        "days": [{"day": day, **_figures(s)} for day, s in sorted(days.items())],
+        "days": [{"day": d, **_figures(s)} for d, s in sorted(series.items())],
         "hours_of_day": by_hour,
         "agents": per_agent,
         "refusals": dict(sorted(refused.items())),

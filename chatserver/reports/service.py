@@ -13,10 +13,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
-from datetime import time as day_start_time
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..exceptions import StoreError
 from ..pools import BoundedPool
@@ -57,7 +55,7 @@ class Reports:
         total = 0
         async with self._lock:
             while True:
-                done = await self.store.roll_up(until, self.topics, BATCH)
+                done = await self.store.roll_up(until, self.topics, self.timezone, BATCH)
                 total += done
                 if done < BATCH:
                     break
@@ -91,16 +89,11 @@ class Reports:
     ) -> dict[str, Any]:
         """The report for the local days ``span`` (first, last) and filters (see
         ``figures.build_report``)."""
-        zone = ZoneInfo(self.timezone)
-        since = datetime.combine(span[0], day_start_time(), zone).timestamp()
-        until = datetime.combine(span[1] + timedelta(days=1), day_start_time(), zone).timestamp()
         query = dict(filters)
         if query.get("department") is not None:
             query["department_topics"] = [
                 t for t, d in self.topics.items() if d == query["department"]
             ]
-        hours, agents, refusals = await self.store.report_rows(since, until, query)
-        as_dicts = [[dict(r) for r in rows] for rows in (hours, agents, refusals)]
-        return await self.pool.run(
-            lambda: build_report(*as_dicts, tz=self.timezone, agent_names=agent_names, span=span)
-        )
+        rows = await self.store.report_rows(span[0].isoformat(), span[1].isoformat(), query)
+        lists = [[dict(r) for r in part] for part in rows]
+        return await self.pool.run(lambda: build_report(*lists, agent_names=agent_names, span=span))

@@ -1,58 +1,99 @@
 """The reports' queries, shared by both SQL stores (``SqlStore`` inherits them).
 
-``roll_up`` adds what ended (chats), what was rated and who was refused since the last call
-to the hourly rollups, a batch at a time, each in one transaction with its watermark: every
-chat, rating and refusal is counted exactly once, whenever and however often it runs.
+``roll_up`` adds what ended (chats), what was answered (ratings, NPS) and who was refused since
+the last call to the rollups, a batch at a time, each in one transaction with its watermark:
+every chat, answer and refusal is counted exactly once, whenever and however often it runs.
+``report_hours`` has a row per hour, department, topic and language (with the hour's local
+day and hour of the day), ``report_agents`` a row per local day and agent: a report sums a few
+thousand rows whatever the history's size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from ..reports.figures import HOUR_COLUMNS, ChatFacts, chat_delta, hour_of, rating_delta
 from .tx import Row, Tx
 
-__all__ = ["ReportQueries", "ReportStore"]
+__all__ = ["ReportQueries", "ReportRows", "ReportStore"]
 
 T = TypeVar("T")
-_KEY = ("hour", "department", "topic", "agent_id", "locale")
-_UPSERT = (
-    f"INSERT INTO report_hours ({', '.join(_KEY + HOUR_COLUMNS)})"
-    f" VALUES ({', '.join('?' for _ in _KEY + HOUR_COLUMNS)})"
-    f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{c} = report_hours.{c} + excluded.{c}" for c in HOUR_COLUMNS)
+_SUMS = ", ".join(f"sum({c}) AS {c}" for c in HOUR_COLUMNS)
+_ADD = ", ".join(f"{c} = {{table}}.{c} + excluded.{c}" for c in HOUR_COLUMNS)
+_HOURS_UPSERT = (
+    f"INSERT INTO report_hours (hour, day, hod, department, topic, locale,"
+    f" {', '.join(HOUR_COLUMNS)}) VALUES ({', '.join('?' for _ in range(6 + len(HOUR_COLUMNS)))})"
+    " ON CONFLICT (hour, department, topic, locale) DO UPDATE SET "
+    + _ADD.format(table="report_hours")
+)
+_AGENTS_UPSERT = (
+    f"INSERT INTO report_agents (day, agent_id, {', '.join(HOUR_COLUMNS)})"
+    f" VALUES ({', '.join('?' for _ in range(2 + len(HOUR_COLUMNS)))})"
+    " ON CONFLICT (day, agent_id) DO UPDATE SET " + _ADD.format(table="report_agents")
 )
 _REFUSAL_UPSERT = (
-    "INSERT INTO report_refusals (hour, topic, reason, refused) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (hour, topic, reason) DO UPDATE SET"
+    "INSERT INTO report_refusals (day, topic, reason, refused) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (day, topic, reason) DO UPDATE SET"
     " refused = report_refusals.refused + excluded.refused"
 )
-_SUMS = ", ".join(f"sum({c}) AS {c}" for c in HOUR_COLUMNS)
-Key = tuple[int, str, str, int, str]
+HourKey = tuple[int, str, int, str, str, str]  # hour, day, hod, department, topic, locale
+AgentKey = tuple[str, int]  # day, agent
+
+
+class ReportRows(NamedTuple):
+    """Summed rollups for a report: a row per local day (the totals are their sum), chats
+    per local hour of the day, a row per agent, refusals per reason."""
+
+    days: list[Row]
+    hours_of_day: list[Row]
+    agents: list[Row]
+    refusals: list[Row]
 
 
 class ReportStore(Protocol):
     """The reports' part of the ``Store`` interface."""
 
-    async def roll_up(self, until: float, topics: Mapping[str, str], limit: int = 500) -> int:
-        """Add to the rollups one batch of each kind (chats ended, ratings given, refusals)
+    async def roll_up(
+        self, until: float, topics: Mapping[str, str], timezone: str, limit: int = 500
+    ) -> int:
+        """Add to the rollups one batch of each kind (chats ended, answers given, refusals)
         that happened before ``until``; how many were added (0: nothing left).
-        ``topics`` maps topic ids to departments (for refusals)."""
+        ``timezone`` decides the local day and hour of the day."""
         ...
 
-    async def report_rows(
-        self, since: float, until: float, filters: Mapping[str, Any]
-    ) -> tuple[list[Row], list[Row], list[Row]]:
-        """Summed rollups between two times: per hour, per agent, and refusals per reason.
-        ``filters``: ``department``, ``topic``, ``agent_id``, ``locale`` (any subset)."""
+    async def report_rows(self, first: str, last: str, filters: Mapping[str, Any]) -> ReportRows:
+        """Summed rollups of the local days ``first``..``last`` (YYYY-MM-DD). ``filters``:
+        ``department``, ``topic``, ``locale`` (any of them), or ``agent_id`` alone (then
+        there is no breakdown by hour of the day); ``department_topics`` picks refusals."""
         ...
 
 
-def _add(deltas: dict[Key, dict[str, float]], key: Key, delta: Mapping[str, float]) -> None:
-    into = deltas.setdefault(key, {})
+class _Deltas:
+    """What a batch adds, summed per row of each table."""
+
+    def __init__(self) -> None:
+        self.hours: dict[HourKey, dict[str, float]] = {}
+        self.agents: dict[AgentKey, dict[str, float]] = {}
+
+    def add(self, hour: HourKey, agent_id: int | None, delta: Mapping[str, float]) -> None:
+        _sum_into(self.hours.setdefault(hour, {}), delta)
+        if agent_id is not None:
+            _sum_into(self.agents.setdefault((hour[1], agent_id), {}), delta)
+
+
+def _sum_into(into: dict[str, float], delta: Mapping[str, float]) -> None:
     for column, value in delta.items():
         into[column] = into.get(column, 0) + value
+
+
+def _slot(t: float, zone: ZoneInfo) -> tuple[int, str, int]:
+    """(hour start, local day, local hour of the day) of a time."""
+    hour = hour_of(t)
+    local = datetime.fromtimestamp(hour, zone)
+    return hour, local.date().isoformat(), local.hour
 
 
 class ReportQueries:
@@ -64,44 +105,60 @@ class ReportQueries:
     async def _transaction(self, work: Callable[[Tx], Awaitable[T]], what: str) -> T:
         raise NotImplementedError
 
-    async def roll_up(self, until: float, topics: Mapping[str, str], limit: int = 500) -> int:
+    async def roll_up(
+        self, until: float, topics: Mapping[str, str], timezone: str, limit: int = 500
+    ) -> int:
+        zone = ZoneInfo(timezone)
+
         async def work(w: Tx) -> int:
             marks = {
                 r["name"]: (r["at"], r["key"])
                 for r in await w.fetch("SELECT name, at, key FROM report_marks")
             }
-            deltas: dict[Key, dict[str, float]] = {}
-            done = await _chats(w, deltas, marks.get("chats", (0.0, "")), until, limit)
-            done += await _ratings(w, deltas, marks.get("ratings", (0.0, "")), until, limit)
-            done += await _refusals(w, marks.get("refusals", (0.0, "0")), topics, limit)
-            if deltas:
-                await w.executemany(
-                    _UPSERT,
-                    [(*key, *(d.get(c, 0) for c in HOUR_COLUMNS)) for key, d in deltas.items()],
-                )
+            deltas = _Deltas()
+            done = await _chats(w, deltas, marks.get("chats", (0.0, "")), until, limit, zone)
+            done += await _answers(w, deltas, marks.get("ratings", (0.0, "")), until, limit, zone)
+            done += await _refusals(w, marks.get("refusals", (0.0, "0")), limit, zone)
+            for sql, rows in ((_HOURS_UPSERT, deltas.hours), (_AGENTS_UPSERT, deltas.agents)):
+                if rows:
+                    await w.executemany(
+                        sql, [(*k, *(d.get(c, 0) for c in HOUR_COLUMNS)) for k, d in rows.items()]
+                    )
             return done
 
         return await self._transaction(work, "cannot roll up reports")
 
-    async def report_rows(
-        self, since: float, until: float, filters: Mapping[str, Any]
-    ) -> tuple[list[Row], list[Row], list[Row]]:
-        where = "hour >= ? AND hour < ?"
-        params: list[Any] = [hour_of(since), until]
-        for column in ("department", "topic", "agent_id", "locale"):
-            if filters.get(column) is not None:
-                where += f" AND {column} = ?"
-                params.append(filters[column])
-        hours = await self._fetch(
-            f"SELECT hour, {_SUMS} FROM report_hours WHERE {where} GROUP BY hour ORDER BY hour",
-            params,
+    async def report_rows(self, first: str, last: str, filters: Mapping[str, Any]) -> ReportRows:
+        where, params = "day >= ? AND day <= ?", [first, last]
+        agent = filters.get("agent_id")
+        if agent is not None:
+            where += " AND agent_id = ?"
+            params.append(agent)
+            table = "report_agents"
+        else:
+            table = "report_hours"
+            for column in ("department", "topic", "locale"):
+                if filters.get(column) is not None:
+                    where += f" AND {column} = ?"
+                    params.append(filters[column])
+        days = await self._fetch(
+            f"SELECT day, {_SUMS} FROM {table} WHERE {where} GROUP BY day ORDER BY day", params
         )
+        hours: list[Row] = []
+        if table == "report_hours":
+            hours = await self._fetch(
+                f"SELECT hod, sum(chats) AS chats FROM report_hours WHERE {where} GROUP BY hod",
+                params,
+            )
+        a_where, a_params = "day >= ? AND day <= ?", [first, last]
+        if agent is not None:
+            a_where += " AND agent_id = ?"
+            a_params.append(agent)
         agents = await self._fetch(
-            f"SELECT agent_id, {_SUMS} FROM report_hours WHERE {where} GROUP BY agent_id",
-            params,
+            f"SELECT agent_id, {_SUMS} FROM report_agents WHERE {a_where} GROUP BY agent_id",
+            a_params,
         )
-        r_where = "hour >= ? AND hour < ?"
-        r_params: list[Any] = [hour_of(since), until]
+        r_where, r_params = "day >= ? AND day <= ?", [first, last]
         if filters.get("topic") is not None:
             r_where += " AND topic = ?"
             r_params.append(filters["topic"])
@@ -114,7 +171,7 @@ class ReportQueries:
             " GROUP BY reason",
             r_params,
         )
-        return hours, agents, refusals
+        return ReportRows(days, hours, agents, refusals)
 
 
 async def _mark(w: Tx, name: str, at: float, key: str) -> None:
@@ -126,7 +183,7 @@ async def _mark(w: Tx, name: str, at: float, key: str) -> None:
 
 
 async def _chats(
-    w: Tx, deltas: dict[Key, dict[str, float]], mark: tuple[float, str], until: float, limit: int
+    w: Tx, deltas: _Deltas, mark: tuple[float, str], until: float, limit: int, zone: ZoneInfo
 ) -> int:
     at, key = mark
     rows = await w.fetch(
@@ -149,16 +206,17 @@ async def _chats(
             bool(r["offline"]),
             r["resolution"],
         )
-        dims = (hour_of(r["ended_at"]), r["department"], r["topic"])
-        _add(deltas, (*dims, r["agent_id"] or 0, r["locale"] or ""), chat_delta(facts))
+        slot = (*_slot(r["ended_at"], zone), r["department"], r["topic"], r["locale"] or "")
+        deltas.add(slot, r["agent_id"], chat_delta(facts))
     if rows:
         await _mark(w, "chats", rows[-1]["ended_at"], rows[-1]["id"])
     return len(rows)
 
 
-async def _ratings(
-    w: Tx, deltas: dict[Key, dict[str, float]], mark: tuple[float, str], until: float, limit: int
+async def _answers(
+    w: Tx, deltas: _Deltas, mark: tuple[float, str], until: float, limit: int, zone: ZoneInfo
 ) -> int:
+    """Ratings and NPS answers, counted in the hour their chat ended."""
     at, key = mark
     rows = await w.fetch(
         "SELECT r.number, r.rated_at, r.rating, r.resolved, r.nps, r.rolled_rating,"
@@ -173,8 +231,9 @@ async def _ratings(
     for r in rows:
         old = (r["rolled_rating"], r["rolled_resolved"] == 1, r["rolled_nps"])
         new = (r["rating"], r["resolved"] in (1, True), r["nps"])
-        dims = (hour_of(r["ended_at"] or r["rated_at"]), r["department"], r["topic"])
-        _add(deltas, (*dims, r["agent_id"] or 0, r["locale"] or ""), rating_delta(old, new))
+        ended = r["ended_at"] or r["rated_at"]
+        slot = (*_slot(ended, zone), r["department"], r["topic"], r["locale"] or "")
+        deltas.add(slot, r["agent_id"], rating_delta(old, new))
     if rows:
         await w.executemany(
             "UPDATE requests SET rolled_rating = ?, rolled_resolved = ?, rolled_nps = ?"
@@ -185,15 +244,15 @@ async def _ratings(
     return len(rows)
 
 
-async def _refusals(w: Tx, mark: tuple[float, str], topics: Mapping[str, str], limit: int) -> int:
+async def _refusals(w: Tx, mark: tuple[float, str], limit: int, zone: ZoneInfo) -> int:
     """Refusals by id (ids grow as they are stored)."""
     rows = await w.fetch(
         "SELECT id, at, reason, topic FROM refusals WHERE id > ? ORDER BY id LIMIT ?",
         (int(mark[1] or 0), limit),
     )
-    counts: dict[tuple[int, str, str], int] = {}
+    counts: dict[tuple[str, str, str], int] = {}
     for r in rows:
-        k = (hour_of(r["at"]), r["topic"] or "", r["reason"])
+        k = (_slot(r["at"], zone)[1], r["topic"] or "", r["reason"])
         counts[k] = counts.get(k, 0) + 1
     if counts:
         await w.executemany(_REFUSAL_UPSERT, [(*k, n) for k, n in counts.items()])

@@ -3,7 +3,11 @@ exactly the figures it should, each item counted once however often the rollup r
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from chatserver.core.conversation import Message, Sender
+from chatserver.reports.figures import HOUR_COLUMNS
 from chatserver.store import (
     CreateChat,
     CreateRequest,
@@ -16,6 +20,7 @@ from chatserver.store import (
 from tests.store.test_store import T0, agent_id, conv, number
 
 H = 3600.0
+TZ = "Europe/Istanbul"
 TOPICS = {"technical": "technical", "payments": "finance"}
 
 
@@ -75,27 +80,33 @@ async def test_rollups_give_exact_figures_once(store: Store) -> None:
     )
     await store.apply([RateRequest(n1, True, 5, None, T0 + 400, nps=10)])
 
-    assert await store.roll_up(T0 + 10 * H, TOPICS, limit=2) == 2 + 1 + 1  # one batch each
-    while await store.roll_up(T0 + 10 * H, TOPICS, limit=2):
+    assert await store.roll_up(T0 + 10 * H, TOPICS, TZ, limit=2) == 2 + 1 + 1  # one batch each
+    while await store.roll_up(T0 + 10 * H, TOPICS, TZ, limit=2):
         pass
-    assert await store.roll_up(T0 + 10 * H, TOPICS) == 0  # nothing is counted twice
+    assert await store.roll_up(T0 + 10 * H, TOPICS, TZ) == 0  # nothing is counted twice
 
     # a later answer replaces the first one in the rollups too
     await store.apply([RateRequest(n1, False, 2, None, T0 + 500, nps=6)])
-    assert await store.roll_up(T0 + 10 * H, TOPICS) == 1
+    assert await store.roll_up(T0 + 10 * H, TOPICS, TZ) == 1
 
-    hours, agents, refusals = await store.report_rows(T0 - H, T0 + 10 * H, {})
-    by_hour = {int(r["hour"]): dict(r) for r in hours}
-    first = by_hour[int(T0 // H * H)]
-    assert (first["chats"], first["answered"], first["abandoned"], first["offline"]) == (4, 2, 1, 1)
-    assert (first["wait_sum"], first["w0"], first["w3"]) == (110, 1, 1)  # <15 s and 60-120 s
-    assert (first["frt_sum"], first["frt_n"], first["handle_sum"]) == (20, 2, 400)
-    assert (first["resolved"], first["rated"], first["rating_sum"]) == (1, 1, 2)
-    assert (first["satisfied"], first["said_resolved"]) == (0, 0)
-    assert (first["nps_n"], first["promoters"], first["detractors"]) == (1, 0, 1)
-    assert by_hour[int((T0 + 2 * H) // H * H)]["answered"] == 1
-    assert {(r["agent_id"], r["answered"]) for r in agents} == {(a, 3), (0, 0)}
-    assert [(r["reason"], r["refused"]) for r in refusals] == [("under_age", 1)]
+    day = datetime.fromtimestamp(T0, ZoneInfo(TZ)).date().isoformat()
+    later = datetime.fromtimestamp(T0 + 2 * H, ZoneInfo(TZ))
+    rows = await store.report_rows(day, later.date().isoformat(), {})
+    t = {c: sum(r[c] for r in rows.days) for c in HOUR_COLUMNS}
+    assert (t["chats"], t["answered"], t["abandoned"], t["offline"]) == (5, 3, 1, 1)
+    assert (t["wait_sum"], t["w0"], t["w3"], t["w1"]) == (130, 1, 1, 1)  # <15, 60-120, 15-30 s
+    assert (t["frt_sum"], t["frt_n"], t["handle_sum"]) == (20, 2, 460)
+    assert (t["resolved"], t["rated"], t["rating_sum"]) == (1, 1, 2)
+    assert (t["satisfied"], t["said_resolved"]) == (0, 0)
+    assert (t["nps_n"], t["promoters"], t["detractors"]) == (1, 0, 1)
+    assert sum(r["chats"] for r in rows.days) == 5
+    hods = {r["hod"]: r["chats"] for r in rows.hours_of_day}
+    local = datetime.fromtimestamp(T0, ZoneInfo(TZ)).hour
+    assert hods[local] == 4 and hods[later.hour] == 1
+    assert {(r["agent_id"], r["answered"]) for r in rows.agents} == {(a, 3)}
+    assert [(r["reason"], r["refused"]) for r in rows.refusals] == [("under_age", 1)]
 
-    only, _, _ = await store.report_rows(T0 - H, T0 + 10 * H, {"topic": "payments"})
-    assert only == []
+    only = await store.report_rows(day, day, {"topic": "payments"})
+    assert only.days == []
+    mine = await store.report_rows(day, later.date().isoformat(), {"agent_id": a})
+    assert sum(r["answered"] for r in mine.days) == 3 and mine.hours_of_day == []

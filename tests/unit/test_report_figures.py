@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from chatserver.reports.figures import (
-    HOUR_COLUMNS,
     ChatFacts,
     as_csv,
     build_report,
     chat_delta,
-    hour_of,
     rating_delta,
     wait_percentile,
 )
@@ -49,21 +47,19 @@ def test_percentiles_from_buckets() -> None:
     assert wait_percentile([1, 0, 0, 0, 0, 0, 0, 9], 0.5) == (1800, True)
 
 
-def test_days_in_the_local_time_zone_and_csv() -> None:
-    """An hour that is 22:00 UTC is the next day in Istanbul; every day of the span is there."""
-    late = hour_of(1_790_114_400.0)  # 2026-09-22 22:00 UTC = 2026-09-23 01:00 Istanbul
-    row = {"hour": late, "chats": 2, "answered": 2, "w0": 2, "rated": 1, "rating_sum": 4,
-           "satisfied": 1}  # fmt: skip
-    full = {c: row.get(c, 0) for c in ("hour", *HOUR_COLUMNS)}
+def test_a_report_from_summed_rows_and_csv() -> None:
+    """Every day of the span is in the series; CSV tables have a header row."""
+    row = {"chats": 2, "answered": 2, "w0": 2, "rated": 1, "rating_sum": 4, "satisfied": 1}
     report = build_report(
-        [full], [], [{"reason": "under_age", "refused": 3}], tz="Europe/Istanbul",
-        agent_names={}, span=(date(2026, 9, 22), date(2026, 9, 24)),
+        [{"day": "2026-09-23", **row}], [{"hod": 1, "chats": 2}],
+        [{"agent_id": 7, **row}], [{"reason": "under_age", "refused": 3}],
+        agent_names={7: "Ayşe"}, span=(date(2026, 9, 22), date(2026, 9, 24)),
     )  # fmt: skip
     assert [(d["day"], d["chats"]) for d in report["days"]] == [
         ("2026-09-22", 0), ("2026-09-23", 2), ("2026-09-24", 0),
     ]  # fmt: skip
     assert report["hours_of_day"][1] == 2 and report["totals"]["csat"] == 1.0
-    assert report["refusals"] == {"under_age": 3}
+    assert report["agents"][0]["agent"] == "Ayşe" and report["refusals"] == {"under_age": 3}
     lines = as_csv(report, "days").splitlines()
     assert lines[0].startswith("day,chats,offline,answered") and lines[2].startswith("2026-09-23,2")
     assert as_csv(report, "refusals").splitlines() == ["reason,refused", "under_age,3"]

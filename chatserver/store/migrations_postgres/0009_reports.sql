@@ -1,12 +1,14 @@
--- 0009: rollups for reports over time. Each hour (UTC, epoch seconds of its start) has a row
--- per department, topic, agent (0: none) and language that had any chat; the hub adds each
--- ended chat, each rating and each refusal once, moving a watermark in the same transaction.
+-- 0009: rollups for reports over time. The hub adds each ended chat, each rating (a later one
+-- replaces it) and each refusal once, moving a watermark in the same transaction:
+-- report_hours per hour (UTC start, with its local day and hour in the server's time zone)
+-- and department, topic and language; report_agents per local day and agent.
 
 CREATE TABLE report_hours (
     hour        BIGINT NOT NULL,
+    day         TEXT    NOT NULL,  -- YYYY-MM-DD in the server's time zone
+    hod         INTEGER NOT NULL,  -- local hour of the day, 0-23
     department  TEXT    NOT NULL,
     topic       TEXT    NOT NULL,
-    agent_id    BIGINT NOT NULL,
     locale      TEXT    NOT NULL,
     chats       INTEGER NOT NULL DEFAULT 0,  -- ended chats, left messages included
     offline     INTEGER NOT NULL DEFAULT 0,  -- messages left while nobody could chat
@@ -27,15 +29,42 @@ CREATE TABLE report_hours (
     nps_n       INTEGER NOT NULL DEFAULT 0,  -- "would you recommend us" answers (0-10) ...
     promoters   INTEGER NOT NULL DEFAULT 0,  -- ... of 9 or 10
     detractors  INTEGER NOT NULL DEFAULT 0,  -- ... of 0 to 6
-    PRIMARY KEY (hour, department, topic, agent_id, locale)
+    PRIMARY KEY (hour, department, topic, locale)
 );
+CREATE INDEX report_hours_day ON report_hours (day);
+
+CREATE TABLE report_agents (
+    day         TEXT    NOT NULL,
+    agent_id    BIGINT NOT NULL,
+    chats       INTEGER NOT NULL DEFAULT 0,
+    offline     INTEGER NOT NULL DEFAULT 0,
+    answered    INTEGER NOT NULL DEFAULT 0,
+    abandoned   INTEGER NOT NULL DEFAULT 0,
+    wait_sum    DOUBLE PRECISION NOT NULL DEFAULT 0,
+    w0 INTEGER NOT NULL DEFAULT 0, w1 INTEGER NOT NULL DEFAULT 0, w2 INTEGER NOT NULL DEFAULT 0,
+    w3 INTEGER NOT NULL DEFAULT 0, w4 INTEGER NOT NULL DEFAULT 0, w5 INTEGER NOT NULL DEFAULT 0,
+    w6 INTEGER NOT NULL DEFAULT 0, w7 INTEGER NOT NULL DEFAULT 0,
+    frt_sum     DOUBLE PRECISION NOT NULL DEFAULT 0,
+    frt_n       INTEGER NOT NULL DEFAULT 0,
+    handle_sum  DOUBLE PRECISION NOT NULL DEFAULT 0,
+    resolved    INTEGER NOT NULL DEFAULT 0,
+    rated       INTEGER NOT NULL DEFAULT 0,
+    rating_sum  INTEGER NOT NULL DEFAULT 0,
+    satisfied   INTEGER NOT NULL DEFAULT 0,
+    said_resolved INTEGER NOT NULL DEFAULT 0,
+    nps_n       INTEGER NOT NULL DEFAULT 0,
+    promoters   INTEGER NOT NULL DEFAULT 0,
+    detractors  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, agent_id)
+);
+CREATE INDEX report_agents_agent ON report_agents (agent_id, day);
 
 CREATE TABLE report_refusals (
-    hour    BIGINT NOT NULL,
+    day     TEXT    NOT NULL,
     topic   TEXT    NOT NULL,
     reason  TEXT    NOT NULL,
     refused INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (hour, topic, reason)
+    PRIMARY KEY (day, topic, reason)
 );
 
 -- how far each rollup has read: (at, key) of the last row it added
@@ -45,7 +74,7 @@ CREATE TABLE report_marks (
     key  TEXT NOT NULL
 );
 
--- what a request's rating added to the rollups, so a later answer replaces it there too
+-- what a request's answers added to the rollups, so a later answer replaces them there too
 ALTER TABLE requests ADD COLUMN rolled_rating INTEGER;
 ALTER TABLE requests ADD COLUMN rolled_resolved INTEGER;
 ALTER TABLE requests ADD COLUMN rolled_nps INTEGER;
