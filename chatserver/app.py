@@ -23,7 +23,8 @@ from .files import DiskFileStore
 from .hub import Hub
 from .kb.service import KnowledgeBase
 from .mail import make_notifier
-from .reports.service import Reports
+from .reports.schedule import parse_recipients
+from .reports.service import Reports, WeeklyMail
 from .store import database_label, make_store
 from .throttle import FailureThrottle, Window
 from .web import admin, api, console, openapi, tracking, widget
@@ -74,6 +75,22 @@ def create_app(
             topics = {t.id: t.department for t in hub.routing.topics.values()}
             reports = Reports(store, hub.pools.reports, topics, timezone=settings.timezone)
             reports.start(settings.report_rollup_seconds)
+            if settings.smtp_host and hub.notifier is not None:
+
+                async def agent_names() -> dict[int, str]:
+                    return {a.id: a.name for a in await store.list_agents()}
+
+                weekly = WeeklyMail(
+                    parse_recipients(settings.weekly_report_to),
+                    settings.weekly_report_at,
+                    settings.smtp_from,
+                    settings.base_url,
+                    hub.notifier.mailer,
+                    hub.pools.mail,
+                    agent_names,
+                )
+                reports.start_weekly(weekly)
+                app.state.weekly_mail = weekly
             app.state.reports = reports
             dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub

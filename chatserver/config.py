@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .core.files import DEFAULT_TYPES
 from .core.topics import RoutingConfig, parse_routing
 from .exceptions import ConfigError
+from .reports.schedule import parse_recipients, parse_schedule
 
 __all__ = ["Settings", "load_routing"]
 
@@ -130,6 +131,10 @@ class Settings:
     kb_refresh_seconds: float = 30.0
     # the hub adds ended chats, ratings and refusals to the reports' hourly rollups this often
     report_rollup_seconds: float = 10.0
+    # the weekly report e-mail: to whom ("tr:lead@example.com"; no language: Turkish) and
+    # when, in `timezone` (it covers the seven days before); nobody: no e-mail
+    weekly_report_to: tuple[str, ...] = ()
+    weekly_report_at: str = "mon 09:00"
     # a department without max_queue of its own takes at most this many waiting chats
     max_queue: int = 200
     # a live chat keeps at most this many characters of messages in memory (older
@@ -232,6 +237,8 @@ class Settings:
         unknown_types = set(self.upload_types) - set(DEFAULT_TYPES)
         if unknown_types:
             raise ConfigError(f"upload_types: cannot check {', '.join(sorted(unknown_types))}")
+        parse_schedule(self.weekly_report_at)
+        parse_recipients(self.weekly_report_to)
         if self.smtp_security not in ("starttls", "tls", "none"):
             raise ConfigError("smtp_security must be starttls, tls or none")
         for name in (

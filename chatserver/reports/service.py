@@ -12,18 +12,37 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ..exceptions import StoreError
-from ..pools import BoundedPool
+from ..mail import Mailer, MailError
+from ..pools import BoundedPool, Busy
 from ..store import Store
 from .figures import build_report
+from .schedule import next_run
+from .weekly import last_week, weekly_mail
 
-__all__ = ["SETTLE", "Reports"]
+__all__ = ["SETTLE", "Reports", "WeeklyMail"]
 
 log = logging.getLogger("chatserver.reports")
+
+
+@dataclass(frozen=True)
+class WeeklyMail:
+    """Where and how the weekly report goes."""
+
+    to: list[tuple[str, str]]  # (language, address)
+    at: str  # "mon 09:00"
+    sender: str
+    base_url: str
+    mailer: Mailer
+    pool: BoundedPool  # the mail pool: building a message with charts is CPU work
+    agent_names: Callable[[], Awaitable[dict[int, str]]]
+
+
 SETTLE = 5.0  # seconds: what ended more recently is rolled up at the next run
 BATCH = 500
 
@@ -48,6 +67,7 @@ class Reports:
         # one rollup at a time: two would both read the same watermark and count twice
         # (only the hub node rolls up, so this lock is the only one needed)
         self._lock = asyncio.Lock()
+        self._weekly: asyncio.Task[None] | None = None
 
     async def roll_up(self, until: float | None = None) -> int:
         """Add everything up to ``until`` (default: now minus SETTLE); how many items."""
@@ -66,12 +86,42 @@ class Reports:
     def start(self, every: float) -> None:
         self._task = asyncio.create_task(self._run(every), name="report-rollups")
 
+    def start_weekly(self, mail: WeeklyMail) -> None:
+        """Send the weekly report at ``mail.at`` every week (nothing without recipients)."""
+        if mail.to:
+            self._weekly = asyncio.create_task(self._weekly_loop(mail), name="weekly-report")
+
+    async def _weekly_loop(self, mail: WeeklyMail) -> None:
+        while True:
+            due = next_run(self.clock(), mail.at, self.timezone)
+            await asyncio.sleep(max(0.0, due - self.clock()))
+            try:
+                await self.send_weekly(mail, due)
+            except (StoreError, Busy) as exc:
+                log.warning("weekly report: not sent: %s", exc)
+
+    async def send_weekly(self, mail: WeeklyMail, at: float) -> int:
+        """The report of the seven days before ``at``, to every recipient; how many got it
+        (one that fails is logged and the others still get theirs)."""
+        await self.roll_up(until=at)
+        report = await self.report(last_week(at, self.timezone), {}, await mail.agent_names())
+        sent = 0
+        for lang, to in mail.to:
+            raw = await mail.pool.run(weekly_mail, report, lang, mail.sender, to, mail.base_url)
+            try:
+                await mail.mailer.send_raw(to, raw)
+                sent += 1
+            except MailError as exc:
+                log.warning("weekly report: could not e-mail %s: %s", to, exc)
+        return sent
+
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._weekly):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._weekly = None
 
     async def _run(self, every: float) -> None:
         while True:

@@ -83,3 +83,55 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
             r = await http.get("/api/reports", headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
             assert (await http.get("/api/reports")).status_code == 401
+
+
+async def test_the_weekly_report_e_mail(serve: Serve) -> None:
+    """Each recipient gets the past week in their language: figures, and the charts as PNG
+    images the HTML shows inline; a broken schedule stops the server at start-up."""
+    from PIL import Image
+
+    from chatserver.config import Settings
+    from chatserver.exceptions import ConfigError
+    from tests.support import Mailbox
+
+    mailbox = Mailbox()
+    mailbox.controller.start()
+    try:
+        to = ("tr:lead@example.com", "en:ops@example.com")
+        async with serve(
+            weekly_report_to=to, report_rollup_seconds=3600, **mailbox.settings()
+        ) as srv:
+            token = await make_agent(srv, "ayse", name="Ayşe")
+            a, _ = await agent(srv, token)
+            p, _ = await start_chat(srv)
+            chat = (await p.expect("assigned"))["chat"]
+            await a.send("end", chat=chat)
+            await p.expect("ended")
+            reports = srv.app.state.reports
+            next_week = time.time() + 3 * 86400
+            assert await reports.send_weekly(srv.app.state.weekly_mail, next_week) == 2
+            got = {}
+            for _ in range(2):
+                rcpt, msg = await mailbox.next()
+                got[rcpt[0]] = msg
+        tr, en = got["lead@example.com"], got["ops@example.com"]
+        assert tr["Subject"].startswith("Destek raporu,") and en["Subject"].startswith(
+            "Support report,"
+        )
+        html = tr.get_body(("html",)).get_content()
+        assert "Görüşmeler" in html and html.count('src="cid:') == 2
+        images = [part for part in tr.walk() if part.get_content_type() == "image/png"]
+        assert len(images) == 2
+        for part in images:
+            assert f"cid:{part['Content-ID'][1:-1]}" in html
+            assert Image.open(io.BytesIO(part.get_content())).size == (560, 200)
+        text = en.get_body(("plain",)).get_content()
+        assert "Chats: 1" in text and "Ayşe: 1" in text
+    finally:
+        mailbox.controller.stop()
+    for bad in ({"weekly_report_at": "someday 9"}, {"weekly_report_to": ("de:x@example.com",)}):
+        try:
+            Settings(**bad)  # type: ignore[arg-type]
+        except ConfigError:
+            continue
+        raise AssertionError(f"{bad} was accepted")
