@@ -68,3 +68,18 @@ async def test_the_relay_across_two_nodes_loses_nothing(tmp_path: Path) -> None:
         d = r[f"{name}_durability"]
         assert d["ok"] and d["acked"] > r["sizes"]["chats"], d
         assert d["missing"] == d["duplicated"] == d["wrong_seq"] == d["chats_with_gaps"] == 0
+
+
+def test_the_reports_benchmark_runs(tmp_path: Path) -> None:
+    """bench/reports.py at a tiny size: the rollups count every chat it generated."""
+    out = tmp_path / "reports.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.reports", "--chats", "2000", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    r = json.loads(out.read_text())
+    assert r["reports"]["year"]["chats"] == 2000
