@@ -192,10 +192,11 @@ async def _chats(
         " CASE WHEN c.assigned_at IS NULL THEN (SELECT count(*) FROM messages m"
         "  WHERE m.chat_id = c.id AND m.event = 'offline_message') ELSE 0 END AS offline"
         " FROM chats c LEFT JOIN requests r ON r.chat_id = c.id"
-        " WHERE c.state = 'ended' AND c.ended_at < ?"
-        " AND (c.ended_at > ? OR (c.ended_at = ? AND c.id > ?))"
+        # (the first bound alone lets both databases walk the (ended_at, id) index)
+        " WHERE c.ended_at >= ? AND c.ended_at < ? AND c.state = 'ended'"
+        " AND (c.ended_at > ? OR c.id > ?)"
         " ORDER BY c.ended_at, c.id LIMIT ?",
-        (until, at, at, key, limit),
+        (at, until, at, key, limit),
     )
     for r in rows:
         facts = ChatFacts(
@@ -223,10 +224,9 @@ async def _answers(
         " r.rolled_resolved, r.rolled_nps,"
         " c.ended_at, c.department, c.topic, c.agent_id, c.locale"
         " FROM requests r JOIN chats c ON c.id = r.chat_id"
-        " WHERE r.rated_at IS NOT NULL AND r.rated_at < ?"
-        " AND (r.rated_at > ? OR (r.rated_at = ? AND r.number > ?))"
+        " WHERE r.rated_at >= ? AND r.rated_at < ? AND (r.rated_at > ? OR r.number > ?)"
         " ORDER BY r.rated_at, r.number LIMIT ?",
-        (until, at, at, key, limit),
+        (at, until, at, key, limit),
     )
     for r in rows:
         old = (r["rolled_rating"], r["rolled_resolved"] == 1, r["rolled_nps"])

@@ -82,4 +82,4 @@ ALTER TABLE requests ADD COLUMN rolled_nps INTEGER;
 ALTER TABLE requests ADD COLUMN nps INTEGER CHECK (nps BETWEEN 0 AND 10);
 
 CREATE INDEX chats_ended_id ON chats (ended_at, id);
-CREATE INDEX requests_rated ON requests (rated_at, number) WHERE rated_at IS NOT NULL;
+CREATE INDEX requests_rated ON requests (rated_at, number);
