@@ -44,7 +44,9 @@ class WeeklyMail:
 
 
 SETTLE = 5.0  # seconds: what ended more recently is rolled up at the next run
-BATCH = 500
+# chats (and answers, and refusals) per rollup transaction: small, because on SQLite the
+# store's writer waits while one runs (bench/README.md, "Reports")
+BATCH = 200
 
 
 class Reports:
