@@ -161,7 +161,7 @@ async def run(chats: int, folder: Path, repeat: int = 20) -> dict[str, Any]:
     for name, (span, filters) in cases.items():
         times, bare = [], []
         since = datetime.combine(span[0], datetime.min.time(), zone).timestamp()
-        until = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), zone)
+        end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), zone)
         for _ in range(repeat):
             s = time.perf_counter()
             report = await reports.report(span, filters, names)
@@ -169,7 +169,7 @@ async def run(chats: int, folder: Path, repeat: int = 20) -> dict[str, Any]:
             s = time.perf_counter()
             await store._fetch(
                 "SELECT count(*) AS n FROM chats WHERE ended_at >= ? AND ended_at < ?",
-                (since, until.timestamp()),
+                (since, end.timestamp()),
             )
             bare.append(time.perf_counter() - s)
         results[name] = {
