@@ -64,6 +64,11 @@ async def _query(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
     if agent is not None and not agent.isdigit():
         raise ClientError("invalid_agent", "agent: an agent id", field="agent")
     filters["agent_id"] = int(agent) if agent else None
+    if agent and any(filters[k] is not None for k in ("department", "topic", "locale")):
+        # (the rollups keep agents per day, apart from departments, topics and languages)
+        raise ClientError(
+            "invalid_filter", "an agent's report has no department, topic or language filter"
+        )
     names = {a.id: a.name for a in await hub.store.list_agents()}
     report = await reports.report((first, last), filters, names)
     asked = {

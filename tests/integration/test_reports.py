@@ -74,6 +74,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
                 ({"topic": "nope"}, "unknown_topic"),
                 ({"department": "nope"}, "unknown_department"),
                 ({"agent": "x"}, "invalid_agent"),
+                ({"agent": "1", "topic": "bonus"}, "invalid_filter"),
                 ({"format": "xml"}, "invalid_format"),
                 ({"table": "x"}, "invalid_table"),
             ]:
