@@ -14,8 +14,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..exceptions import StoreError
 from ..mail import Mailer, MailError
@@ -148,4 +149,23 @@ class Reports:
             ]
         rows = await self.store.report_rows(span[0].isoformat(), span[1].isoformat(), query)
         lists = [[dict(r) for r in part] for part in rows]
-        return await self.pool.run(lambda: build_report(*lists, agent_names=agent_names, span=span))
+        report = await self.pool.run(
+            lambda: build_report(*lists, agent_names=agent_names, span=span)
+        )
+        # answered by articles: from the knowledge base's own records (a row per player shown
+        # suggestions, few), for the whole range and the topics asked for
+        zone = ZoneInfo(self.timezone)
+        since = datetime.combine(span[0], datetime.min.time(), zone).timestamp()
+        until = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), zone)
+        kb = await self.store.kb_stats(since, misses=0, until=until.timestamp())
+        topics = [query["topic"]] if query.get("topic") else query.get("department_topics")
+        served = needed = 0
+        for topic, counts in kb.outcomes.items():
+            if topics is None or topic in topics:
+                served += counts.get("self_served", 0)
+                needed += counts.get("needed_agent", 0)
+        report["totals"]["self_served"] = served
+        report["totals"]["self_served_share"] = (
+            round(served / (served + needed), 3) if served + needed else None
+        )
+        return report

@@ -59,7 +59,12 @@ class KbStore(Protocol):
 
     async def kb_miss(self, *, at: float, locale: str, query: str) -> None: ...
 
-    async def kb_stats(self, since: float, *, misses: int = 20) -> KbStats: ...
+    async def kb_stats(
+        self, since: float, *, misses: int = 20, until: float = float("inf")
+    ) -> KbStats:
+        """What players did with suggestions (and searched in vain) from ``since`` until
+        ``until``."""
+        ...
 
     async def kb_version(self) -> tuple[int, float]:
         """(articles, latest change): a change by another process changes it."""
@@ -159,20 +164,23 @@ class KbQueries:
 
         await self._transaction(work, "cannot record the search")
 
-    async def kb_stats(self, since: float, *, misses: int = 20) -> KbStats:
+    async def kb_stats(
+        self, since: float, *, misses: int = 20, until: float = float("inf")
+    ) -> KbStats:
         stats = KbStats()
+        until = min(until, 1e18)  # (a number both databases take)
         for row in await self._fetch(
-            "SELECT topic, outcome, count(*) AS n FROM kb_outcomes WHERE at >= ?"
+            "SELECT topic, outcome, count(*) AS n FROM kb_outcomes WHERE at >= ? AND at < ?"
             " GROUP BY topic, outcome",
-            (since,),
+            (since, until),
         ):
             stats.outcomes.setdefault(row["topic"] or "", {})[row["outcome"]] = row["n"]
         stats.misses = [
             (r["locale"], r["query"], r["n"])
             for r in await self._fetch(
-                "SELECT locale, query, count(*) AS n FROM kb_misses WHERE at >= ?"
+                "SELECT locale, query, count(*) AS n FROM kb_misses WHERE at >= ? AND at < ?"
                 " GROUP BY locale, query ORDER BY n DESC, query LIMIT ?",
-                (since, misses),
+                (since, until, misses),
             )
         ]
         return stats

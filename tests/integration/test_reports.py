@@ -51,6 +51,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
             )  # fmt: skip
             assert t["resolved_share"] == 1.0 and t["wait_p50"] == 15  # under 15 s
             assert (t["nps_answers"], t["nps"]) == (1, 100.0)
+            assert (t["self_served"], t["self_served_share"]) == (0, None)
             assert t["first_response_avg"] is not None and t["handle_avg"] is not None
             assert sum(body["hours_of_day"]) == 2 and len(body["days"]) == 7
             assert [(x["agent"], x["answered"]) for x in body["agents"]] == [("Ayşe", 2)]
