@@ -32,7 +32,7 @@ WAIT_COLUMNS = tuple(f"w{i}" for i in range(len(WAIT_BOUNDS) + 1))
 HOUR_COLUMNS = (
     "chats", "offline", "answered", "abandoned", "wait_sum", *WAIT_COLUMNS, "frt_sum", "frt_n",
     "handle_sum", "resolved", "rated", "rating_sum", "satisfied", "said_resolved", "nps_n",
-    "promoters", "detractors",
+    "promoters", "detractors", "res_sum", "res_n",
 )  # fmt: skip
 
 
@@ -136,6 +136,9 @@ def _figures(s: Mapping[str, float]) -> dict[str, Any]:
         "wait_p90_over": p90[1],
         "first_response_avg": _ratio(s.get("frt_sum", 0), s.get("frt_n", 0), 1),
         "handle_avg": _ratio(s.get("handle_sum", 0), s.get("answered", 0), 1),
+        # a request's first "resolved", from when it was created (the chat's end)
+        "resolution_avg": _ratio(s.get("res_sum", 0), s.get("res_n", 0), 1),
+        "resolutions": int(s.get("res_n", 0)),
         "resolved_share": _ratio(s.get("resolved", 0), s.get("answered", 0)),
         "ratings": int(s.get("rated", 0)),
         "rating_avg": _ratio(s.get("rating_sum", 0), s.get("rated", 0), 2),

@@ -119,6 +119,7 @@ class ReportQueries:
             done = await _chats(w, deltas, marks.get("chats", (0.0, "")), until, limit, zone)
             done += await _answers(w, deltas, marks.get("ratings", (0.0, "")), until, limit, zone)
             done += await _refusals(w, marks.get("refusals", (0.0, "0")), limit, zone)
+            done += await _resolutions(w, deltas, marks.get("resolutions", (0.0, "0")), limit, zone)
             for sql, rows in ((_HOURS_UPSERT, deltas.hours), (_AGENTS_UPSERT, deltas.agents)):
                 if rows:
                     await w.executemany(
@@ -241,6 +242,30 @@ async def _answers(
             [(r["rating"], r["resolved"], r["nps"], r["number"]) for r in rows],
         )
         await _mark(w, "ratings", rows[-1]["rated_at"], rows[-1]["number"])
+    return len(rows)
+
+
+async def _resolutions(
+    w: Tx, deltas: _Deltas, mark: tuple[float, str], limit: int, zone: ZoneInfo
+) -> int:
+    """Each request's first "resolved" (by event id, which grows), in its chat's hour."""
+    rows = await w.fetch(
+        "SELECT e.id, e.at, r.created_at, c.ended_at, c.department, c.topic, c.agent_id,"
+        " c.locale FROM request_events e JOIN requests r ON r.number = e.number"
+        " JOIN chats c ON c.id = r.chat_id"
+        " WHERE e.id > ? AND e.to_status = 'resolved' AND NOT EXISTS (SELECT 1"
+        "  FROM request_events p WHERE p.number = e.number AND p.to_status = 'resolved'"
+        "  AND p.id < e.id)"
+        " ORDER BY e.id LIMIT ?",
+        (int(mark[1] or 0), limit),
+    )
+    for r in rows:
+        ended = r["ended_at"] or r["created_at"]
+        slot = (*_slot(ended, zone), r["department"], r["topic"], r["locale"] or "")
+        delta = {"res_sum": max(0.0, r["at"] - r["created_at"]), "res_n": 1}
+        deltas.add(slot, r["agent_id"], delta)
+    if rows:
+        await _mark(w, "resolutions", rows[-1]["at"], str(rows[-1]["id"]))
     return len(rows)
 
 

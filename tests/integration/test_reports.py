@@ -30,13 +30,20 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
             await a.send("message", chat=chat, id=f"hi-{rating}", text="Merhaba")
             await p.expect("message", **{"from": "agent"})
             await a.send("end", chat=chat, resolution="resolved")
-            await p.expect("ended")
+            number = (await p.expect("ended"))["request_number"]
             if rating is not None:
+                async with httpx.AsyncClient(base_url=srv.http) as http:
+                    r = await http.post(
+                        f"/api/requests/{number}/status",
+                        json={"status": "resolved"},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    assert r.status_code == 200
                 await p.send("rate", resolved=True, rating=rating, nps=9)
                 await p.expect("rated")
             await p.close()
         added = await srv.app.state.reports.roll_up(until=time.time() + 1)
-        assert added == 3  # two chats and one rating
+        assert added == 4  # two chats, one rating, one request resolved
         assert await srv.app.state.reports.roll_up(until=time.time() + 1) == 0
 
         auth = {"Authorization": f"Bearer {lead}"}
@@ -52,6 +59,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
             assert t["resolved_share"] == 1.0 and t["wait_p50"] == 15  # under 15 s
             assert (t["nps_answers"], t["nps"]) == (1, 100.0)
             assert (t["self_served"], t["self_served_share"]) == (0, None)
+            assert t["resolutions"] == 1 and t["resolution_avg"] is not None
             assert t["first_response_avg"] is not None and t["handle_avg"] is not None
             assert sum(body["hours_of_day"]) == 2 and len(body["days"]) == 7
             assert [(x["agent"], x["answered"]) for x in body["agents"]] == [("Ayşe", 2)]

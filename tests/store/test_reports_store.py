@@ -80,7 +80,10 @@ async def test_rollups_give_exact_figures_once(store: Store) -> None:
     )
     await store.apply([RateRequest(n1, True, 5, None, T0 + 400, nps=10)])
 
-    assert await store.roll_up(T0 + 10 * H, TOPICS, TZ, limit=2) == 2 + 1 + 1  # one batch each
+    # n1 (created when its chat ended, T0 + 310) resolved at T0 + 1000, reopened, resolved
+    for status, at in (("resolved", 1000), ("open", 1100), ("resolved", 1200)):
+        await store.change_request_status(n1, status, actor="ayse", note=None, now=T0 + at)
+    assert await store.roll_up(T0 + 10 * H, TOPICS, TZ, limit=2) == 2 + 1 + 1 + 1  # a batch each
     while await store.roll_up(T0 + 10 * H, TOPICS, TZ, limit=2):
         pass
     assert await store.roll_up(T0 + 10 * H, TOPICS, TZ) == 0  # nothing is counted twice
@@ -99,6 +102,7 @@ async def test_rollups_give_exact_figures_once(store: Store) -> None:
     assert (t["resolved"], t["rated"], t["rating_sum"]) == (1, 1, 2)
     assert (t["satisfied"], t["said_resolved"]) == (0, 0)
     assert (t["nps_n"], t["promoters"], t["detractors"]) == (1, 0, 1)
+    assert (t["res_sum"], t["res_n"]) == (690, 1)  # the first resolution only
     assert sum(r["chats"] for r in rows.days) == 5
     hods = {r["hod"]: r["chats"] for r in rows.hours_of_day}
     local = datetime.fromtimestamp(T0, ZoneInfo(TZ)).hour

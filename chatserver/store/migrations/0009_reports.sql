@@ -29,6 +29,8 @@ CREATE TABLE report_hours (
     nps_n       INTEGER NOT NULL DEFAULT 0,  -- "would you recommend us" answers (0-10) ...
     promoters   INTEGER NOT NULL DEFAULT 0,  -- ... of 9 or 10
     detractors  INTEGER NOT NULL DEFAULT 0,  -- ... of 0 to 6
+    res_sum     REAL    NOT NULL DEFAULT 0,  -- request created until first resolved (seconds) ...
+    res_n       INTEGER NOT NULL DEFAULT 0,  -- ... of this many requests
     PRIMARY KEY (hour, department, topic, locale)
 );
 CREATE INDEX report_hours_day ON report_hours (day);
@@ -55,6 +57,8 @@ CREATE TABLE report_agents (
     nps_n       INTEGER NOT NULL DEFAULT 0,
     promoters   INTEGER NOT NULL DEFAULT 0,
     detractors  INTEGER NOT NULL DEFAULT 0,
+    res_sum     REAL    NOT NULL DEFAULT 0,
+    res_n       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, agent_id)
 );
 CREATE INDEX report_agents_agent ON report_agents (agent_id, day);
