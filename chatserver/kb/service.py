@@ -85,7 +85,8 @@ class KnowledgeBase:
         ``chatserver kb import``, changed them), on the pool."""
         version = await self.store.kb_version()
         articles = await self.store.kb_articles(published_only=True)
-        gone = [a for a in self.published if a not in {x.id for x in articles}]
+        keep = {a.id for a in articles}
+        gone = [article_id for article_id in self.published if article_id not in keep]
         await self.pool.run(self._index, articles, gone)
         self.version = version
         log.info("knowledge base: %d published articles indexed", len(self.published))
