@@ -187,7 +187,7 @@ def link_articles(request: Request, text: str) -> str:
     """A canned response's ``[kb:article-id]`` becomes the article's title and link (an
     unknown or unpublished article stays as written, for the author to notice)."""
     kb = getattr(request.app.state, "kb", None)
-    base = (request.app.state.settings.base_url or str(request.base_url)).rstrip("/")
+    base = request.app.state.settings.base_url
 
     def one(match: re.Match[str]) -> str:
         article = kb.article(match.group(1)) if kb is not None else None

@@ -81,7 +81,7 @@ def _topic(request: Request, raw: str | None) -> str | None:
 
 def _base(request: Request) -> str:
     base: str = request.app.state.settings.base_url
-    return base.rstrip("/") or str(request.base_url).rstrip("/")
+    return base
 
 
 # -- the public API ------------------------------------------------------------------------
