@@ -156,7 +156,6 @@ async def run(chats: int, folder: Path, repeat: int = 20) -> dict[str, Any]:
             {"topic": "bonus", "locale": "en"},
         ),
     }
-    names = {i: f"Agent {i}" for i in range(1, AGENTS + 1)}
     results: dict[str, Any] = {}
     for name, (span, filters) in cases.items():
         times, bare = [], []
@@ -164,7 +163,7 @@ async def run(chats: int, folder: Path, repeat: int = 20) -> dict[str, Any]:
         end = datetime.combine(span[1] + timedelta(days=1), datetime.min.time(), zone)
         for _ in range(repeat):
             s = time.perf_counter()
-            report = await reports.report(span, filters, names)
+            report = await reports.report(span, filters)
             times.append(time.perf_counter() - s)
             s = time.perf_counter()
             await store._fetch(

@@ -76,10 +76,6 @@ def create_app(
             reports = Reports(store, hub.pools.reports, topics, timezone=settings.timezone)
             reports.start(settings.report_rollup_seconds)
             if settings.smtp_host and hub.notifier is not None:
-
-                async def agent_names() -> dict[int, str]:
-                    return {a.id: a.name for a in await store.list_agents()}
-
                 weekly = WeeklyMail(
                     parse_recipients(settings.weekly_report_to),
                     settings.weekly_report_at,
@@ -87,7 +83,6 @@ def create_app(
                     settings.base_url,
                     hub.notifier.mailer,
                     hub.pools.mail,
-                    agent_names,
                 )
                 reports.start_weekly(weekly)
                 app.state.weekly_mail = weekly

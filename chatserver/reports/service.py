@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -41,7 +41,6 @@ class WeeklyMail:
     base_url: str
     mailer: Mailer
     pool: BoundedPool  # the mail pool: building a message with charts is CPU work
-    agent_names: Callable[[], Awaitable[dict[int, str]]]
 
 
 SETTLE = 5.0  # seconds: what ended more recently is rolled up at the next run
@@ -107,7 +106,7 @@ class Reports:
         """The report of the seven days before ``at``, to every recipient; how many got it
         (one that fails is logged and the others still get theirs)."""
         await self.roll_up(until=at)
-        report = await self.report(last_week(at, self.timezone), {}, await mail.agent_names())
+        report = await self.report(last_week(at, self.timezone), {})
         sent = 0
         for lang, to in mail.to:
             raw = await mail.pool.run(weekly_mail, report, lang, mail.sender, to, mail.base_url)
@@ -134,12 +133,7 @@ class Reports:
                 log.warning("reports: cannot roll up now: %s", exc)
             await asyncio.sleep(every)
 
-    async def report(
-        self,
-        span: tuple[date, date],
-        filters: Mapping[str, Any],
-        agent_names: Mapping[int, str],
-    ) -> dict[str, Any]:
+    async def report(self, span: tuple[date, date], filters: Mapping[str, Any]) -> dict[str, Any]:
         """The report for the local days ``span`` (first, last) and filters (see
         ``figures.build_report``)."""
         query = dict(filters)
@@ -149,6 +143,7 @@ class Reports:
             ]
         rows = await self.store.report_rows(span[0].isoformat(), span[1].isoformat(), query)
         lists = [[dict(r) for r in part] for part in rows]
+        agent_names = {a.id: a.name for a in await self.store.list_agents()}
         report = await self.pool.run(
             lambda: build_report(*lists, agent_names=agent_names, span=span)
         )

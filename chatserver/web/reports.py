@@ -69,8 +69,7 @@ async def _query(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ClientError(
             "invalid_filter", "an agent's report has no department, topic or language filter"
         )
-    names = {a.id: a.name for a in await hub.store.list_agents()}
-    report = await reports.report((first, last), filters, names)
+    report = await reports.report((first, last), filters)
     asked = {
         "from": first.isoformat(),
         "to": last.isoformat(),
