@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -41,9 +42,11 @@ __all__ = [
     "export",
     "language",
     "floor",
+    "link_articles",
     "login",
     "login_page",
     "logout",
+    "page_session",
     "request_page",
     "requests_page",
     "status_form",
@@ -79,18 +82,20 @@ def _to_login(request: Request) -> Response:
     return RedirectResponse(f"/console/login?next={target}", status_code=303)
 
 
-async def _page_session(request: Request, roles: tuple[str, ...] = ()) -> ConsoleSession | Response:
-    """The session for a page, or the response to send instead (sign-in or 403)."""
+async def page_session(
+    request: Request,
+    roles: tuple[str, ...] = (),
+    *,
+    allow: Callable[[ConsoleSession], bool] | None = None,
+    denied: str = "Your role does not allow this page.",
+) -> ConsoleSession | Response:
+    """The session for a page, or the response to send instead: sign-in, or 403 (saying
+    ``denied``) when its role is not in ``roles`` or ``allow`` says no."""
     session = await console_session(request)
     if session is None:
         return _to_login(request)
-    if roles and session.agent.role not in roles:
-        return render(
-            request,
-            "error.html",
-            {"me": session, "message": "Your role does not allow this page."},
-            403,
-        )
+    if (roles and session.agent.role not in roles) or (allow is not None and not allow(session)):
+        return render(request, "error.html", {"me": session, "message": denied}, 403)
     return session
 
 
@@ -156,7 +161,7 @@ async def login(request: Request) -> Response:
 
 async def language(request: Request) -> Response:
     """POST /console/language: the agent's console language, kept on their account."""
-    session = await _page_session(request)
+    session = await page_session(request)
     if isinstance(session, Response):
         return session
     form = await checked_form(request, session)
@@ -197,7 +202,7 @@ def link_articles(request: Request, text: str) -> str:
 
 
 async def workspace(request: Request) -> Response:
-    session = await _page_session(request)
+    session = await page_session(request)
     if isinstance(session, Response):
         return session
     hub = _hub(request)
@@ -215,7 +220,7 @@ async def workspace(request: Request) -> Response:
 
 
 async def floor(request: Request) -> Response:
-    session = await _page_session(request, ("supervisor", "admin"))
+    session = await page_session(request, ("supervisor", "admin"))
     if isinstance(session, Response):
         return session
     hub = _hub(request)
@@ -239,7 +244,7 @@ async def floor(request: Request) -> Response:
 
 
 async def requests_page(request: Request) -> Response:
-    session = await _page_session(request)
+    session = await page_session(request)
     if isinstance(session, Response):
         return session
     q = request.query_params.get("q", "").strip()[:200]
@@ -280,7 +285,7 @@ async def _record(request: Request) -> RequestRecord | Response:
 
 
 async def request_page(request: Request) -> Response:
-    session = await _page_session(request)
+    session = await page_session(request)
     if isinstance(session, Response):
         return session
     rec = await _record(request)
@@ -303,7 +308,7 @@ async def request_page(request: Request) -> Response:
 
 async def status_form(request: Request) -> Response:
     """POST /console/requests/{number}/status from the request page."""
-    session = await _page_session(request)
+    session = await page_session(request)
     if isinstance(session, Response):
         return session
     form = await checked_form(request, session)

@@ -21,7 +21,8 @@ from ..kb.articles import Article, check_article, render
 from ..kb.service import SUGGEST_SCORE, KnowledgeBase
 from ..store import ConsoleSession
 from ..throttle import Window
-from .auth import checked_form, console_session, require, secure_headers
+from .auth import checked_form, require, secure_headers
+from .console import page_session
 from .i18n import console_language
 from .origins import client_address
 from .pages import render as render_page
@@ -219,14 +220,11 @@ def may_edit(session: ConsoleSession) -> bool:
 
 
 async def _editor(request: Request) -> ConsoleSession | Response:
-    session = await console_session(request)
-    if session is None:
-        target = quote(request.url.path)
-        return RedirectResponse(f"/console/login?next={target}", status_code=303)
-    if not may_edit(session):
-        message = "Only knowledge-base editors and admins can edit articles."
-        return render_page(request, "error.html", {"me": session, "message": message}, 403)
-    return session
+    return await page_session(
+        request,
+        allow=may_edit,
+        denied="Only knowledge-base editors and admins can edit articles.",
+    )
 
 
 async def editor_list(request: Request) -> Response:

@@ -15,7 +15,7 @@ from ..reports.figures import as_csv
 from ..reports.service import Reports
 from ..store import AgentRecord
 from .api import api_agent
-from .console import _page_session
+from .console import page_session
 from .pages import render
 
 __all__ = ["report_api", "reports_page"]
@@ -103,7 +103,7 @@ async def report_api(request: Request) -> Response:
 
 async def reports_page(request: Request) -> Response:
     """``/console/reports``: filters, figures and charts, with CSV and JSON exports."""
-    session = await _page_session(request, ROLES)
+    session = await page_session(request, ROLES)
     if isinstance(session, Response):
         return session
     hub = request.app.state.hub
