@@ -55,6 +55,11 @@ class Suggestion:
         }
 
 
+def _indexed(a: Article) -> tuple[object, ...]:
+    """What the index holds of an article."""
+    return (a.locale, a.title, tuple(a.tags), a.body, a.topic, a.published)
+
+
 class KnowledgeBase:
     """Articles, search, and what players did with what they were shown."""
 
@@ -85,9 +90,7 @@ class KnowledgeBase:
         ``chatserver kb import``, changed them), on the pool."""
         version = await self.store.kb_version()
         articles = await self.store.kb_articles(published_only=True)
-        keep = {a.id for a in articles}
-        gone = [article_id for article_id in self.published if article_id not in keep]
-        await self.pool.run(self._index, articles, gone)
+        await self.pool.run(self._reload, articles)
         self.version = version
         log.info("knowledge base: %d published articles indexed", len(self.published))
 
@@ -110,6 +113,20 @@ class KnowledgeBase:
                     await self.load()
             except (StoreError, Busy) as exc:
                 log.warning("knowledge base: cannot refresh now: %s", exc)
+
+    def _reload(self, articles: Sequence[Article]) -> None:
+        """Make the index hold exactly ``articles``, re-indexing only those whose indexed
+        text changed (on the pool, like every change: the comparison reads the index)."""
+        keep = {a.id for a in articles}
+        gone = [article_id for article_id in self.published if article_id not in keep]
+        changed = []
+        for a in articles:
+            old = self.published.get(a.id)
+            if old is not None and _indexed(old) == _indexed(a):
+                self.published[a.id] = a  # (its votes and times, say)
+            else:
+                changed.append(a)
+        self._index(changed, gone)
 
     def _index(self, changed: Sequence[Article], removed: Sequence[str]) -> None:
         self._change(changed, removed)
@@ -157,7 +174,8 @@ class KnowledgeBase:
 
     def listing(self, locale: str) -> list[Article]:
         """The published articles of a language, by topic then title."""
-        mine = [a for a in self.published.values() if a.locale == locale]
+        # (a copy first: the search pool's thread may be changing the dict)
+        mine = [a for a in list(self.published.values()) if a.locale == locale]
         return sorted(mine, key=lambda a: (a.topic or "~", fold(a.title)))
 
     async def search(

@@ -43,3 +43,29 @@ async def test_outcomes_and_misses_are_counted_since_a_time(store: Store) -> Non
     }
     assert stats.self_served_share("payments") == 0.5 and stats.self_served_share("x") is None
     assert stats.misses == [("tr", "kripto", 2), ("tr", "papara", 1)]
+
+
+async def test_a_reload_reindexes_only_what_changed(store: Store) -> None:
+    """Another process changes one article: the refresh re-indexes that one, drops the one
+    deleted, and keeps the rest as indexed."""
+    from chatserver.kb.service import KnowledgeBase
+    from chatserver.pools import BoundedPool
+
+    pool = BoundedPool("search", 1, 4)
+    kb = KnowledgeBase(store, pool, ["payments"])
+    same = Article(id="same", locale="tr", title="Çekim süresi", body="Çekimler onaylanır.\n")
+    edited = Article(id="edited", locale="tr", title="Bonus", body="Çevrim şartı.\n")
+    gone = Article(id="gone", locale="en", title="Deposit", body="Deposits.\n")
+    await store.kb_save([same, edited, gone], now=1.0, by="import")
+    await kb.load()
+    kept = kb.indexes["tr"]._docs["same"]
+    await store.kb_save([Article(id="edited", locale="tr", title="Bonus", body="Yeni.\n")],
+                        now=2.0, by="import")  # fmt: skip
+    await store.kb_delete("gone")
+    await store.kb_vote("same", True)
+    await kb.load()
+    assert kb.indexes["tr"]._docs["same"] is kept  # not indexed again
+    assert [h.id for h in await kb.search("yeni", count=False)] == ["edited"]
+    assert "gone" not in kb.published and len(kb.indexes["en"]) == 0
+    assert kb.published["same"].helpful == 1  # its record is the store's latest
+    pool.close()
