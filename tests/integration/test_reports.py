@@ -82,6 +82,7 @@ async def test_a_small_history_gives_its_figures(serve: Serve) -> None:
                 ({"from": "2020-01-01", "to": "2026-01-01"}, "invalid_range"),
                 ({"topic": "nope"}, "unknown_topic"),
                 ({"department": "nope"}, "unknown_department"),
+                ({"locale": "de"}, "unknown_locale"),
                 ({"agent": "x"}, "invalid_agent"),
                 ({"agent": "1", "topic": "bonus"}, "invalid_filter"),
                 ({"format": "xml"}, "invalid_format"),
