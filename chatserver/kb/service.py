@@ -21,7 +21,7 @@ from ..exceptions import ClientError, NotFoundError, StoreError
 from ..pools import BoundedPool, Busy
 from ..store import Store
 from .analyzer import LOCALES, fold
-from .articles import Article, plain_text
+from .articles import Article, plain_text, render
 from .index import Hit, Index
 
 __all__ = ["MISS_SCORE", "SUGGEST_SCORE", "KnowledgeBase", "Suggestion"]
@@ -77,6 +77,7 @@ class KnowledgeBase:
         self.clock = clock
         self.indexes = {locale: Index(locale) for locale in LOCALES}
         self.published: dict[str, Article] = {}  # what the indexes hold
+        self._html: dict[str, str] = {}  # published articles rendered, as they are asked for
         # plain counts for /metrics (chatserver.metrics)
         self.searches = 0
         self.misses = 0
@@ -134,6 +135,8 @@ class KnowledgeBase:
             index.prepare()
 
     def _change(self, changed: Sequence[Article], removed: Sequence[str]) -> None:
+        for article_id in [*removed, *(a.id for a in changed)]:
+            self._html.pop(article_id, None)
         for article_id in removed:
             old = self.published.pop(article_id, None)
             if old is not None:
@@ -171,6 +174,20 @@ class KnowledgeBase:
     def article(self, article_id: str) -> Article | None:
         """A published article, as indexed."""
         return self.published.get(article_id)
+
+    async def html(self, article: Article) -> str:
+        """A published article's body as safe HTML: rendered on the pool the first time it is
+        asked for (Markdown and the sanitizer take CPU), then kept until it changes."""
+        cached = self._html.get(article.id)
+        if cached is None:
+            cached = await self.preview(article.body)
+            if self.published.get(article.id) is article:
+                self._html[article.id] = cached
+        return cached
+
+    async def preview(self, markdown: str) -> str:
+        """Any Markdown as safe HTML (the editor's preview), on the pool."""
+        return await self.pool.run(render, markdown)
 
     def listing(self, locale: str) -> list[Article]:
         """The published articles of a language, by topic then title."""

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..exceptions import ClientError, LimitError, NotFoundError
 from ..kb.analyzer import LOCALES
-from ..kb.articles import Article, check_article, render
+from ..kb.articles import Article, check_article
 from ..kb.service import SUGGEST_SCORE, KnowledgeBase
 from ..store import ConsoleSession
 from ..throttle import Window
@@ -106,16 +106,14 @@ async def search_api(request: Request) -> JSONResponse:
     return JSONResponse({"results": [s.public(base) for s in found]})
 
 
-def _article_json(article: Article, base: str) -> dict[str, Any]:
-    return {**article.public(), "html": render(article.body), "url": f"{base}/help/{article.id}"}
-
-
 async def article_api(request: Request) -> JSONResponse:
     """``GET /api/kb/articles/{id}``: a published article with its body as safe HTML."""
-    article = _kb(request).article(request.path_params["article_id"])
+    kb = _kb(request)
+    article = kb.article(request.path_params["article_id"])
     if article is None:
         raise NotFoundError("article_not_found", "no such article")
-    return JSONResponse(_article_json(article, _base(request)))
+    url = f"{_base(request)}/help/{article.id}"
+    return JSONResponse({**article.public(), "html": await kb.html(article), "url": url})
 
 
 class _Outcome(msgspec.Struct, forbid_unknown_fields=True):
@@ -183,12 +181,13 @@ async def help_page(request: Request) -> Response:
 
 async def article_page(request: Request) -> Response:
     """``/help/{id}``: one article, rendered safely, with "was this helpful?"."""
-    article = _kb(request).article(request.path_params["article_id"])
+    kb = _kb(request)
+    article = kb.article(request.path_params["article_id"])
     if article is None:
         raise NotFoundError("article_not_found", "no such article")
     context = {
         "article": article,
-        "html": render(article.body),
+        "html": await kb.html(article),
         "topic_label": _topic_labels(request, article.locale).get(article.topic or "", ""),
         "help_lang": article.locale,
         "public": True,
@@ -250,10 +249,10 @@ async def article_edit(request: Request) -> Response:
         article = await _kb(request).store.kb_article(article_id)
         if article is None:
             raise NotFoundError("article_not_found", "no such article")
-    return _edit_view(request, session, article, None)
+    return await _edit_view(request, session, article, None)
 
 
-def _edit_view(
+async def _edit_view(
     request: Request,
     session: ConsoleSession,
     article: Article | None,
@@ -267,7 +266,7 @@ def _edit_view(
         "form": form or {},
         "error": error,
         "topics": list(routing.topics.values()),
-        "preview": render(article.body) if article is not None else "",
+        "preview": await _kb(request).preview(article.body) if article is not None else "",
     }
     return render_page(request, "kb_edit.html", context, error.http_status if error else 200)
 
@@ -291,7 +290,7 @@ async def article_save(request: Request) -> Response:
         article = check_article(fields, list(_kb(request).topics))
         await _kb(request).save([article], by=session.agent.username)
     except ClientError as err:
-        return _edit_view(request, session, None, err, form)
+        return await _edit_view(request, session, None, err, form)
     return RedirectResponse(f"/console/kb/{article.id}?saved=1", status_code=303)
 
 

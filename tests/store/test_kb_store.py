@@ -46,8 +46,8 @@ async def test_outcomes_and_misses_are_counted_since_a_time(store: Store) -> Non
 
 
 async def test_a_reload_reindexes_only_what_changed(store: Store) -> None:
-    """Another process changes one article: the refresh re-indexes that one, drops the one
-    deleted, and keeps the rest as indexed."""
+    """Another process changes one article: the refresh re-indexes (and renders again)
+    that one, drops the one deleted, and keeps the rest as indexed."""
     from chatserver.kb.service import KnowledgeBase
     from chatserver.pools import BoundedPool
 
@@ -59,6 +59,7 @@ async def test_a_reload_reindexes_only_what_changed(store: Store) -> None:
     await store.kb_save([same, edited, gone], now=1.0, by="import")
     await kb.load()
     kept = kb.indexes["tr"]._docs["same"]
+    assert await kb.html(kb.published["edited"]) == "<p>Çevrim şartı.</p>\n"
     await store.kb_save([Article(id="edited", locale="tr", title="Bonus", body="Yeni.\n")],
                         now=2.0, by="import")  # fmt: skip
     await store.kb_delete("gone")
@@ -66,6 +67,7 @@ async def test_a_reload_reindexes_only_what_changed(store: Store) -> None:
     await kb.load()
     assert kb.indexes["tr"]._docs["same"] is kept  # not indexed again
     assert [h.id for h in await kb.search("yeni", count=False)] == ["edited"]
+    assert await kb.html(kb.published["edited"]) == "<p>Yeni.</p>\n"  # not the old rendering
     assert "gone" not in kb.published and len(kb.indexes["en"]) == 0
     assert kb.published["same"].helpful == 1  # its record is the store's latest
     pool.close()
