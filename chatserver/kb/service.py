@@ -190,9 +190,9 @@ class KnowledgeBase:
         return await self.pool.run(render, markdown)
 
     def listing(self, locale: str) -> list[Article]:
-        """The published articles of a language, by topic then title."""
-        # (a copy first: the search pool's thread may be changing the dict)
-        mine = [a for a in list(self.published.values()) if a.locale == locale]
+        """The published articles of a language, by topic then title (run it on the pool:
+        it folds every title, and the pool is where the index changes)."""
+        mine = [a for a in self.published.values() if a.locale == locale]
         return sorted(mine, key=lambda a: (a.topic or "~", fold(a.title)))
 
     async def search(

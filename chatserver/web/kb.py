@@ -173,7 +173,7 @@ async def help_page(request: Request) -> Response:
         results = await kb.search(q, locale=lang, limit=MAX_LIMIT, min_score=SUGGEST_SCORE)
     labels = _topic_labels(request, lang)
     groups: dict[str, list[Article]] = {}
-    for article in kb.listing(lang):
+    for article in await kb.pool.run(kb.listing, lang):
         groups.setdefault(labels.get(article.topic or "", ""), []).append(article)
     context = {"q": q, "results": results, "groups": groups, "help_lang": lang, "public": True}
     return render_page(request, "help.html", {**context, "force_lang": lang})
