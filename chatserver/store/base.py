@@ -16,7 +16,9 @@ from typing import Protocol
 
 from ..core.conversation import Conversation, Message, Note, Player
 from ..core.identity import Member
+from ..privacy.policy import Scope
 from .kb import KbStore
+from .privacy import PrivacyStore
 from .reports import ReportStore
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "SaveChat",
     "SessionRecord",
     "Store",
+    "TokenGrant",
 ]
 
 
@@ -63,6 +66,13 @@ class AgentRecord:
     locale: str | None = None  # the console's language they chose (None: the browser's)
     kb_editor: bool = False  # may edit the knowledge base (admins always may)
     bot: bool = False  # a bot account: takes chats of bot_first topics before the queue
+    privacy: bool = False  # may answer data-subject requests (admins always may)
+    totp_secret: str | None = field(default=None, repr=False)  # two-factor sign-in, once set up
+    totp_step: int = 0  # the time step of the last code accepted (a code works once)
+
+    @property
+    def two_factor(self) -> bool:
+        return self.totp_secret is not None
 
     def public(self) -> dict[str, object]:
         return {
@@ -126,6 +136,8 @@ class AttachmentRecord:
     uploaded_by: str  # "player" or "agent:<id>"
     created_at: float
     session_id: str = ""  # the chat's player session (filled in when read)
+    department: str = ""  # the chat's department and agent (filled in when read alone)
+    chat_agent_id: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -191,11 +203,30 @@ class RequestSummary:
 
 @dataclass(slots=True, frozen=True)
 class ConsoleSession:
-    """A signed-in console: whose it is and the CSRF token its forms must carry."""
+    """A signed-in console: whose it is and the CSRF token its forms must carry.
+
+    ``stage`` is ``full`` once signed in; ``totp`` while the two-factor code is awaited and
+    ``enrol`` while two-factor sign-in must be set up: such a session opens no page but
+    those steps."""
 
     agent: AgentRecord
     csrf: str
     expires_at: float
+    stage: str = "full"
+    ip: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class TokenGrant:
+    """An API token: the agent it acts for, its scopes and the departments it is limited to
+    (none: no limit beyond the agent's own)."""
+
+    id: int
+    agent: AgentRecord
+    scopes: tuple[str, ...]
+    departments: tuple[str, ...]
+    label: str = ""
+    created_at: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -371,7 +402,7 @@ Op = (
 )
 
 
-class Store(KbStore, ReportStore, Protocol):
+class Store(KbStore, PrivacyStore, ReportStore, Protocol):
     """Persistence for chats, messages, requests, sessions, agents and tokens."""
 
     async def open(self) -> None: ...
@@ -433,7 +464,20 @@ class Store(KbStore, ReportStore, Protocol):
 
     async def agent_by_username(self, username: str) -> AgentRecord | None: ...
 
-    async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int: ...
+    async def add_token(
+        self,
+        agent_id: int,
+        token_hash: bytes,
+        label: str,
+        now: float,
+        *,
+        scopes: Sequence[str] = ("requests:read", "requests:write", "files:read"),
+        departments: Sequence[str] = (),
+    ) -> int: ...
+
+    async def token_grant(self, token_hash: bytes) -> TokenGrant | None:
+        """The live token with this hash, its agent, scopes and departments."""
+        ...
 
     async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None: ...
 
@@ -450,8 +494,29 @@ class Store(KbStore, ReportStore, Protocol):
         locale: str | None = None,
         kb_editor: bool | None = None,
         bot: bool | None = None,
+        privacy: bool | None = None,
     ) -> AgentRecord:
         """Change the given fields; raises NotFoundError for an unknown agent."""
+        ...
+
+    # -- two-factor sign-in --
+
+    async def set_two_factor(
+        self, agent_id: int, secret: str | None, recovery_hashes: Sequence[bytes], step: int = 0
+    ) -> None: ...
+
+    async def accept_totp_step(self, agent_id: int, step: int) -> bool:
+        """Take a code's time step if later than the last taken (each code works once)."""
+        ...
+
+    async def use_recovery_code(self, agent_id: int, code_hash: bytes, now: float) -> bool: ...
+
+    async def recovery_codes_left(self, agent_id: int) -> int: ...
+
+    async def promote_console_session(
+        self, token_hash: bytes, new_hash: bytes, *, from_stages: tuple[str, ...]
+    ) -> bool:
+        """The sign-in's second step is done: the session becomes full under a new token."""
         ...
 
     # -- console sessions --
@@ -466,10 +531,14 @@ class Store(KbStore, ReportStore, Protocol):
         expires_at: float,
         ip: str | None,
         user_agent: str | None,
+        stage: str = "full",
     ) -> None: ...
 
-    async def console_session(self, token_hash: bytes, now: float) -> ConsoleSession | None:
-        """The live session (not expired, agent not disabled) with this token."""
+    async def console_session(
+        self, token_hash: bytes, now: float, *, stages: tuple[str, ...] = ("full",)
+    ) -> ConsoleSession | None:
+        """The live session (not expired, agent not disabled) with this token and a stage
+        among ``stages``."""
         ...
 
     async def end_console_sessions(
@@ -503,8 +572,10 @@ class Store(KbStore, ReportStore, Protocol):
         until: float | None = None,
         before: float | None = None,
         limit: int = 50,
+        scope: Scope | None = None,
     ) -> list[RequestSummary]:
-        """Requests matching every given filter, newest first; ``before`` pages."""
+        """Requests matching every given filter, newest first; ``before`` pages; ``scope``
+        keeps those the access policy lets a principal see."""
         ...
 
     async def floor_stats(self, since: float) -> FloorStats: ...

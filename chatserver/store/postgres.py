@@ -248,6 +248,18 @@ class PostgresStore(SqlStore):
         except (*_ERRORS, Conflict) as exc:
             raise StoreError(f"write failed: {exc}") from exc
 
+    async def scrub(self) -> None:
+        """After an erasure: vacuum the tables it changed, so the old row versions are
+        removed from their pages rather than left until autovacuum comes by."""
+        try:
+            async with self.pool.acquire() as c:
+                await c.execute(
+                    "VACUUM chats, messages, notes, attachments, requests, request_events,"
+                    " refusals, members, webhook_deliveries"
+                )
+        except _ERRORS as exc:
+            raise StoreError(f"cannot vacuum: {exc}") from exc
+
     # -- the driver: reads and write transactions --------------------------------
 
     async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:

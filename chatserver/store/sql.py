@@ -21,15 +21,15 @@ from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note
 from ..core.identity import Member
 from ..core.requests import check_status_change
 from ..exceptions import ConflictError, NotFoundError
+from ..privacy.policy import Scope
+from .accounts import AccountQueries
 from .base import (
     AddAttachment,
-    AgentRecord,
     AppendMessage,
     AppendNote,
     AttachmentRecord,
     CannedResponse,
     ChatRecord,
-    ConsoleSession,
     CreateChat,
     CreateRequest,
     CreateSession,
@@ -46,8 +46,9 @@ from .base import (
     SessionRecord,
 )
 from .kb import KbQueries
+from .privacy import PrivacyQueries
 from .reports import ReportQueries
-from .tx import Row, Tx
+from .tx import Conflict, Row, Tx
 
 __all__ = [
     "REQUEST_INSERT",
@@ -78,14 +79,6 @@ REQUEST_OPENED = (
 
 def request_params(op: CreateRequest, number: str) -> tuple[Any, ...]:
     return (number, op.chat_id, op.created_at, op.created_at, op.resolution, op.resolution_note)
-
-
-class Conflict(Exception):
-    """A uniqueness rule said no. ``where`` is ``table.column`` (e.g. ``agents.username``)."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(message)
-        self.where = where
 
 
 def migrations(folder: str = "migrations") -> list[tuple[int, str, str]]:
@@ -307,6 +300,8 @@ def _attachment(row: Row) -> AttachmentRecord:
         uploaded_by=row["uploaded_by"],
         created_at=row["created_at"],
         session_id=row["session_id"] if "session_id" in row.keys() else "",
+        department=row["department"] if "department" in row.keys() else "",
+        chat_agent_id=row["chat_agent_id"] if "chat_agent_id" in row.keys() else None,
     )
 
 
@@ -334,24 +329,6 @@ def _note(row: Row) -> Note:
         text=row["text"],
         after_seq=row["after_seq"],
         ts=row["ts"],
-    )
-
-
-def _agent(row: Row) -> AgentRecord:
-    deps = row["departments"]
-    return AgentRecord(
-        id=row["id"],
-        username=row["username"],
-        name=row["name"],
-        role=row["role"],
-        departments=tuple(deps.split(",")) if deps else (),
-        max_chats=row["max_chats"],
-        disabled=bool(row["disabled"]),
-        created_at=row["created_at"],
-        password_hash=row["password_hash"],
-        locale=row["locale"],
-        kb_editor=bool(row["kb_editor"]),
-        bot=bool(row["bot"]),
     )
 
 
@@ -417,35 +394,15 @@ def _in_order(run: list[Op]) -> list[Step]:
     ]
 
 
-async def _set_departments(w: Tx, agent_id: int, departments: Sequence[str]) -> None:
-    await w.executemany(
-        "INSERT INTO agent_departments (agent_id, department) VALUES (?, ?)",
-        [(agent_id, d) for d in sorted(set(departments))],
-    )
-
-
-class SqlStore(KbQueries, ReportQueries):
+class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
     """Every query of the ``Store`` interface; a driver subclass does the I/O."""
 
-    # how the dialect lists an agent's departments, comma-separated and sorted
-    _departments_agg = (
-        "(SELECT group_concat(department, ',') FROM (SELECT department"
-        " FROM agent_departments d WHERE d.agent_id = a.id ORDER BY department))"
-    )
     _like = "LIKE"  # case-insensitive for ASCII in SQLite; PostgreSQL says ILIKE
 
     @staticmethod
     def _ci_eq(column: str) -> str:
         """``column = ?``, ignoring case."""
         return f"{column} = ? COLLATE NOCASE"
-
-    @property
-    def _agent_columns(self) -> str:
-        return f"a.*, {self._departments_agg} AS departments"
-
-    @property
-    def _agent_select(self) -> str:
-        return f"SELECT {self._agent_columns} FROM agents a"
 
     async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         raise NotImplementedError
@@ -574,158 +531,6 @@ class SqlStore(KbQueries, ReportQueries):
             ],
         )
 
-    # -- agents and tokens -----------------------------------------------------
-
-    async def add_agent(
-        self,
-        *,
-        username: str,
-        name: str,
-        password_hash: str | None,
-        role: str,
-        departments: Sequence[str],
-        max_chats: int,
-        now: float,
-    ) -> AgentRecord:
-        async def work(w: Tx) -> int:
-            try:
-                agent_id = await w.insert(
-                    "INSERT INTO agents (username, name, password_hash, role, max_chats,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                    (username, name, password_hash, role, max_chats, now),
-                )
-            except Conflict as exc:
-                if exc.where == "agents.username":
-                    raise ConflictError(
-                        "username_taken", f"an agent named {username!r} already exists"
-                    ) from exc
-                raise
-            await _set_departments(w, agent_id, departments)
-            return agent_id
-
-        agent = await self.agent(await self._transaction(work, "cannot add agent"))
-        assert agent is not None
-        return agent
-
-    async def update_agent(
-        self,
-        agent_id: int,
-        *,
-        name: str | None = None,
-        role: str | None = None,
-        departments: Sequence[str] | None = None,
-        max_chats: int | None = None,
-        disabled: bool | None = None,
-        password_hash: str | None = None,
-        locale: str | None = None,
-        kb_editor: bool | None = None,
-        bot: bool | None = None,
-    ) -> AgentRecord:
-        changes = {
-            "name": name,
-            "role": role,
-            "max_chats": max_chats,
-            "disabled": None if disabled is None else int(disabled),
-            "password_hash": password_hash,
-            "locale": locale,
-            "kb_editor": None if kb_editor is None else int(kb_editor),
-            "bot": None if bot is None else int(bot),
-        }
-        sets = {k: v for k, v in changes.items() if v is not None}
-
-        async def work(w: Tx) -> None:
-            if sets:
-                changed = await w.execute(
-                    f"UPDATE agents SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
-                    (*sets.values(), agent_id),
-                )
-                if changed == 0:
-                    raise NotFoundError("agent_not_found", "no such agent")
-            if departments is not None:
-                await w.execute("DELETE FROM agent_departments WHERE agent_id = ?", (agent_id,))
-                await _set_departments(w, agent_id, departments)
-
-        await self._transaction(work, "cannot change agent")
-        agent = await self.agent(agent_id)
-        if agent is None:
-            raise NotFoundError("agent_not_found", "no such agent")
-        return agent
-
-    async def list_agents(self) -> list[AgentRecord]:
-        return [_agent(r) for r in await self._fetch(self._agent_select + " ORDER BY a.username")]
-
-    async def agent(self, agent_id: int) -> AgentRecord | None:
-        rows = await self._fetch(self._agent_select + " WHERE a.id = ?", (agent_id,))
-        return _agent(rows[0]) if rows else None
-
-    async def agent_by_username(self, username: str) -> AgentRecord | None:
-        rows = await self._fetch(self._agent_select + " WHERE a.username = ?", (username,))
-        return _agent(rows[0]) if rows else None
-
-    async def add_token(self, agent_id: int, token_hash: bytes, label: str, now: float) -> int:
-        async def work(w: Tx) -> int:
-            return await w.insert(
-                "INSERT INTO api_tokens (agent_id, token_hash, label, created_at)"
-                " VALUES (?, ?, ?, ?) RETURNING id",
-                (agent_id, token_hash, label, now),
-            )
-
-        return await self._transaction(work, "cannot add token")
-
-    async def agent_by_token(self, token_hash: bytes) -> AgentRecord | None:
-        rows = await self._fetch(
-            self._agent_select + " JOIN api_tokens t ON t.agent_id = a.id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0",
-            (token_hash,),
-        )
-        return _agent(rows[0]) if rows else None
-
-    # -- console sessions ------------------------------------------------------
-
-    async def add_console_session(
-        self,
-        token_hash: bytes,
-        agent_id: int,
-        csrf: str,
-        *,
-        now: float,
-        expires_at: float,
-        ip: str | None,
-        user_agent: str | None,
-    ) -> None:
-        async def work(w: Tx) -> None:
-            # sessions that ran out go when a new one starts: no sweeper needed
-            await w.execute("DELETE FROM console_sessions WHERE expires_at < ?", (now,))
-            await w.execute(
-                "INSERT INTO console_sessions (token_hash, agent_id, csrf, created_at,"
-                " expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (token_hash, agent_id, csrf, now, expires_at, ip, user_agent),
-            )
-
-        await self._transaction(work, "cannot start console session")
-
-    async def console_session(self, token_hash: bytes, now: float) -> ConsoleSession | None:
-        rows = await self._fetch(
-            f"SELECT {self._agent_columns}, s.csrf, s.expires_at FROM console_sessions s"
-            " JOIN agents a ON a.id = s.agent_id"
-            " WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0",
-            (token_hash, now),
-        )
-        if not rows:
-            return None
-        return ConsoleSession(_agent(rows[0]), rows[0]["csrf"], rows[0]["expires_at"])
-
-    async def end_console_sessions(
-        self, *, token_hash: bytes | None = None, agent_id: int | None = None
-    ) -> None:
-        async def work(w: Tx) -> None:
-            if token_hash is not None:
-                await w.execute("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
-            if agent_id is not None:
-                await w.execute("DELETE FROM console_sessions WHERE agent_id = ?", (agent_id,))
-
-        await self._transaction(work, "cannot end console session")
-
     # -- canned responses ------------------------------------------------------
 
     async def canned_responses(self) -> list[CannedResponse]:
@@ -778,9 +583,19 @@ class SqlStore(KbQueries, ReportQueries):
         until: float | None = None,
         before: float | None = None,
         limit: int = 50,
+        scope: Scope | None = None,
     ) -> list[RequestSummary]:
         where: list[str] = []
         params: list[object] = []
+        if scope is not None and scope.departments is not None:
+            # what the access policy lets this principal see (privacy.policy.request_scope)
+            seen = sorted(scope.departments)
+            either = [f"c.department IN ({', '.join('?' for _ in seen)})"] if seen else []
+            params.extend(seen)
+            if scope.agent_id is not None:
+                either.append("c.agent_id = ?")
+                params.append(scope.agent_id)
+            where.append("(" + " OR ".join(either or ["1 = 0"]) + ")")
         if number is not None:
             where.append("r.number = ?")
             params.append(number)
@@ -836,8 +651,8 @@ class SqlStore(KbQueries, ReportQueries):
 
     async def attachment(self, file_id: str) -> AttachmentRecord | None:
         rows = await self._fetch(
-            "SELECT f.*, c.session_id FROM attachments f JOIN chats c ON c.id = f.chat_id"
-            " WHERE f.id = ?",
+            "SELECT f.*, c.session_id, c.department, c.agent_id AS chat_agent_id"
+            " FROM attachments f JOIN chats c ON c.id = f.chat_id WHERE f.id = ?",
             (file_id,),
         )
         return _attachment(rows[0]) if rows else None

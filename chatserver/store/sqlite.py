@@ -158,6 +158,8 @@ class SqliteStore(SqlStore):
         await conn.execute_fetchall("PRAGMA foreign_keys = ON")
         await conn.execute_fetchall(f"PRAGMA synchronous = {self.synchronous.upper()}")
         await conn.execute_fetchall("PRAGMA wal_autocheckpoint = 0")  # see _checkpoints
+        # what is deleted or changed is overwritten with zeros, not left in free space
+        await conn.execute_fetchall("PRAGMA secure_delete = ON")
         return conn
 
     def _connect_sync(self) -> sqlite3.Connection:
@@ -166,6 +168,7 @@ class SqliteStore(SqlStore):
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
+        conn.execute("PRAGMA secure_delete = ON")
         return conn
 
     def _connect_batch(self) -> sqlite3.Connection:
@@ -204,6 +207,21 @@ class SqliteStore(SqlStore):
         if await thread.run(_checkpoint_now, conn) >= RESTART_FRAMES:
             async with self._lock:
                 await thread.run(_checkpoint_now, conn)
+
+    async def scrub(self) -> None:
+        """After an erasure: copy the whole WAL into the database (where secure_delete has
+        zeroed what was removed) and cut the WAL to nothing, so no old page survives there.
+        Commits wait meanwhile; a reader still on an old snapshot makes it try again."""
+        thread, conn = self._checkpoint_thread, self._checkpoint
+        if conn is None or thread is None:
+            return
+        for _ in range(50):
+            async with self._lock:
+                busy = await thread.run(_truncate_wal, conn)
+            if not busy:
+                return
+            await asyncio.sleep(0.05)
+        raise StoreError("the WAL could not be emptied: a reader kept an old snapshot")
 
     async def claim(self, wait: float) -> bool:
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -455,6 +473,12 @@ def _checkpoint_now(c: sqlite3.Connection) -> int:
     """Copy the WAL into the database; returns how many frames the WAL holds."""
     _busy, frames, _copied = c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return int(frames)
+
+
+def _truncate_wal(c: sqlite3.Connection) -> bool:
+    """A TRUNCATE checkpoint; True if a reader kept it from finishing."""
+    busy, _frames, _copied = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return bool(busy)
 
 
 def _create_request(c: sqlite3.Connection, op: CreateRequest) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-__all__ = ["Row", "Tx"]
+__all__ = ["Conflict", "Row", "Tx"]
 
 Row = Any  # sqlite3.Row or asyncpg.Record: both index by column name and have keys()
 
@@ -24,3 +24,11 @@ class Tx(Protocol):
     async def insert(self, sql: str, params: Sequence[Any]) -> int:
         """Run an ``INSERT ... RETURNING id``; the new row's id."""
         ...
+
+
+class Conflict(Exception):
+    """A uniqueness rule said no. ``where`` is ``table.column`` (e.g. ``agents.username``)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where

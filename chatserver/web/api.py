@@ -13,9 +13,11 @@ from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import AuthError, ClientError, NotFoundError, StoreError
 from ..hub import Hub
-from ..security import same_secret, token_hash
+from ..privacy.policy import need
+from ..security import same_secret
 from ..store import AgentRecord, RequestRecord, RequestSummary
-from .auth import check_csrf, console_session, credential
+from .access import api_caller, search_scope, visible_request
+from .auth import credential
 from .errors import error_response
 
 __all__ = ["get_request", "healthz", "list_requests", "metrics", "readyz", "topics"]
@@ -89,20 +91,8 @@ async def topics(request: Request) -> JSONResponse:
 
 
 async def api_agent(request: Request) -> AgentRecord:
-    """The agent behind ``Authorization: Bearer <API token>``, or the console's sign-in
-    cookie (which must come with its ``X-CSRF-Token`` for anything but reads)."""
-    token = credential(request, "bearer")
-    if token is not None:
-        agent = await _hub(request).store.agent_by_token(token_hash(token))
-        if agent is None:
-            raise AuthError("invalid_token", "unknown or revoked API token")
-        return agent
-    session = await console_session(request)
-    if session is not None:
-        if request.method not in ("GET", "HEAD"):
-            check_csrf(request, session.csrf, None)
-        return session.agent
-    raise AuthError("auth_required", "send an API token: Authorization: Bearer <token>")
+    """The agent behind an API token or the console's cookie (``access.api_caller``)."""
+    return (await api_caller(request)).agent
 
 
 def iso(t: float | None) -> str | None:
@@ -172,7 +162,8 @@ async def list_requests(request: Request) -> JSONResponse:
     """GET /api/requests: filter by ``q`` (number, or any part of a name, username or
     e-mail), ``username``, ``email``, ``since`` and ``until``; newest first, paged by
     ``before`` (the ``next_before`` of the previous page)."""
-    await api_agent(request)
+    caller = await api_caller(request)
+    need(caller.principal, "requests:read")
     params = request.query_params
     try:
         limit = min(max(int(params.get("limit", "50")), 1), 200)
@@ -192,7 +183,11 @@ async def list_requests(request: Request) -> JSONResponse:
             store_filters["number"] = parse_request_number(q)
         except InvalidRequestNumber:
             store_filters["text"] = q
-    rows = await hub.store.search_requests(limit=limit, **store_filters)  # type: ignore[arg-type]
+    rows = await hub.store.search_requests(
+        limit=limit,
+        scope=search_scope(caller),
+        **store_filters,  # type: ignore[arg-type]
+    )
     more = len(rows) == limit
     return JSONResponse(
         {
@@ -204,9 +199,6 @@ async def list_requests(request: Request) -> JSONResponse:
 
 async def get_request(request: Request) -> JSONResponse:
     """GET /api/requests/{number}: a request and its transcript."""
-    await api_agent(request)
-    number = parse_request_number(request.path_params["number"])
-    rec = await _hub(request).store.request(number)
-    if rec is None:
-        raise NotFoundError("request_not_found", "no request has this number")
+    caller = await api_caller(request)
+    rec = await visible_request(request, caller, request.path_params["number"])
     return JSONResponse(request_json(rec))

@@ -14,11 +14,13 @@ from starlette.responses import RedirectResponse, Response
 
 from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
-from ..exceptions import AuthError, ClientError
+from ..exceptions import AuthError, ClientError, NotFoundError
 from ..hub import Hub
 from ..pools import Busy
+from ..privacy.policy import Scope
 from ..security import hash_password, verify_password
 from ..store import ConsoleSession, RequestRecord
+from .access import audit, search_scope, session_caller, visible_request
 from .auth import (
     LOGIN_CSRF_COOKIE,
     SignInThrottle,
@@ -250,7 +252,8 @@ async def requests_page(request: Request) -> Response:
     q = request.query_params.get("q", "").strip()[:200]
     results = None
     if q:
-        results = await search(_hub(request), q, limit=100)
+        scope = search_scope(session_caller(request, session))
+        results = await search(_hub(request), q, limit=100, scope=scope)
     return render(
         request,
         "requests.html",
@@ -264,31 +267,40 @@ async def requests_page(request: Request) -> Response:
     )
 
 
-async def search(hub: Hub, q: str, *, limit: int, before: float | None = None) -> list[Any]:
-    """One box: a request number finds that request; anything else a player."""
+async def search(
+    hub: Hub, q: str, *, limit: int, scope: Scope, before: float | None = None
+) -> list[Any]:
+    """One box: a request number finds that request; anything else a player. Only what
+    ``scope`` (the access policy's answer for the caller) covers."""
     try:
         number = parse_request_number(q)
     except InvalidRequestNumber:
-        return await hub.store.search_requests(text=q, limit=limit, before=before)
-    return await hub.store.search_requests(number=number, limit=limit, before=before)
+        return await hub.store.search_requests(text=q, limit=limit, before=before, scope=scope)
+    return await hub.store.search_requests(number=number, limit=limit, before=before, scope=scope)
 
 
-async def _record(request: Request) -> RequestRecord | Response:
+async def _record(
+    request: Request, session: ConsoleSession, action: str = "request.view"
+) -> RequestRecord | Response:
+    """The request, if this console may see it (the same 404 page as for an unknown number);
+    the view is audited."""
     try:
-        number = parse_request_number(request.path_params["number"])
+        return await visible_request(
+            request, session_caller(request, session), request.path_params["number"],
+            action=action,
+        )  # fmt: skip
     except InvalidRequestNumber as err:
-        return render(request, "error.html", {"message": err.message}, 400)
-    rec = await _hub(request).store.request(number)
-    if rec is None:
-        return render(request, "error.html", {"message": "No request has this number."}, 404)
-    return rec
+        return render(request, "error.html", {"me": session, "message": err.message}, 400)
+    except NotFoundError:
+        message = "No request has this number."
+        return render(request, "error.html", {"me": session, "message": message}, 404)
 
 
 async def request_page(request: Request) -> Response:
     session = await page_session(request)
     if isinstance(session, Response):
         return session
-    rec = await _record(request)
+    rec = await _record(request, session)
     if isinstance(rec, Response):
         return rec
     return render(
@@ -314,10 +326,15 @@ async def status_form(request: Request) -> Response:
     form = await checked_form(request, session)
     note = form.get("note", "").strip()[:2000] or None
     number = request.path_params["number"]
+    rec = await _record(request, session, action="")
+    if isinstance(rec, Response):
+        return rec
     try:
-        await change_status(
+        rec = await change_status(
             _hub(request), number, str(form.get("status") or ""), session.agent, note
         )
+        caller = session_caller(request, session)
+        await audit(request, caller, "request.status", rec.number, {"status": rec.status})
     except ClientError as err:
         return render(
             request, "error.html", {"me": session, "message": err.message}, err.http_status
@@ -327,11 +344,11 @@ async def status_form(request: Request) -> Response:
 
 async def export(request: Request) -> Response:
     """The transcript as a download: .json, .txt, or a printable .html page."""
-    await require(request)
+    session = await require(request)
     fmt = request.path_params["fmt"]
     if fmt not in EXPORTS:
         return render(request, "error.html", {"message": "Export as .json, .txt or .html."}, 404)
-    rec = await _record(request)
+    rec = await _record(request, session, action="transcript.export")
     if isinstance(rec, Response):
         return rec
     return transcript_response(rec, fmt, request, download=fmt != "html")

@@ -4,8 +4,9 @@
   (never in a URL). They may upload into their live chat and download their own
   chats' files.
 - Agents send an API token, or the console's cookie (uploads then also need the
-  ``X-CSRF-Token`` header). They may upload into chats assigned to them and download
-  any file.
+  ``X-CSRF-Token`` header). They may upload into chats assigned to them, and download the
+  files of the requests the access policy lets them see (``privacy.policy``: 404 for the
+  rest); each download leaves an audit entry.
 
 Every download is an attachment (thumbnails are shown inline) with
 ``X-Content-Type-Options: nosniff`` and a CSP that lets nothing run.
@@ -27,6 +28,7 @@ from ..hub import Hub
 from ..hub.state import AgentPresence, LiveChat
 from ..protocol import file_dict
 from ..security import new_id, token_hash
+from .access import api_caller, visible_file
 from .api import api_agent
 from .auth import credential
 
@@ -110,23 +112,24 @@ def _forget(hub: Hub, *keys: str | None) -> None:
 async def download(request: Request) -> Response:
     """GET /api/files/{file}[/thumbnail]: for the chat's player and for agents."""
     hub = _hub(request)
-    rec = await hub.store.attachment(request.path_params["file"])
     token = credential(request, "session")
     if token is not None:
+        rec = await hub.store.attachment(request.path_params["file"])
         session = await hub.find_session(token)
         if rec is None or session is None or session.id != rec.session_id:
             raise NotFoundError("file_not_found", "no such file in your chats")
     else:
         try:
-            await api_agent(request)
+            caller = await api_caller(request)
         except AuthError as err:
             if err.code != "auth_required":
                 raise  # a token was sent and is wrong: invalid_token, as elsewhere
             raise AuthError(
                 "auth_required", "send your chat session or an API token to download files"
             ) from None
-        if rec is None:
-            raise NotFoundError("file_not_found", "no such file")
+        rec = await visible_file(request, caller, request.path_params["file"])
+    if not rec.storage_key:
+        raise NotFoundError("file_not_found", "this file was erased")
     thumbnail = request.url.path.endswith("/thumbnail")
     key = rec.thumb_key if thumbnail else rec.storage_key
     if key is None or hub.files is None:

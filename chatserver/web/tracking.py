@@ -22,7 +22,8 @@ from ..hub import Hub
 from ..store import AgentRecord, EnqueueWebhooks, RequestRecord
 from ..throttle import FailureThrottle
 from ..webhooks import request_updated_body
-from .api import api_agent, iso, request_json
+from .access import api_caller, audit, visible_request
+from .api import iso, request_json
 from .auth import secure_headers
 from .origins import client_address
 from .pages import render
@@ -76,13 +77,6 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-async def _record(hub: Hub, raw: str) -> RequestRecord:
-    rec = await hub.store.request(parse_request_number(raw))
-    if rec is None:
-        raise NotFoundError("request_not_found", "no request has this number")
-    return rec
-
-
 async def change_status(
     hub: Hub, raw_number: str, wanted: str, agent: AgentRecord, note: str | None
 ) -> RequestRecord:
@@ -111,7 +105,8 @@ async def change_status(
 
 async def set_status(request: Request) -> JSONResponse:
     """POST /api/requests/{number}/status ``{"status", "note"?}``."""
-    agent = await api_agent(request)
+    caller = await api_caller(request)
+    agent = caller.agent
     try:
         data = await request.json()
     except ValueError:
@@ -121,27 +116,33 @@ async def set_status(request: Request) -> JSONResponse:
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ClientError("invalid_field", "note is text up to 2000 characters", field="note")
+    await visible_request(
+        request, caller, request.path_params["number"], scope="requests:write", action=None
+    )
     rec = await change_status(
         _hub(request), request.path_params["number"], data["status"], agent, note or None
     )
+    await audit(request, caller, "request.status", rec.number, {"status": rec.status})
     return JSONResponse(request_json(rec))
 
 
 async def request_transcript(request: Request) -> Response:
     """GET /api/requests/{number}/transcript?format=json|txt|html."""
-    await api_agent(request)
+    caller = await api_caller(request)
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "txt", "html"):
         raise ClientError("invalid_field", "format is json, txt or html", field="format")
-    rec = await _record(_hub(request), request.path_params["number"])
+    rec = await visible_request(
+        request, caller, request.path_params["number"], action="transcript.export"
+    )
     return transcript_response(rec, fmt, request, download=False)
 
 
 async def request_files(request: Request) -> JSONResponse:
     """GET /api/requests/{number}/files: the chat's attachments."""
-    await api_agent(request)
+    caller = await api_caller(request)
     hub = _hub(request)
-    rec = await _record(hub, request.path_params["number"])
+    rec = await visible_request(request, caller, request.path_params["number"])
     base = hub.settings.base_url
     return JSONResponse(
         {

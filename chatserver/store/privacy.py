@@ -1,0 +1,415 @@
+"""Personal data's queries, shared by both SQL stores (``SqlStore`` inherits them): the audit
+trail (appended under the chain's head row, so two writers never fork it), finding a data
+subject's chats, erasing them, and the retention purge's batches."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from ..core.requests import format_request_number
+from ..privacy.audit import AuditEntry, entry_hash
+from .tx import Row, Tx
+
+__all__ = ["AuditHead", "Erased", "PrivacyQueries", "PrivacyStore", "Subject"]
+
+T = TypeVar("T")
+
+CLOSED = ("resolved", "closed")  # a request in these statuses counts as closed since updated_at
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who a data-subject request is about: any of their member id, username, e-mail."""
+
+    member_id: str | None = None
+    username: str | None = None
+    email: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.member_id or self.username or self.email)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    seq: int
+    hash: str
+    first_seq: int
+    first_prev: str
+
+
+@dataclass(slots=True)
+class Erased:
+    """What an erasure (or a purge batch) removed, and the files to delete once committed."""
+
+    chats: int = 0
+    messages: int = 0
+    notes: int = 0
+    attachments: int = 0
+    refusals: int = 0
+    members: int = 0
+    deliveries: int = 0
+    audit: int = 0
+    file_keys: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            k: getattr(self, k)
+            for k in ("chats", "messages", "notes", "attachments", "refusals", "members",
+                      "deliveries", "audit")
+            if getattr(self, k)
+        }  # fmt: skip
+
+
+class PrivacyStore(Protocol):
+    """Personal data's part of the ``Store`` interface."""
+
+    async def audit_append(self, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
+        """Append entries to the chain in one transaction; returns them with seq and hash."""
+        ...
+
+    async def audit_head(self) -> AuditHead: ...
+
+    async def audit_walk(self, after_seq: int, limit: int) -> list[AuditEntry]:
+        """Entries in chain order after ``after_seq`` (for verifying)."""
+        ...
+
+    async def audit_search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first; ``before_seq`` pages."""
+        ...
+
+    async def subject_chats(self, subject: Subject) -> list[tuple[str, str | None, str]]:
+        """(chat id, request number, state) of every chat the subject had, oldest first."""
+        ...
+
+    async def subject_refusals(self, subject: Subject) -> list[dict[str, Any]]: ...
+
+    async def subject_member(self, subject: Subject) -> dict[str, Any] | None: ...
+
+    async def erase_subject(self, subject: Subject, chat_ids: Sequence[str], now: float) -> Erased:
+        """Remove personal fields and every message, note and file name of these chats,
+        the subject's refusals, member row and webhook deliveries, in one transaction.
+        Request numbers, statuses, times and ratings stay (anonymous statistics)."""
+        ...
+
+    async def scrub(self) -> None:
+        """Make removed data unreadable in the database's files too (SQLite: checkpoint and
+        truncate the WAL; PostgreSQL: vacuum the tables erasures touch)."""
+        ...
+
+    async def purge_batch(
+        self, kind: str, before: float, limit: int, *, dry_run: bool = False
+    ) -> Erased:
+        """Up to ``limit`` items of ``kind`` kept past ``before``; with ``dry_run``, only
+        count them."""
+        ...
+
+
+def _entry(r: Row) -> AuditEntry:
+    return AuditEntry(
+        at=r["at"],
+        actor=r["actor"],
+        action=r["action"],
+        target=r["target"],
+        detail=r["detail"],
+        ip=r["ip"],
+        seq=r["seq"],
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+    )
+
+
+def _subject_where(subject: Subject, alias: str = "c") -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if subject.member_id:
+        clauses.append(f"{alias}.member_id = ?")
+        params.append(subject.member_id)
+    if subject.username:
+        clauses.append(f"lower({alias}.{'player_' if alias == 'c' else ''}username) = lower(?)")
+        params.append(subject.username)
+    if subject.email:
+        clauses.append(f"lower({alias}.{'player_' if alias == 'c' else ''}email) = lower(?)")
+        params.append(subject.email)
+    return "(" + " OR ".join(clauses or ["1 = 0"]) + ")", params
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
+
+
+class PrivacyQueries:
+    """The driver supplies ``_fetch`` and ``_transaction``."""
+
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def _transaction(self, work: Callable[[Tx], Awaitable[T]], what: str) -> T:
+        raise NotImplementedError
+
+    # -- the audit trail ------------------------------------------------------------
+
+    async def audit_append(self, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
+        if not entries:
+            return []
+
+        async def work(w: Tx) -> list[AuditEntry]:
+            # taking the head row first serialises appenders (PostgreSQL locks the row;
+            # SQLite has one writer): the chain never forks
+            head = await w.fetch(
+                "UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash",
+                (len(entries),),
+            )
+            seq = int(head[0]["seq"]) - len(entries)
+            prev = str(head[0]["hash"])
+            out = []
+            for e in entries:
+                seq += 1
+                e = AuditEntry(round(e.at, 6), e.actor, e.action, e.target, e.detail, e.ip)
+                h = entry_hash(prev, seq, e)
+                out.append(
+                    AuditEntry(e.at, e.actor, e.action, e.target, e.detail, e.ip, seq, prev, h)
+                )
+                prev = h
+            await w.executemany(
+                "INSERT INTO audit_log (seq, at, actor, action, target, detail, ip, prev_hash,"
+                " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (e.seq, e.at, e.actor, e.action, e.target, e.detail, e.ip, e.prev_hash, e.hash)
+                    for e in out
+                ],
+            )
+            await w.execute("UPDATE audit_head SET hash = ? WHERE id = 1", (prev,))
+            return out
+
+        return await self._transaction(work, "cannot write the audit trail")
+
+    async def audit_head(self) -> AuditHead:
+        r = (await self._fetch("SELECT * FROM audit_head WHERE id = 1"))[0]
+        return AuditHead(r["seq"], r["hash"], r["first_seq"], r["first_prev"])
+
+    async def audit_walk(self, after_seq: int, limit: int) -> list[AuditEntry]:
+        rows = await self._fetch(
+            "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+        )
+        return [_entry(r) for r in rows]
+
+    async def audit_search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        where, params = [], []
+        for clause, value in (
+            ("actor = ?", actor),
+            ("action = ?", action),
+            ("target = ?", target),
+            ("at >= ?", since),
+            ("at < ?", until),
+            ("seq < ?", before_seq),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        sql = "SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = await self._fetch(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit))
+        return [_entry(r) for r in rows]
+
+    # -- data subjects ----------------------------------------------------------------
+
+    async def subject_chats(self, subject: Subject) -> list[tuple[str, str | None, str]]:
+        where, params = _subject_where(subject)
+        rows = await self._fetch(
+            "SELECT c.id, r.number, c.state FROM chats c LEFT JOIN requests r ON r.chat_id = c.id"
+            f" WHERE {where} ORDER BY c.created_at, c.id",
+            params,
+        )
+        return [(r["id"], r["number"], r["state"]) for r in rows]
+
+    async def subject_refusals(self, subject: Subject) -> list[dict[str, Any]]:
+        where, params = _subject_where(subject, "f")
+        rows = await self._fetch(f"SELECT * FROM refusals f WHERE {where} ORDER BY at", params)
+        return [dict(zip(r.keys(), tuple(r), strict=True)) for r in rows]
+
+    async def subject_member(self, subject: Subject) -> dict[str, Any] | None:
+        where, params = _subject_where(subject, "m")
+        rows = await self._fetch(f"SELECT * FROM members m WHERE {where}", params)
+        return dict(zip(rows[0].keys(), tuple(rows[0]), strict=True)) if rows else None
+
+    async def erase_subject(self, subject: Subject, chat_ids: Sequence[str], now: float) -> Erased:
+        ids = list(chat_ids)
+
+        async def work(w: Tx) -> Erased:
+            out = Erased()
+            if ids:
+                out = await _erase_chats(w, ids, now, identity=True)
+            where, params = _subject_where(subject, "f")
+            out.refusals = await w.execute(
+                "UPDATE refusals SET member_id = NULL, username = NULL, email = NULL,"
+                f" session_id = NULL WHERE id IN (SELECT f.id FROM refusals f WHERE {where})",
+                params,
+            )
+            where, params = _subject_where(subject, "m")
+            out.members = await w.execute(
+                f"DELETE FROM members WHERE member_id IN (SELECT m.member_id FROM members m"
+                f" WHERE {where})",
+                params,
+            )
+            return out
+
+        return await self._transaction(work, "cannot erase")
+
+    async def purge_batch(
+        self, kind: str, before: float, limit: int, *, dry_run: bool = False
+    ) -> Erased:
+        if kind in ("messages", "notes", "attachments"):
+            return await self._purge_chats(kind, before, limit, dry_run)
+        if kind == "refusals":
+            return await self._purge_rows(
+                "refusals", "id", "at < ? AND at < coalesce((SELECT at FROM report_marks"
+                " WHERE name = 'refusals'), 0)", before, limit, dry_run,
+            )  # fmt: skip
+        if kind == "deliveries":
+            return await self._purge_rows(
+                "webhook_deliveries", "id", "created_at < ? AND status != 'pending'",
+                before, limit, dry_run,
+            )  # fmt: skip
+        if kind == "audit":
+            return await self._purge_audit(before, limit, dry_run)
+        raise ValueError(f"unknown kind {kind!r}")
+
+    async def _purge_chats(self, kind: str, before: float, limit: int, dry_run: bool) -> Erased:
+        left = {
+            "messages": "EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = c.id AND m.text != '')",
+            "notes": "EXISTS (SELECT 1 FROM notes n WHERE n.chat_id = c.id AND n.text != '')",
+            "attachments": "EXISTS (SELECT 1 FROM attachments f WHERE f.chat_id = c.id"
+            " AND f.storage_key != '')",
+        }[kind]
+        rows = await self._fetch(
+            "SELECT c.id FROM requests r JOIN chats c ON c.id = r.chat_id"
+            f" WHERE r.status IN ({_marks(len(CLOSED))}) AND r.updated_at < ? AND {left}"
+            " ORDER BY r.updated_at LIMIT ?",
+            (*CLOSED, before, limit),
+        )
+        ids = [r["id"] for r in rows]
+        if dry_run or not ids:
+            return Erased(chats=len(ids))
+
+        async def work(w: Tx) -> Erased:
+            return await _erase_chats(w, ids, None, identity=False, only=kind)
+
+        return await self._transaction(work, f"cannot purge {kind}")
+
+    async def _purge_rows(
+        self, table: str, key: str, where: str, before: float, limit: int, dry_run: bool
+    ) -> Erased:
+        sql = f"SELECT {key} FROM {table} WHERE {where} LIMIT ?"
+        rows = await self._fetch(sql, (before, limit))
+        keys = [r[key] for r in rows]
+        n = len(keys)
+        if not dry_run and keys:
+
+            async def work(w: Tx) -> int:
+                return await w.execute(
+                    f"DELETE FROM {table} WHERE {key} IN ({_marks(len(keys))})", keys
+                )
+
+            n = await self._transaction(work, f"cannot purge {table}")
+        return Erased(refusals=n) if table == "refusals" else Erased(deliveries=n)
+
+    async def _purge_audit(self, before: float, limit: int, dry_run: bool) -> Erased:
+        rows = await self._fetch(
+            "SELECT seq, hash FROM audit_log WHERE seq IN (SELECT seq FROM audit_log"
+            " ORDER BY seq LIMIT ?) AND at < ? ORDER BY seq",
+            (limit, before),
+        )
+        # only a run from the start goes, so what stays is still one unbroken chain
+        first = await self.audit_head()
+        upto, last_hash, expect = 0, "", first.first_seq
+        for r in rows:
+            if r["seq"] != expect:
+                break
+            upto, last_hash, expect = r["seq"], r["hash"], r["seq"] + 1
+        if dry_run or not upto:
+            return Erased(audit=max(0, upto - first.first_seq + 1) if upto else 0)
+
+        async def work(w: Tx) -> int:
+            n = await w.execute("DELETE FROM audit_log WHERE seq <= ?", (upto,))
+            await w.execute(
+                "UPDATE audit_head SET first_seq = ?, first_prev = ? WHERE id = 1",
+                (upto + 1, last_hash),
+            )
+            return n
+
+        return Erased(audit=await self._transaction(work, "cannot purge the audit trail"))
+
+
+async def _erase_chats(
+    w: Tx, ids: list[str], now: float | None, *, identity: bool, only: str | None = None
+) -> Erased:
+    """Blank what these chats hold about people; ``only`` one kind (a retention purge)."""
+    out = Erased(chats=len(ids))
+    marks = _marks(len(ids))
+    if only in (None, "attachments"):
+        files = await w.fetch(
+            f"SELECT storage_key, thumb_key FROM attachments WHERE chat_id IN ({marks})"
+            " AND storage_key != ''",
+            ids,
+        )
+        out.file_keys = [k for f in files for k in (f["storage_key"], f["thumb_key"]) if k]
+        out.attachments = await w.execute(
+            "UPDATE attachments SET name = 'erased', sha256 = '', storage_key = '',"
+            f" thumb_key = NULL WHERE chat_id IN ({marks}) AND storage_key != ''",
+            ids,
+        )
+    if only in (None, "messages"):
+        out.messages = await w.execute(
+            f"UPDATE messages SET text = '' WHERE chat_id IN ({marks}) AND text != ''", ids
+        )
+    if only in (None, "notes"):
+        out.notes = await w.execute(
+            f"UPDATE notes SET text = '' WHERE chat_id IN ({marks}) AND text != ''", ids
+        )
+    if identity:
+        await w.execute(
+            "UPDATE chats SET player_name = NULL, player_username = NULL, player_email = NULL,"
+            f" member_id = NULL, erased_at = ? WHERE id IN ({marks})",
+            (now, *ids),
+        )
+        numbers = [
+            r["number"]
+            for r in await w.fetch(f"SELECT number FROM requests WHERE chat_id IN ({marks})", ids)
+        ]
+        await w.execute(
+            "UPDATE requests SET rating_comment = NULL, resolution_note = NULL"
+            f" WHERE chat_id IN ({marks})",
+            ids,
+        )
+        if numbers:
+            await w.execute(
+                f"UPDATE request_events SET note = NULL WHERE number IN ({_marks(len(numbers))})",
+                numbers,
+            )
+        # deliveries name the player: those about these chats go, sent or not
+        for key in [*ids, *(format_request_number(n) for n in numbers)]:
+            out.deliveries += await w.execute(
+                "DELETE FROM webhook_deliveries WHERE body LIKE ?", (f"%{key}%",)
+            )
+    return out
