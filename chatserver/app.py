@@ -27,7 +27,7 @@ from .reports.schedule import parse_recipients
 from .reports.service import Reports, WeeklyMail
 from .store import database_label, make_store
 from .throttle import FailureThrottle, Window
-from .web import admin, api, console, openapi, tracking, widget
+from .web import admin, api, console, openapi, security, tracking, widget
 from .web import files as files_web
 from .web import kb as kb_web
 from .web import reports as reports_web
@@ -168,6 +168,10 @@ def create_app(
         Route("/console", console.workspace),
         Route("/console/login", console.login_page, methods=["GET"]),
         Route("/console/login", console.login, methods=["POST"]),
+        Route("/console/login/code", security.code_page, methods=["GET"]),
+        Route("/console/login/code", security.code_submit, methods=["POST"]),
+        Route("/console/security", security.security_page, methods=["GET"]),
+        Route("/console/security/enrol", security.enrol, methods=["POST"]),
         Route("/console/logout", console.logout, methods=["POST"]),
         Route("/console/language", console.language, methods=["POST"]),
         Route("/console/floor", console.floor),

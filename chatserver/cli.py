@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import getpass
 import logging
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,14 +18,18 @@ import uvicorn
 
 from . import __version__
 from .app import create_app
+from .cliutil import settings_of, with_store
 from .config import Settings, load_routing
 from .core.identity import Member
 from .core.routing import ALL_DEPARTMENTS
 from .exceptions import ChatServerError, ClientError, StoreError
 from .kb.folder import read_folder, write_folder
+from .privacy.audit import AuditEntry, detail_text
+from .privacy.commands import add_commands
+from .privacy.policy import DEFAULT_SCOPES, SCOPES, check_scopes
 from .security import hash_password, new_token, token_hash
 from .server import tune_runtime, uvicorn_config
-from .store import Store, database_label, make_store
+from .store import Store, database_label
 
 __all__ = ["main"]
 
@@ -34,26 +37,8 @@ T = TypeVar("T")
 MIN_PASSWORD = 8
 
 
-def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    return Settings.load(config_file=args.config, db=args.db, **extra)
-
-
-def _with_store(
-    settings: Settings, work: Callable[[Store], Awaitable[T]], *, migrate: bool = True
-) -> T:
-    """Run ``work`` against the (migrated) store, then close it."""
-
-    async def run() -> T:
-        store = make_store(settings)
-        await store.open()
-        try:
-            if migrate:
-                await store.migrate()
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
+_settings = settings_of
+_with_store = with_store
 
 
 # -- serve ---------------------------------------------------------------------
@@ -193,12 +178,25 @@ def agent_list(args: argparse.Namespace) -> int:
 
 def token_create(args: argparse.Namespace) -> int:
     token = new_token("cst_")
+    try:
+        scopes = check_scopes(args.scope or DEFAULT_SCOPES)
+    except ValueError as exc:
+        raise ClientError("invalid_scope", str(exc)) from None
 
     async def work(store: Store) -> None:
         agent = await store.agent_by_username(args.username)
         if agent is None:
             raise ClientError("agent_not_found", f"no agent named {args.username!r}")
-        await store.add_token(agent.id, token_hash(token), args.label, time.time())
+        if "admin" in scopes and agent.role != "admin":
+            raise ClientError("invalid_scope", "only an admin's token may have the admin scope")
+        now = time.time()
+        token_id = await store.add_token(
+            agent.id, token_hash(token), args.label, now,
+            scopes=scopes, departments=args.department or (),
+        )  # fmt: skip
+        detail = {"agent": agent.id, "scopes": list(scopes), "departments": args.department or []}
+        entry = AuditEntry(now, "cli", "token.create", f"token:{token_id}", detail_text(detail))
+        await store.audit_append([entry])
 
     _with_store(_settings(args), work)
     print(token)
@@ -354,7 +352,17 @@ def _parser() -> argparse.ArgumentParser:
     p = token.add_parser("create", parents=[common], help="create an API token for an agent")
     p.add_argument("username")
     p.add_argument("--label", default="", help="what the token is for")
+    p.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        help="what it may do (repeat; default: requests:read, requests:write, files:read)",
+    )
+    p.add_argument(
+        "--department", action="append", help="only these departments' requests (repeat)"
+    )
     p.set_defaults(func=token_create)
+    add_commands(sub, common)
     return parser
 
 

@@ -136,6 +136,8 @@ class Settings:
     weekly_report_to: tuple[str, ...] = ()
     weekly_report_at: str = "mon 09:00"
     # a department without max_queue of its own takes at most this many waiting chats
+    # personal data and access (docs/privacy.md)
+    two_factor_required: tuple[str, ...] = ()  # roles that must sign in with a code, or "all"
     max_queue: int = 200
     # a live chat keeps at most this many characters of messages in memory (older
     # ones are read from the store when a client needs them)
@@ -237,6 +239,12 @@ class Settings:
         unknown_types = set(self.upload_types) - set(DEFAULT_TYPES)
         if unknown_types:
             raise ConfigError(f"upload_types: cannot check {', '.join(sorted(unknown_types))}")
+        unknown_roles = set(self.two_factor_required) - {"agent", "supervisor", "admin", "all"}
+        if unknown_roles:
+            raise ConfigError(
+                "two_factor_required: choose from agent, supervisor, admin, all"
+                f" (not {', '.join(sorted(unknown_roles))})"
+            )
         parse_schedule(self.weekly_report_at)
         parse_recipients(self.weekly_report_to)
         if self.smtp_security not in ("starttls", "tls", "none"):
@@ -288,6 +296,9 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def two_factor_required_for(self, role: str) -> bool:
+        return "all" in self.two_factor_required or role in self.two_factor_required
 
     @property
     def base_url(self) -> str:

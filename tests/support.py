@@ -93,6 +93,18 @@ async def sql_rows(settings: Settings, query: str) -> list[tuple[Any, ...]]:
         return db.execute(query).fetchall()
 
 
+async def sql_exec(settings: Settings, statement: str) -> None:
+    """Run a statement and commit it, behind the server's back (a test that tampers)."""
+    if settings.database_url:
+        await pg_rows(settings.database_url, statement)
+        return
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(settings.db)) as db:
+        db.execute(statement)
+        db.commit()
+
+
 async def pg_rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
     """Rows of a query on a PostgreSQL database, from a connection of the test's own."""
     import asyncpg

@@ -91,7 +91,7 @@ class Chain:
             self.checked += 1
 
     def finish(self, head_seq: int, head_hash: str) -> list[Break]:
-        if head_seq != self.expect_seq - 1 or (head_seq and head_hash != self.prev):
+        if head_seq != self.expect_seq - 1 or head_hash != self.prev:
             ends = f"the trail ends at {self.expect_seq - 1}, its head says {head_seq}"
             self.breaks.append(Break(head_seq, ends))
         return self.breaks

@@ -3,8 +3,8 @@ act on personal data? Every surface (console pages, the REST API, exports, file 
 search) asks here, and nowhere else decides.
 
 - Admins see every request.
-- Supervisors see their departments' requests and those they handled.
-- Agents see their departments' requests and those they handled.
+- Supervisors and agents see their departments' requests and those they handled; an
+  account of every department (``*``, the default of ``agent add``) sees all of them.
 - An API token acts for its agent, within its scopes (``requests:read``, ``requests:write``,
   ``files:read``, ``admin``), and, when it is limited to departments, only within those.
 - What a principal may not see does not exist for them: the surfaces answer 404, as for an
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..core.routing import ALL_DEPARTMENTS
 from ..exceptions import AuthError, NotFoundError
 
 __all__ = [
@@ -84,12 +85,12 @@ class Scope:
 def request_scope(p: Principal) -> Scope:
     """The requests ``p`` may see (the store filters searches by it)."""
     limited = frozenset(p.token_departments) if p.token_departments else None
-    if p.role == "admin":
-        return Scope(limited, None)
-    own = frozenset(p.departments)
+    every = p.role == "admin" or ALL_DEPARTMENTS in p.departments
     if limited is not None:  # a limited token sees its departments, and no more
-        return Scope(own & limited, None)
-    return Scope(own, p.agent_id)
+        return Scope(limited if every else frozenset(p.departments) & limited, None)
+    if every:
+        return Scope(None, None)
+    return Scope(frozenset(p.departments), p.agent_id)
 
 
 def need(p: Principal, scope: str) -> None:

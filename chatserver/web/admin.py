@@ -15,7 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from ..exceptions import ClientError
 from ..hub import Hub
 from ..security import hash_password
-from ..store import ConsoleSession
+from ..store import AgentRecord, ConsoleSession
+from .access import audit, session_caller
 from .auth import checked_form, console_session, form_value
 from .pages import render
 
@@ -120,7 +121,7 @@ async def agent_add(request: Request) -> Response:
                 field="password",
             )
         hub = _hub(request)
-        await hub.store.add_agent(
+        added = await hub.store.add_agent(
             username=username,
             name=form_value(form, "name", max_length=100),
             password_hash=await hub.pools.passwords.run(hash_password, password),
@@ -132,6 +133,10 @@ async def agent_add(request: Request) -> Response:
     except ClientError as err:
         kept = {k: v for k, v in form.items() if k != "password"}
         return await _agents_view(request, session, err, kept)
+    detail = {"role": added.role, "departments": list(added.departments)}
+    await audit(
+        request, session_caller(request, session), "agent.create", f"agent:{added.id}", detail
+    )
     return RedirectResponse("/console/admin/agents", status_code=303)
 
 
@@ -153,6 +158,7 @@ async def agent_update(request: Request) -> Response:
         disabled = form.get("disabled") == "on"
         if disabled and agent_id == session.agent.id:
             raise ClientError("cannot_disable_self", "you cannot disable your own account")
+        before = await hub.store.agent(agent_id)
         record = await hub.store.update_agent(
             agent_id,
             name=form_value(form, "name", max_length=100),
@@ -163,16 +169,40 @@ async def agent_update(request: Request) -> Response:
             password_hash=(
                 await hub.pools.passwords.run(hash_password, password) if password else None
             ),
+            privacy=form.get("privacy") == "on",
         )
+        reset = form.get("reset_2fa") == "on" and record.two_factor
+        if reset:
+            await hub.store.set_two_factor(record.id, None, ())
     except ClientError as err:
         return await _agents_view(request, session, err)
-    if record.disabled or password:
+    changes = _changes(before, record, password=bool(password), reset=reset)
+    if changes:
+        caller = session_caller(request, session)
+        await audit(request, caller, "agent.update", f"agent:{record.id}", changes)
+    if record.disabled or password or reset:
         # a new password ends every console session of the account (the admin's own too,
         # if they changed their own) and closes its sockets: whoever knew the old one is out
         await hub.store.end_console_sessions(agent_id=record.id)
         hub.sign_out_agent(record.id, "the password was changed: sign in again")
     hub.agent_changed(record)
     return RedirectResponse("/console/admin/agents", status_code=303)
+
+
+def _changes(
+    before: AgentRecord | None, after: AgentRecord, *, password: bool, reset: bool
+) -> dict[str, object]:
+    """What an update changed, for the audit trail (never the password itself)."""
+    out: dict[str, object] = {}
+    for name in ("name", "role", "departments", "max_chats", "disabled", "privacy"):
+        old, new = getattr(before, name, None), getattr(after, name)
+        if old != new:
+            out[name] = list(new) if isinstance(new, tuple) else new
+    if password:
+        out["password"] = "changed"
+    if reset:
+        out["two_factor"] = "reset"
+    return out
 
 
 # -- canned responses ----------------------------------------------------------------------

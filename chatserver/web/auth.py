@@ -121,11 +121,15 @@ def _cookie_secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def start_session(request: Request, agent_id: int) -> tuple[str, float]:
-    """A new signed-in session for the agent; returns its cookie value and expiry."""
+STEP_MINUTES = 10  # how long a session may wait at its two-factor step
+
+
+async def start_session(request: Request, agent_id: int, stage: str = "full") -> tuple[str, float]:
+    """A new signed-in session for the agent; returns its cookie value and expiry. A session
+    at a two-factor step (``totp``, ``enrol``) lasts ``STEP_MINUTES``."""
     token = new_token("")
     now = time.time()
-    expires = now + SESSION_HOURS * 3600
+    expires = now + (SESSION_HOURS * 3600 if stage == "full" else STEP_MINUTES * 60)
     await _hub(request).store.add_console_session(
         token_hash(token),
         agent_id,
@@ -134,6 +138,7 @@ async def start_session(request: Request, agent_id: int) -> tuple[str, float]:
         expires_at=expires,
         ip=client_address(request),
         user_agent=request.headers.get("user-agent", "")[:300] or None,
+        stage=stage,
     )
     return token, expires
 

@@ -42,6 +42,8 @@ from .tracking import EXPORTS, change_status, transcript_response
 
 __all__ = [
     "export",
+    "safe_next",
+    "to_login",
     "language",
     "floor",
     "link_articles",
@@ -72,14 +74,14 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-def _next(request: Request, value: str | None) -> str:
+def safe_next(request: Request, value: str | None) -> str:
     """Where to go after signing in: only our own console pages."""
     if value and value.startswith("/console") and not value.startswith("//"):
         return value
     return "/console"
 
 
-def _to_login(request: Request) -> Response:
+def to_login(request: Request) -> Response:
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return RedirectResponse(f"/console/login?next={target}", status_code=303)
 
@@ -95,7 +97,7 @@ async def page_session(
     ``denied``) when its role is not in ``roles`` or ``allow`` says no."""
     session = await console_session(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     if (roles and session.agent.role not in roles) or (allow is not None and not allow(session)):
         return render(request, "error.html", {"me": session, "message": denied}, 403)
     return session
@@ -106,7 +108,9 @@ async def page_session(
 
 async def login_page(request: Request) -> Response:
     if await console_session(request) is not None:
-        return RedirectResponse(_next(request, request.query_params.get("next")), status_code=303)
+        return RedirectResponse(
+            safe_next(request, request.query_params.get("next")), status_code=303
+        )
     return _login_form(request, None, 200)
 
 
@@ -119,7 +123,7 @@ def _login_form(request: Request, error: str | None, status: int, username: str 
             "csrf": token,
             "error": error,
             "username": username,
-            "next": _next(request, request.query_params.get("next")),
+            "next": safe_next(request, request.query_params.get("next")),
         },
         status,
     )
@@ -152,10 +156,22 @@ async def login(request: Request) -> Response:
         attempt.give_back()  # nothing was checked
         return _login_form(request, err.message, 503, username)
     if agent is None or not checked:
+        target = f"agent:{agent.id}" if agent is not None else None
+        await audit(request, "anonymous", "signin.failed", target, {"step": "password"})
         return _login_form(request, "Wrong username or password.", 401, username)
-    attempt.give_back(clear=("account",))
-    token, _ = await start_session(request, agent.id)
-    response = RedirectResponse(_next(request, str(form.get("next") or "")), status_code=303)
+    next_page = safe_next(request, str(form.get("next") or ""))
+    if agent.two_factor:  # the password was right; the code comes next
+        attempt.give_back()
+        stage, goto = "totp", f"/console/login/code?next={quote(next_page)}"
+    elif hub.settings.two_factor_required_for(agent.role):
+        attempt.give_back()
+        stage, goto = "enrol", f"/console/security?next={quote(next_page)}"
+    else:
+        attempt.give_back(clear=("account",))
+        stage, goto = "full", next_page
+        await audit(request, f"agent:{agent.id}", "signin", f"agent:{agent.id}")
+    token, _ = await start_session(request, agent.id, stage)
+    response = RedirectResponse(goto, status_code=303)
     set_session_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
     return response
@@ -171,7 +187,7 @@ async def language(request: Request) -> Response:
     if lang not in LANGUAGES:
         raise ClientError("unknown_language", f"choose one of {', '.join(LANGUAGES)}", field="lang")
     await _hub(request).store.update_agent(session.agent.id, locale=lang)
-    return RedirectResponse(_next(request, form.get("next")), status_code=303)
+    return RedirectResponse(safe_next(request, form.get("next")), status_code=303)
 
 
 async def logout(request: Request) -> Response:
