@@ -19,7 +19,7 @@ from .cluster import EdgeProxy, Node
 from .config import Settings, load_routing
 from .directory import make_directory
 from .exceptions import ClientError, StoreError
-from .files import DiskFileStore
+from .files import file_store
 from .hub import Hub
 from .kb.service import KnowledgeBase
 from .mail import make_notifier
@@ -51,7 +51,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         routing = load_routing(settings)  # a broken routing file stops start-up here
-        files = DiskFileStore(settings.files_dir)
+        files = file_store(settings)
         store = make_store(settings)
         await store.open()
         app.state.settings = settings

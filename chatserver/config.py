@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .core.files import DEFAULT_TYPES
 from .core.topics import RoutingConfig, parse_routing
 from .exceptions import ConfigError
+from .privacy.crypto import parse_key
 from .reports.schedule import parse_recipients, parse_schedule
 
 __all__ = ["Settings", "load_routing"]
@@ -82,6 +83,8 @@ class Settings:
     public_url: str = ""
     # attachments: kept outside any served folder, checked by content
     files_dir: str = "chatserver-files"
+    files_key: str = ""  # AES-256 key for attachments at rest (empty: a key file beside files_dir)
+    files_old_keys: tuple[str, ...] = ()  # earlier keys, still read (chatserver files rekey)
     max_file_bytes: int = 10 * 1024 * 1024
     max_files_per_chat: int = 20
     upload_types: tuple[str, ...] = DEFAULT_TYPES
@@ -239,6 +242,10 @@ class Settings:
         unknown_types = set(self.upload_types) - set(DEFAULT_TYPES)
         if unknown_types:
             raise ConfigError(f"upload_types: cannot check {', '.join(sorted(unknown_types))}")
+        for k in (self.files_key, *self.files_old_keys) if self.files_key else ():
+            parse_key(k, "files_key")
+        if self.files_old_keys and not self.files_key:
+            raise ConfigError("files_old_keys need a files_key (the current key)")
         unknown_roles = set(self.two_factor_required) - {"agent", "supervisor", "admin", "all"}
         if unknown_roles:
             raise ConfigError(

@@ -6,8 +6,9 @@
 - What the file is comes from its content (``core.files.classify``). Images are
   decoded and saved again by Pillow: a broken image is refused, metadata such as
   EXIF (camera, GPS) is dropped, the orientation is applied, and a thumbnail made.
-- ``FileStore`` keeps files under random names outside any served folder;
-  ``DiskFileStore`` is the default, an object store can replace it.
+- ``FileStore`` keeps files under random names outside any served folder, encrypted
+  (AES-256-GCM, ``privacy.crypto``); ``DiskFileStore`` is the default, an object store can
+  replace it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from python_multipart import MultipartParser
@@ -31,8 +32,20 @@ from starlette.requests import Request
 from .core.files import IMAGE_TYPES, SNIFF_BYTES, check_size, classify
 from .exceptions import ClientError, StoreError
 from .pools import BoundedPool
+from .privacy.crypto import FileCipher, load_key_file, parse_key
 
-__all__ = ["DiskFileStore", "FileStore", "Kept", "Upload", "keep_upload", "read_upload"]
+if TYPE_CHECKING:
+    from .config import Settings
+
+__all__ = [
+    "DiskFileStore",
+    "FileStore",
+    "Kept",
+    "Upload",
+    "file_store",
+    "keep_upload",
+    "read_upload",
+]
 
 THUMB_SIZE = (320, 320)
 MAX_SIDE = 4096  # a kept image is at most this wide and high (larger ones are scaled down)
@@ -45,20 +58,24 @@ class FileStore(Protocol):
         ...
 
     def keep(self, temp: Path) -> str:
-        """Move a finished temporary file into the store; returns its key."""
+        """Encrypt a finished temporary file into the store; returns its key (the temporary
+        file goes). Blocking: call it on a pool."""
         ...
 
-    def path(self, key: str) -> Path:
-        """Where a kept file is (for serving it)."""
+    def read(self, key: str) -> bytes:
+        """A kept file's bytes, decrypted (blocking: on a pool); FileNotFoundError if it is
+        gone, StoreError if it was altered."""
         ...
 
     def delete(self, key: str) -> None: ...
 
 
 class DiskFileStore:
-    """Files under ``root/ab/<random key>``; temporary ones under ``root/tmp``."""
+    """Files under ``root/ab/<random key>``, encrypted (``privacy.crypto``); temporary ones
+    under ``root/tmp`` (plain, only while an upload is checked)."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], cipher: FileCipher) -> None:
+        self.cipher = cipher
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         try:
@@ -73,10 +90,19 @@ class DiskFileStore:
 
     def keep(self, temp: Path) -> str:
         key = secrets.token_hex(16)
+        self._write(key, self.cipher.encrypt(temp.read_bytes(), key))
+        temp.unlink(missing_ok=True)
+        return key
+
+    def _write(self, key: str, blob: bytes) -> None:
         target = self.path(key)
         target.parent.mkdir(exist_ok=True)
-        os.replace(temp, target)  # atomic on one volume: the file is whole or absent
-        return key
+        part = self.new_temp()
+        part.write_bytes(blob)
+        os.replace(part, target)  # atomic on one volume: the file is whole or absent
+
+    def read(self, key: str) -> bytes:
+        return self.cipher.decrypt(self.path(key).read_bytes(), key)
 
     def path(self, key: str) -> Path:
         if len(key) != 32 or not all(c in "0123456789abcdef" for c in key):
@@ -86,6 +112,35 @@ class DiskFileStore:
     def delete(self, key: str) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.path(key).unlink()
+
+    def rekey(self) -> tuple[int, int]:
+        """Encrypt again, under the current key, every file under an older key (or none);
+        returns (files rewritten, files already current)."""
+        done = kept = 0
+        for folder in sorted(self.root.iterdir()):
+            if folder.name == "tmp" or not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                blob = path.read_bytes()
+                if self.cipher.is_current(blob):
+                    kept += 1
+                    continue
+                plain = self.cipher.decrypt(blob, path.name)
+                self._write(path.name, self.cipher.encrypt(plain, path.name))
+                done += 1
+        return done, kept
+
+
+def file_store(settings: Settings) -> DiskFileStore:
+    """The files folder with its key: ``files_key``, or else a key file made beside the
+    folder (never inside it, so a copy of the folder alone reveals nothing)."""
+    root = Path(settings.files_dir)
+    if settings.files_key:
+        key = parse_key(settings.files_key)
+    else:
+        key = load_key_file(root.parent / f"{root.name}.key")
+    old = [parse_key(k, "files_old_keys") for k in settings.files_old_keys]
+    return DiskFileStore(root, FileCipher(key, old))
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,8 @@ class BoundedPool:
 
 
 class Pools:
-    """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``; each with
+    """The server's pools: ``passwords`` (argon2), ``images`` (Pillow), ``mail``, ``files``
+    (reading encrypted attachments); each with
     ``workers`` threads and room for ``queue`` more jobs waiting; and ``search`` (the
     knowledge base's index), one thread with room for ``4 * queue``; ``reports``, one thread."""
 
@@ -62,11 +63,13 @@ class Pools:
         self.passwords = BoundedPool("passwords", workers, queue)
         self.images = BoundedPool("images", workers, queue)
         self.mail = BoundedPool("mail", workers, queue)
+        # reading (decrypting) and deleting kept files
+        self.files = BoundedPool("files", workers, queue)
         # the knowledge base's index: one thread, so it is never read while it changes
         self.search = BoundedPool("search", 1, max(queue, 1) * 4)
         # reports built from summed rollups
         self.reports = BoundedPool("reports", 1, queue)
 
     def close(self) -> None:
-        for pool in (self.passwords, self.images, self.mail, self.search, self.reports):
+        for pool in (self.passwords, self.images, self.mail, self.files, self.search, self.reports):
             pool.close()

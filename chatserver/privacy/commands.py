@@ -1,4 +1,5 @@
-"""``chatserver audit ...``: checking and exporting the audit trail from the command line."""
+"""``chatserver audit ...`` (checking and exporting the audit trail) and ``chatserver files
+rekey`` (attachments under a new key) from the command line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from typing import Any
 
 from ..cliutil import settings_of, with_store
+from ..files import file_store
 from ..store import Store
 from .trail import as_json_line, entries, verify
 
@@ -44,7 +46,22 @@ def audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def files_rekey(args: argparse.Namespace) -> int:
+    """Encrypt every attachment again under the current ``files_key``."""
+    done, kept = file_store(settings_of(args)).rekey()
+    print(f"re-encrypted {done} files; {kept} were already under the current key")
+    return 0
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    files = sub.add_parser("files", help="attachments at rest").add_subparsers(
+        dest="action", required=True
+    )
+    p = files.add_parser(
+        "rekey", parents=[common], help="encrypt every file again under the current files_key"
+    )
+    p.set_defaults(func=files_rekey)
+
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
         dest="action", required=True
     )

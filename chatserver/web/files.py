@@ -15,14 +15,15 @@ Every download is an attachment (thumbnails are shown inline) with
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from ..core.conversation import ChatState, Sender
 from ..core.files import check_count, content_disposition, safe_name
-from ..exceptions import AuthError, ClientError, NotFoundError, StateError
+from ..exceptions import AuthError, ClientError, NotFoundError, StateError, StoreError
 from ..files import keep_upload, read_upload
 from ..hub import Hub
 from ..hub.state import AgentPresence, LiveChat
@@ -33,6 +34,8 @@ from .api import api_agent
 from .auth import credential
 
 __all__ = ["download", "upload"]
+
+log = logging.getLogger("chatserver.files")
 
 _COMMIT_WAIT = 30.0
 _DOWNLOAD_HEADERS = {
@@ -134,16 +137,20 @@ async def download(request: Request) -> Response:
     key = rec.thumb_key if thumbnail else rec.storage_key
     if key is None or hub.files is None:
         raise NotFoundError("file_not_found", "this file has no thumbnail")
-    path = hub.files.path(key)
-    if not path.is_file():
-        raise NotFoundError("file_not_found", "the file is missing from the store")
+    try:
+        body = await hub.pools.files.run(hub.files.read, key)
+    except (FileNotFoundError, ValueError):
+        raise NotFoundError("file_not_found", "the file is missing from the store") from None
+    except StoreError as exc:  # altered on disk, or under a key no longer configured
+        log.error("cannot read file %s: %s", rec.id, exc)
+        raise ClientError("file_damaged", "the stored file cannot be read", status=500) from None
     media = "image/jpeg" if thumbnail else rec.content_type
     if media == "text/plain":
         media = "text/plain; charset=utf-8"
     name = f"thumbnail-{rec.id}.jpg" if thumbnail else rec.name
     disposition = content_disposition("inline" if thumbnail else "attachment", name)
-    return FileResponse(
-        path,
+    return Response(
+        body,
         media_type=media,
         headers={**_DOWNLOAD_HEADERS, "Content-Disposition": disposition},
     )
