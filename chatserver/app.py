@@ -28,8 +28,10 @@ from .reports.service import Reports, WeeklyMail
 from .store import database_label, make_store
 from .throttle import FailureThrottle, Window
 from .web import admin, api, console, openapi, security, tracking, widget
+from .web import audit as audit_web
 from .web import files as files_web
 from .web import kb as kb_web
+from .web import privacy as privacy_web
 from .web import reports as reports_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
@@ -172,6 +174,17 @@ def create_app(
         Route("/console/login/code", security.code_submit, methods=["POST"]),
         Route("/console/security", security.security_page, methods=["GET"]),
         Route("/console/security/enrol", security.enrol, methods=["POST"]),
+        Route("/console/privacy", privacy_web.console_page, methods=["GET"]),
+        Route("/console/privacy/export", privacy_web.console_export, methods=["POST"]),
+        Route("/console/privacy/link", privacy_web.console_link, methods=["POST"]),
+        Route("/console/privacy/erase", privacy_web.console_erase, methods=["POST"]),
+        Route("/console/audit", audit_web.audit_page, methods=["GET"]),
+        Route("/api/audit", audit_web.audit_api, methods=["GET"]),
+        Route("/api/privacy/subjects", privacy_web.subjects_api, methods=["GET"]),
+        Route("/api/privacy/subjects/export", privacy_web.export_api, methods=["POST"]),
+        Route("/api/privacy/subjects/erase", privacy_web.erase_api, methods=["POST"]),
+        Route("/api/privacy/subjects/link", privacy_web.link_api, methods=["POST"]),
+        Route("/privacy/export/{secret}", privacy_web.player_export, methods=["GET"]),
         Route("/console/logout", console.logout, methods=["POST"]),
         Route("/console/language", console.language, methods=["POST"]),
         Route("/console/floor", console.floor),

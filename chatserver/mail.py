@@ -113,6 +113,10 @@ class Notifier(Protocol):
         """E-mail a request's transcript to its pre-chat address; raises MailError."""
         ...
 
+    async def message(self, to: str, subject: str, text: str) -> None:
+        """A plain e-mail (a link for the player, say); raises MailError."""
+        ...
+
 
 class EmailNotifier:
     """Tells players by e-mail; status changes that fail are logged, never raised into
@@ -147,6 +151,11 @@ class EmailNotifier:
             await self.mailer.send(to, subject, body)
         except MailError as exc:
             log.warning("could not e-mail %s about request %s: %s", to, number, exc)
+
+    async def message(self, to: str, subject: str, text: str) -> None:
+        if not self.settings.smtp_host:
+            raise MailError("e-mail is not set up")
+        await self.mailer.send(to, subject, text)
 
     async def transcript(self, rec: RequestRecord, lang: str) -> None:
         to = rec.chat.email

@@ -1,18 +1,28 @@
-"""``chatserver audit ...`` (checking and exporting the audit trail) and ``chatserver files
-rekey`` (attachments under a new key) from the command line."""
+"""``chatserver privacy find|export|erase`` (data-subject requests), ``audit verify|export``
+(the audit trail) and ``files rekey`` (attachments under a new key) from the command line."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from ..cliutil import settings_of, with_store
+from ..exceptions import ClientError
 from ..files import file_store
 from ..store import Store
+from ..store.privacy import Subject
+from .desk import PrivacyDesk
+from .subjects import check_subject
 from .trail import as_json_line, entries, verify
 
 __all__ = ["add_commands"]
+
+T = TypeVar("T")
 
 
 def audit_verify(args: argparse.Namespace) -> int:
@@ -53,7 +63,60 @@ def files_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
+def _desk_work(args: argparse.Namespace, act: Callable[[PrivacyDesk, Subject], Awaitable[T]]) -> T:
+    settings = settings_of(args)
+    subject = check_subject(args.member_id, args.username, args.email)
+    files = file_store(settings)
+
+    async def work(store: Store) -> T:
+        return await act(PrivacyDesk(store, files, clock=time.time), subject)
+
+    return with_store(settings, work)
+
+
+def privacy_find(args: argparse.Namespace) -> int:
+    found = _desk_work(args, lambda desk, s: desk.find(s, actor="cli"))
+    print(json.dumps(found.summary(), indent=2, default=str))
+    return 0
+
+
+def privacy_export(args: argparse.Namespace) -> int:
+    found, data = _desk_work(args, lambda desk, s: desk.export(s, actor="cli"))
+    Path(args.out).write_bytes(data)
+    print(f"wrote {args.out}: {len(found.requests)} request(s), {len(data)} bytes")
+    return 0
+
+
+def privacy_erase(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise ClientError("field_required", "--reason is required")
+    found, erased = _desk_work(args, lambda desk, s: desk.erase(s, args.reason, actor="cli"))
+    print(f"erased {len(found.requests)} request(s): {json.dumps(erased.counts())}")
+    return 0
+
+
+def _subject_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--member-id")
+    p.add_argument("--username")
+    p.add_argument("--email")
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    privacy = sub.add_parser("privacy", help="data-subject requests").add_subparsers(
+        dest="action", required=True
+    )
+    p = privacy.add_parser("find", parents=[common], help="what is kept about a person")
+    _subject_args(p)
+    p.set_defaults(func=privacy_find)
+    p = privacy.add_parser("export", parents=[common], help="a person's data as one ZIP")
+    _subject_args(p)
+    p.add_argument("--out", required=True, help="the ZIP file to write")
+    p.set_defaults(func=privacy_export)
+    p = privacy.add_parser("erase", parents=[common], help="erase a person's data")
+    _subject_args(p)
+    p.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+    p.set_defaults(func=privacy_erase)
+
     files = sub.add_parser("files", help="attachments at rest").add_subparsers(
         dest="action", required=True
     )

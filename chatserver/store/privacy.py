@@ -103,6 +103,14 @@ class PrivacyStore(Protocol):
         Request numbers, statuses, times and ratings stay (anonymous statistics)."""
         ...
 
+    async def add_privacy_link(
+        self, token_hash: bytes, subject: Subject, *, now: float, expires_at: float, by: str
+    ) -> None:
+        """A link that gives the subject their archive until ``expires_at``."""
+        ...
+
+    async def privacy_link(self, token_hash: bytes, now: float) -> Subject | None: ...
+
     async def scrub(self) -> None:
         """Make removed data unreadable in the database's files too (SQLite: checkpoint and
         truncate the WAL; PostgreSQL: vacuum the tables erasures touch)."""
@@ -266,6 +274,12 @@ class PrivacyQueries:
                 f" session_id = NULL WHERE id IN (SELECT f.id FROM refusals f WHERE {where})",
                 params,
             )
+            where, params = _subject_where(subject, "p")
+            await w.execute(
+                "DELETE FROM privacy_exports WHERE token_hash IN (SELECT p.token_hash"
+                f" FROM privacy_exports p WHERE {where})",
+                params,
+            )
             where, params = _subject_where(subject, "m")
             out.members = await w.execute(
                 f"DELETE FROM members WHERE member_id IN (SELECT m.member_id FROM members m"
@@ -275,6 +289,30 @@ class PrivacyQueries:
             return out
 
         return await self._transaction(work, "cannot erase")
+
+    async def add_privacy_link(
+        self, token_hash: bytes, subject: Subject, *, now: float, expires_at: float, by: str
+    ) -> None:
+        async def work(w: Tx) -> None:
+            await w.execute("DELETE FROM privacy_exports WHERE expires_at < ?", (now,))
+            await w.execute(
+                "INSERT INTO privacy_exports (token_hash, member_id, username, email,"
+                " created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (token_hash, subject.member_id, subject.username, subject.email, now,
+                 expires_at, by),
+            )  # fmt: skip
+
+        await self._transaction(work, "cannot make the link")
+
+    async def privacy_link(self, token_hash: bytes, now: float) -> Subject | None:
+        rows = await self._fetch(
+            "SELECT member_id, username, email FROM privacy_exports"
+            " WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, now),
+        )
+        if not rows:
+            return None
+        return Subject(rows[0]["member_id"], rows[0]["username"], rows[0]["email"])
 
     async def purge_batch(
         self, kind: str, before: float, limit: int, *, dry_run: bool = False
@@ -381,7 +419,9 @@ async def _erase_chats(
         )
     if only in (None, "messages"):
         out.messages = await w.execute(
-            f"UPDATE messages SET text = '' WHERE chat_id IN ({marks}) AND text != ''", ids
+            "UPDATE messages SET text = '', author_name = CASE WHEN sender = 'player'"
+            f" THEN NULL ELSE author_name END WHERE chat_id IN ({marks}) AND text != ''",
+            ids,
         )
     if only in (None, "notes"):
         out.notes = await w.execute(

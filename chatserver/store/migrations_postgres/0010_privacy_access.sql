@@ -50,3 +50,15 @@ CREATE TABLE recovery_codes (
 ALTER TABLE console_sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full';
 
 ALTER TABLE chats ADD COLUMN erased_at DOUBLE PRECISION;
+
+-- links that give a player the archive of their data: the link's secret is kept hashed, and
+-- what it names is gone once it expires (or the subject is erased)
+CREATE TABLE privacy_exports (
+    token_hash BYTEA    PRIMARY KEY,
+    member_id  TEXT,
+    username   TEXT,
+    email      TEXT,
+    created_at DOUBLE PRECISION    NOT NULL,
+    expires_at DOUBLE PRECISION    NOT NULL,
+    created_by TEXT    NOT NULL
+);
