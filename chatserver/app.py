@@ -23,6 +23,7 @@ from .files import file_store
 from .hub import Hub
 from .kb.service import KnowledgeBase
 from .mail import make_notifier
+from .privacy.retention import Retention, policy_of
 from .reports.schedule import parse_recipients
 from .reports.service import Reports, WeeklyMail
 from .store import database_label, make_store
@@ -89,6 +90,11 @@ def create_app(
                 reports.start_weekly(weekly)
                 app.state.weekly_mail = weekly
             app.state.reports = reports
+            retention = Retention(
+                store, files, policy_of(settings), clock=hub.clock, run=hub.pools.files.run
+            )
+            retention.start(settings.retention_run_seconds)
+            app.state.retention = retention
             dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub
             return hub
@@ -122,6 +128,9 @@ def create_app(
                 kb_running: KnowledgeBase | None = getattr(app.state, "kb", None)
                 if kb_running is not None:
                     await kb_running.stop()
+                purges: Retention | None = getattr(app.state, "retention", None)
+                if purges is not None:
+                    await purges.stop()
                 rollups: Reports | None = getattr(app.state, "reports", None)
                 if rollups is not None:
                     await rollups.stop()

@@ -141,6 +141,14 @@ class Settings:
     # a department without max_queue of its own takes at most this many waiting chats
     # personal data and access (docs/privacy.md)
     two_factor_required: tuple[str, ...] = ()  # roles that must sign in with a code, or "all"
+    # days each kind is kept after its request closes (0: for ever); docs/privacy.md
+    retention_attachments_days: int = 180
+    retention_messages_days: int = 730
+    retention_notes_days: int = 730
+    retention_refusals_days: int = 365
+    retention_deliveries_days: int = 30
+    retention_audit_days: int = 1825
+    retention_run_seconds: float = 3600.0
     max_queue: int = 200
     # a live chat keeps at most this many characters of messages in memory (older
     # ones are read from the store when a client needs them)
@@ -184,6 +192,7 @@ class Settings:
             "kb_searches_per_address_per_minute",
             "kb_refresh_seconds",
             "report_rollup_seconds",
+            "retention_run_seconds",
             "max_queue",
             "live_chat_memory_chars",
             "agent_rate",
@@ -257,6 +266,12 @@ class Settings:
         if self.smtp_security not in ("starttls", "tls", "none"):
             raise ConfigError("smtp_security must be starttls, tls or none")
         for name in (
+            "retention_attachments_days",
+            "retention_messages_days",
+            "retention_notes_days",
+            "retention_refusals_days",
+            "retention_deliveries_days",
+            "retention_audit_days",
             "answer_timeout_seconds",
             "ping_seconds",
             "player_idle_warn_seconds",

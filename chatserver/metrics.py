@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from .core.stats import Buckets
 from .hub import Hub
 from .kb.service import KnowledgeBase
+from .privacy.retention import Retention
 
 __all__ = ["registry"]
 
@@ -67,6 +68,16 @@ class _ServerCollector(Collector):
             kb: KnowledgeBase | None = getattr(self.state, "kb", None)
             if kb is not None:
                 yield from _kb_metrics(kb)
+            retention: Retention | None = getattr(self.state, "retention", None)
+            if retention is not None:
+                removed = CounterMetricFamily(
+                    "chatserver_retention_removed",
+                    "Items the retention purge removed since start, by kind.",
+                    labels=["kind"],
+                )
+                for kind, n in sorted(retention.removed.items()):
+                    removed.add_metric([kind], n)
+                yield removed
 
 
 def _kb_metrics(kb: KnowledgeBase) -> Iterator[Metric]:

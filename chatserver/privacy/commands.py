@@ -17,6 +17,7 @@ from ..files import file_store
 from ..store import Store
 from ..store.privacy import Subject
 from .desk import PrivacyDesk
+from .retention import Retention, policy_of
 from .subjects import check_subject
 from .trail import as_json_line, entries, verify
 
@@ -95,6 +96,22 @@ def privacy_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def purge(args: argparse.Namespace) -> int:
+    """One retention purge now (``--dry-run``: only count what it would remove)."""
+    settings = settings_of(args)
+    files = file_store(settings)
+
+    async def work(store: Store) -> dict[str, int]:
+        retention = Retention(store, files, policy_of(settings), clock=time.time)
+        return await retention.run_once(dry_run=args.dry_run)
+
+    counts = with_store(settings, work)
+    verb = "would remove" if args.dry_run else "removed"
+    for kind, n in counts.items():
+        print(f"{kind}: {verb} {n}")
+    return 0
+
+
 def _subject_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--member-id")
     p.add_argument("--username")
@@ -117,6 +134,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
     p.set_defaults(func=privacy_erase)
 
+    p = sub.add_parser("purge", parents=[common], help="remove what retention says is old")
+    p.add_argument("--dry-run", action="store_true", help="only count what would go")
+    p.set_defaults(func=purge)
     files = sub.add_parser("files", help="attachments at rest").add_subparsers(
         dest="action", required=True
     )

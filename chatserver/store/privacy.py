@@ -331,6 +331,10 @@ class PrivacyQueries:
             )  # fmt: skip
         if kind == "audit":
             return await self._purge_audit(before, limit, dry_run)
+        if kind == "links":
+            return await self._purge_rows(
+                "privacy_exports", "token_hash", "expires_at < ?", before, limit, dry_run
+            )
         raise ValueError(f"unknown kind {kind!r}")
 
     async def _purge_chats(self, kind: str, before: float, limit: int, dry_run: bool) -> Erased:
@@ -340,15 +344,29 @@ class PrivacyQueries:
             "attachments": "EXISTS (SELECT 1 FROM attachments f WHERE f.chat_id = c.id"
             " AND f.storage_key != '')",
         }[kind]
+        closed = (
+            "FROM requests r JOIN chats c ON c.id = r.chat_id"
+            f" WHERE r.status IN ({_marks(len(CLOSED))}) AND r.updated_at < ?"
+        )
+        if dry_run:  # how many items would go
+            table, kept = {
+                "messages": ("messages", "text != ''"),
+                "notes": ("notes", "text != ''"),
+                "attachments": ("attachments", "storage_key != ''"),
+            }[kind]
+            rows = await self._fetch(
+                f"SELECT count(*) AS n FROM {table} x WHERE x.{kept} AND x.chat_id IN"
+                f" (SELECT c.id {closed})",
+                (*CLOSED, before),
+            )
+            return Erased(**{kind: int(rows[0]["n"])})  # type: ignore[arg-type]
         rows = await self._fetch(
-            "SELECT c.id FROM requests r JOIN chats c ON c.id = r.chat_id"
-            f" WHERE r.status IN ({_marks(len(CLOSED))}) AND r.updated_at < ? AND {left}"
-            " ORDER BY r.updated_at LIMIT ?",
+            f"SELECT c.id {closed} AND {left} ORDER BY r.updated_at LIMIT ?",
             (*CLOSED, before, limit),
         )
         ids = [r["id"] for r in rows]
-        if dry_run or not ids:
-            return Erased(chats=len(ids))
+        if not ids:
+            return Erased()
 
         async def work(w: Tx) -> Erased:
             return await _erase_chats(w, ids, None, identity=False, only=kind)
@@ -358,11 +376,15 @@ class PrivacyQueries:
     async def _purge_rows(
         self, table: str, key: str, where: str, before: float, limit: int, dry_run: bool
     ) -> Erased:
+        if dry_run:
+            rows = await self._fetch(f"SELECT count(*) AS n FROM {table} WHERE {where}", (before,))
+            n = int(rows[0]["n"])
+            return Erased(refusals=n) if table == "refusals" else Erased(deliveries=n)
         sql = f"SELECT {key} FROM {table} WHERE {where} LIMIT ?"
         rows = await self._fetch(sql, (before, limit))
         keys = [r[key] for r in rows]
         n = len(keys)
-        if not dry_run and keys:
+        if keys:
 
             async def work(w: Tx) -> int:
                 return await w.execute(
@@ -373,6 +395,9 @@ class PrivacyQueries:
         return Erased(refusals=n) if table == "refusals" else Erased(deliveries=n)
 
     async def _purge_audit(self, before: float, limit: int, dry_run: bool) -> Erased:
+        if dry_run:
+            rows = await self._fetch("SELECT count(*) AS n FROM audit_log WHERE at < ?", (before,))
+            return Erased(audit=int(rows[0]["n"]))
         rows = await self._fetch(
             "SELECT seq, hash FROM audit_log WHERE seq IN (SELECT seq FROM audit_log"
             " ORDER BY seq LIMIT ?) AND at < ? ORDER BY seq",
@@ -385,8 +410,8 @@ class PrivacyQueries:
             if r["seq"] != expect:
                 break
             upto, last_hash, expect = r["seq"], r["hash"], r["seq"] + 1
-        if dry_run or not upto:
-            return Erased(audit=max(0, upto - first.first_seq + 1) if upto else 0)
+        if not upto:
+            return Erased()
 
         async def work(w: Tx) -> int:
             n = await w.execute("DELETE FROM audit_log WHERE seq <= ?", (upto,))
