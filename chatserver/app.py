@@ -34,6 +34,7 @@ from .web import files as files_web
 from .web import kb as kb_web
 from .web import privacy as privacy_web
 from .web import reports as reports_web
+from .web import sso as sso_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
 from .web.httpguard import BodyLimit
@@ -179,6 +180,8 @@ def create_app(
         Route("/console", console.workspace),
         Route("/console/login", console.login_page, methods=["GET"]),
         Route("/console/login", console.login, methods=["POST"]),
+        Route("/console/sso", sso_web.start, methods=["GET"]),
+        Route("/console/sso/callback", sso_web.callback, methods=["GET"]),
         Route("/console/login/code", security.code_page, methods=["GET"]),
         Route("/console/login/code", security.code_submit, methods=["POST"]),
         Route("/console/security", security.security_page, methods=["GET"]),

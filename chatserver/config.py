@@ -141,6 +141,12 @@ class Settings:
     # a department without max_queue of its own takes at most this many waiting chats
     # personal data and access (docs/privacy.md)
     two_factor_required: tuple[str, ...] = ()  # roles that must sign in with a code, or "all"
+    # console single sign-on through OpenID Connect (empty issuer: off)
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_username_claim: str = "preferred_username"
+    oidc_label: str = "Single sign-on"
     # days each kind is kept after its request closes (0: for ever); docs/privacy.md
     retention_attachments_days: int = 180
     retention_messages_days: int = 730
@@ -255,6 +261,11 @@ class Settings:
             parse_key(k, "files_key")
         if self.files_old_keys and not self.files_key:
             raise ConfigError("files_old_keys need a files_key (the current key)")
+        if self.oidc_issuer:
+            if not self.oidc_issuer.startswith(("https://", "http://")):
+                raise ConfigError("oidc_issuer must be the provider's https:// address")
+            if not self.oidc_client_id or not self.oidc_client_secret:
+                raise ConfigError("oidc_issuer needs oidc_client_id and oidc_client_secret")
         unknown_roles = set(self.two_factor_required) - {"agent", "supervisor", "admin", "all"}
         if unknown_roles:
             raise ConfigError(

@@ -19,7 +19,7 @@ from ..hub import Hub
 from ..pools import Busy
 from ..privacy.policy import Scope
 from ..security import hash_password, verify_password
-from ..store import ConsoleSession, RequestRecord
+from ..store import AgentRecord, ConsoleSession, RequestRecord
 from .access import audit, search_scope, session_caller, visible_request
 from .auth import (
     LOGIN_CSRF_COOKIE,
@@ -42,6 +42,7 @@ from .tracking import EXPORTS, change_status, transcript_response
 
 __all__ = [
     "export",
+    "first_step_done",
     "safe_next",
     "to_login",
     "language",
@@ -124,6 +125,9 @@ def _login_form(request: Request, error: str | None, status: int, username: str 
             "error": error,
             "username": username,
             "next": safe_next(request, request.query_params.get("next")),
+            "sso": request.app.state.settings.oidc_label
+            if request.app.state.settings.oidc_issuer
+            else None,
         },
         status,
     )
@@ -159,21 +163,29 @@ async def login(request: Request) -> Response:
         target = f"agent:{agent.id}" if agent is not None else None
         await audit(request, "anonymous", "signin.failed", target, {"step": "password"})
         return _login_form(request, "Wrong username or password.", 401, username)
-    next_page = safe_next(request, str(form.get("next") or ""))
-    if agent.two_factor:  # the password was right; the code comes next
-        attempt.give_back()
+    attempt.give_back(clear=() if agent.two_factor else ("account",))
+    response = await first_step_done(
+        request, agent, safe_next(request, str(form.get("next") or ""))
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+    return response
+
+
+async def first_step_done(
+    request: Request, agent: AgentRecord, next_page: str, how: str = "password"
+) -> Response:
+    """The password (or single sign-on) was right: a full session, or one that waits for
+    the two-factor code, or for two-factor sign-in to be set up where its role needs it."""
+    if agent.two_factor:
         stage, goto = "totp", f"/console/login/code?next={quote(next_page)}"
-    elif hub.settings.two_factor_required_for(agent.role):
-        attempt.give_back()
+    elif _hub(request).settings.two_factor_required_for(agent.role):
         stage, goto = "enrol", f"/console/security?next={quote(next_page)}"
     else:
-        attempt.give_back(clear=("account",))
         stage, goto = "full", next_page
-        await audit(request, f"agent:{agent.id}", "signin", f"agent:{agent.id}")
+        await audit(request, f"agent:{agent.id}", "signin", f"agent:{agent.id}", {"by": how})
     token, _ = await start_session(request, agent.id, stage)
     response = RedirectResponse(goto, status_code=303)
     set_session_cookie(request, response, token)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
     return response
 
 
