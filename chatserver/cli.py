@@ -141,10 +141,19 @@ def agent_add(args: argparse.Namespace) -> int:
             max_chats=args.max_chats,
             now=time.time(),
         )
-        if args.kb_editor or args.bot:
-            agent = await store.update_agent(agent.id, kb_editor=args.kb_editor, bot=args.bot)
-        extra = (", knowledge-base editor" if agent.kb_editor else "") + (
-            ", bot" if agent.bot else ""
+        if args.kb_editor or args.bot or args.privacy:
+            agent = await store.update_agent(
+                agent.id, kb_editor=args.kb_editor, bot=args.bot, privacy=args.privacy
+            )
+        detail = {"role": agent.role, "departments": list(agent.departments)}
+        entry = AuditEntry(
+            time.time(), "cli", "agent.create", f"agent:{agent.id}", detail_text(detail)
+        )
+        await store.audit_append([entry])
+        extra = (
+            (", knowledge-base editor" if agent.kb_editor else "")
+            + (", bot" if agent.bot else "")
+            + (", privacy officer" if agent.privacy else "")
         )
         return (
             f"added agent {agent.username} (id {agent.id}, {agent.role},"
@@ -324,6 +333,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.add_argument("--kb-editor", action="store_true", help="may edit the knowledge base")
+    p.add_argument(
+        "--privacy", action="store_true", help="a privacy officer: answers data requests"
+    )
     p.add_argument(
         "--bot", action="store_true", help="a bot: no password, signs in with an API token"
     )

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .. import __version__
+from .openapi_privacy import PATHS as PRIVACY_PATHS
 
 __all__ = ["SPEC", "spec"]
 
@@ -446,6 +447,9 @@ SPEC: dict[str, Any] = {
         )
     },
 }
+
+
+SPEC["paths"].update(PRIVACY_PATHS)
 
 
 async def spec(request: Request) -> JSONResponse:
