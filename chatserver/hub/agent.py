@@ -9,11 +9,14 @@ monitor any live chat, read-only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 
 from ..core.conversation import Sender, clean_text
 from ..core.routing import AgentStatus
-from ..exceptions import AuthError, ClientError, NotFoundError, StateError
+from ..exceptions import AuthError, ClientError, NotFoundError, StateError, StoreError
+from ..privacy.audit import AuditEntry
+from ..privacy.policy import Principal, may_see
 from ..protocol import (
     AgentEnd,
     AgentFrame,
@@ -38,6 +41,8 @@ from .hub import Hub
 from .state import AgentPresence, LiveChat
 
 __all__ = ["handle_agent_frame"]
+
+log = logging.getLogger("chatserver.hub")
 
 
 def handle_agent_frame(hub: Hub, conn: Connection, text: str) -> Pending | None:
@@ -93,13 +98,28 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
     elif isinstance(frame, Monitor | Unmonitor):
         _require_supervisor(agent)
         watched = hub.chats.get(frame.chat)
-        if watched is None:
+        rec = agent.record
+        who = Principal(rec.id, rec.role, rec.departments, rec.privacy)
+        if watched is None or not may_see(
+            who, watched.conv.department, watched.conv.agent_id, scope="requests:read"
+        ):  # outside the supervisor's departments, a chat does not exist for them
             raise NotFoundError("chat_not_found", "no live chat has this id", chat=frame.chat)
         if isinstance(frame, Monitor):
             hub.supervision.monitor(conn, watched)
+            entry = AuditEntry(
+                hub.clock(), who.actor, "chat.monitor", watched.id, None, conn.address
+            )
+            hub.spawn(_audit(hub, entry))
         else:
             hub.supervision.unmonitor(conn, watched)
     return None
+
+
+async def _audit(hub: Hub, entry: AuditEntry) -> None:
+    try:
+        await hub.store.audit_append([entry])
+    except StoreError as exc:
+        log.error("could not record %s in the audit trail: %s", entry.action, exc)
 
 
 def _require_supervisor(agent: AgentPresence) -> None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.conversation import ChatState
 from ..exceptions import StoreError
+from ..privacy.policy import Principal, Scope, request_scope
 from ..protocol import encode, to_ms
 from ..store import FloorStats
 from .connection import Connection
@@ -84,13 +85,29 @@ class Supervision:
     async def _run(self) -> None:
         while self.watchers:
             try:
-                frame = encode(await self.floor())
+                floor = await self.floor()
             except StoreError as exc:
                 log.warning("floor figures unavailable: %s", exc)
             else:
-                for conn in list(self.watchers):
-                    conn.push(frame)
+                self._send_floor(floor)
             await asyncio.sleep(FLOOR_INTERVAL)
+
+    def _send_floor(self, floor: dict[str, Any]) -> None:
+        """Each watcher sees the live chats its access scope covers (supervisors: their
+        departments'); one frame is encoded per distinct scope, not per watcher."""
+        rows = floor.pop("_rows")
+        groups: dict[Scope, list[Connection]] = {}
+        for conn in list(self.watchers):
+            rec = conn.agent.record if conn.agent is not None else None
+            if rec is None:
+                continue
+            scope = request_scope(Principal(rec.id, rec.role, rec.departments))
+            groups.setdefault(scope, []).append(conn)
+        for scope, conns in groups.items():
+            live = [row for row, (dept, agent) in rows if scope.covers(dept, agent)]
+            frame = encode({**floor, "live": live[:LIVE_LIST_MAX]})
+            for conn in conns:
+                conn.push(frame)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -112,7 +129,8 @@ class Supervision:
         return self._stats
 
     async def floor(self) -> dict[str, Any]:
-        """The live floor: agents, queue, chats, and today's figures."""
+        """The live floor: agents, queue, chats, and today's figures; the live chats as
+        ``_rows``, for ``_send_floor`` to pick from per watcher."""
         hub = self.hub
         now = hub.clock()
         today = await self._today()
@@ -132,7 +150,9 @@ class Supervision:
                 "avg_rating": None if today.avg_rating is None else round(today.avg_rating, 2),
                 "ratings": today.ratings,
             },
-            "live": [self._live_row(c) for c in live[:LIVE_LIST_MAX]],
+            # (row, (department, agent)) of every live chat: each watcher gets the "live" rows
+            # its scope covers (_send_floor)
+            "_rows": [(self._live_row(c), (c.conv.department, c.conv.agent_id)) for c in live],
         }
 
     @staticmethod

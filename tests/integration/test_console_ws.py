@@ -165,6 +165,21 @@ async def test_roster_and_floor_for_supervisors(server: RunningServer) -> None:
     assert not [f for f in await sup.barrier() if f.get("id") == "p2"]
     await sup.send("monitor", chat="c_missing")
     await sup.expect_error("chat_not_found")
+    watched = await server.hub.store.audit_search(action="chat.monitor", target=chat)
+    assert len(watched) == 1 and watched[0].actor.startswith("agent:")
+
+
+async def test_supervisors_monitor_only_their_departments(server: RunningServer) -> None:
+    """A finance supervisor cannot watch a technical chat: it does not exist for them."""
+    a, _ = await agent(server, await make_agent(server, "ayse"))
+    boss = await make_agent(server, "selin", role="supervisor", departments=("finance",))
+    sup, _ = await agent(server, boss, status="away")
+    _, chat = await chat_with(server, a)
+    await sup.send("monitor", chat=chat)
+    await sup.expect_error("chat_not_found")
+    await sup.send("floor", watch=True)
+    floor = await sup.expect("floor")
+    assert floor["chats"]["active"] == 1 and floor["live"] == []  # counted, not shown
 
 
 async def test_the_floor_counts_today(server: RunningServer) -> None:
