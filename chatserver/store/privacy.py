@@ -338,12 +338,6 @@ class PrivacyQueries:
         raise ValueError(f"unknown kind {kind!r}")
 
     async def _purge_chats(self, kind: str, before: float, limit: int, dry_run: bool) -> Erased:
-        left = {
-            "messages": "EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = c.id AND m.text != '')",
-            "notes": "EXISTS (SELECT 1 FROM notes n WHERE n.chat_id = c.id AND n.text != '')",
-            "attachments": "EXISTS (SELECT 1 FROM attachments f WHERE f.chat_id = c.id"
-            " AND f.storage_key != '')",
-        }[kind]
         closed = (
             "FROM requests r JOIN chats c ON c.id = r.chat_id"
             f" WHERE r.status IN ({_marks(len(CLOSED))}) AND r.updated_at < ?"
@@ -360,16 +354,29 @@ class PrivacyQueries:
                 (*CLOSED, before),
             )
             return Erased(**{kind: int(rows[0]["n"])})  # type: ignore[arg-type]
+        # a watermark (in report_marks) says how far earlier purges got, in (updated_at, chat)
+        # order: each run reads only requests closed since, not the whole history again
+        name = f"retention:{kind}"
+        marks = await self._fetch("SELECT at, key FROM report_marks WHERE name = ?", (name,))
+        at, key = (marks[0]["at"], marks[0]["key"]) if marks else (0.0, "")
         rows = await self._fetch(
-            f"SELECT c.id {closed} AND {left} ORDER BY r.updated_at LIMIT ?",
-            (*CLOSED, before, limit),
+            f"SELECT c.id, r.updated_at {closed} AND (r.updated_at > ? OR"
+            " (r.updated_at = ? AND c.id > ?)) ORDER BY r.updated_at, c.id LIMIT ?",
+            (*CLOSED, before, at, at, key, limit),
         )
         ids = [r["id"] for r in rows]
         if not ids:
             return Erased()
+        last = (rows[-1]["updated_at"], rows[-1]["id"])
 
         async def work(w: Tx) -> Erased:
-            return await _erase_chats(w, ids, None, identity=False, only=kind)
+            out = await _erase_chats(w, ids, None, identity=False, only=kind)
+            await w.execute(
+                "INSERT INTO report_marks (name, at, key) VALUES (?, ?, ?) ON CONFLICT (name)"
+                " DO UPDATE SET at = excluded.at, key = excluded.key",
+                (name, *last),
+            )
+            return out
 
         return await self._transaction(work, f"cannot purge {kind}")
 

@@ -62,3 +62,6 @@ CREATE TABLE privacy_exports (
     expires_at REAL    NOT NULL,
     created_by TEXT    NOT NULL
 );
+
+-- the retention purge reads closed requests in the order they last changed
+CREATE INDEX requests_updated ON requests (updated_at, chat_id);
