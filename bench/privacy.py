@@ -99,7 +99,16 @@ async def _removed(url: str) -> float:
     return total
 
 
-async def run(chats: int, folder: Path, say: Any = print) -> dict[str, Any]:
+async def run(
+    chats: int,
+    folder: Path,
+    say: Any = print,
+    *,
+    settle: float = 12.0,
+    purge_after: float = 25.0,
+) -> dict[str, Any]:
+    """``settle``: seconds after start before the baseline (the report rollup adds the whole
+    history first); ``purge_after``: when the server's first purge runs."""
     path = folder / "privacy.db"
     store = SqliteStore(path)
     await store.open()
@@ -116,7 +125,6 @@ async def run(chats: int, folder: Path, say: Any = print) -> dict[str, Any]:
     t0 = time.perf_counter()
     generate(path, chats)
     say(f"  {chats} closed requests written in {time.perf_counter() - t0:.1f} s")
-    purge_after = 25.0
     env = {
         "CHATSERVER_PORT": "0",
         "CHATSERVER_DB": str(path),
@@ -134,7 +142,7 @@ async def run(chats: int, folder: Path, say: Any = print) -> dict[str, Any]:
     results: dict[str, Any] = {"chats": chats, "batch": BATCH}
     try:
         # the report rollup adds the whole history in the server's first seconds: let it
-        while not bystander.pings or time.perf_counter() - started < 12:
+        while not bystander.pings or time.perf_counter() - started < settle:
             await asyncio.sleep(0.05)
         since = bystander.window()
         await asyncio.sleep(3)

@@ -83,3 +83,15 @@ def test_the_reports_benchmark_runs(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     r = json.loads(out.read_text())
     assert r["reports"]["year"]["chats"] == 2000
+
+
+async def test_the_privacy_bench_runs(tmp_path: Path) -> None:
+    """bench.privacy at a tiny size: the erasure and the purge remove exactly what they should
+    (speed is for bench/README.md, not asserted)."""
+    from bench.privacy import THEIRS, run
+
+    chats = THEIRS + 200
+    r = await run(chats, tmp_path, say=lambda _: None, settle=0.5, purge_after=8.0)
+    assert r["erase"]["chats"] == THEIRS and r["erase"]["messages"] == THEIRS * 8
+    assert r["purge"]["items"] == (chats - THEIRS) * 9
+    assert r["quiet"]["ping_p50_ms"] is not None
