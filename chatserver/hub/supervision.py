@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core.conversation import ChatState
@@ -22,9 +22,7 @@ from ..protocol import encode, to_ms
 from ..store import FloorStats
 from .connection import Connection
 from .state import LiveChat
-
-if TYPE_CHECKING:
-    from .hub import Hub
+from .view import HubView
 
 __all__ = ["Supervision"]
 
@@ -36,7 +34,7 @@ LIVE_LIST_MAX = 200
 
 
 class Supervision:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: HubView) -> None:
         self.hub = hub
         self.watchers: set[Connection] = set()
         self.monitored: dict[Connection, set[str]] = {}  # chats each console follows

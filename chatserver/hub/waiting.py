@@ -8,14 +8,12 @@ average handling time and the slots of the agents who serve it.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.routing import RollingAverage, estimate_wait
 from ..protocol import encode
-
-if TYPE_CHECKING:
-    from .hub import Hub
-    from .state import LiveChat
+from .state import LiveChat
+from .view import HubView
 
 __all__ = ["Waiting"]
 
@@ -24,7 +22,7 @@ _WINDOW = 50
 
 
 class Waiting:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: HubView) -> None:
         self.hub = hub
         self.handle_time = RollingAverage(_WINDOW, hub.settings.default_handle_seconds)
         self._per_department: dict[str, RollingAverage] = {}

@@ -1,0 +1,260 @@
+"""A chat's life around the conversation: opening it (if its department can take it), the
+offline message, the end and its request, the player's rating, refusals."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from ..core.conversation import ChatState, Conversation, Player, Sender
+from ..core.requests import format_request_number, parse_request_number, request_number_from_bits
+from ..core.topics import Topic
+from ..exceptions import ClientError, StateError
+from ..protocol import encode, to_ms
+from ..security import new_ordered_id
+from ..store import (
+    CreateChat,
+    CreateRequest,
+    CreateSession,
+    EnqueueWebhooks,
+    Op,
+    RateRequest,
+    RecordRefusal,
+    SaveChat,
+)
+from ..webhooks import chat_ended_body, request_updated_body
+from .base import HubBase, cancel
+from .state import EndedChat, LiveChat, PlayerSession
+
+__all__ = ["ChatsMixin"]
+
+
+_ENDED_TEXT = {
+    "player": "The player ended the chat.",
+    "agent": "{agent} ended the chat.",
+    "system": "The chat was closed.",
+}
+
+
+def _new_request_number() -> str:
+    return request_number_from_bits(secrets.randbits(45))
+
+
+class ChatsMixin(HubBase):
+    """A chat's life around the conversation: opening it (if its department can take it), the
+    offline message, the end and its request, the player's rating, refusals."""
+
+    def _open_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
+        conv = Conversation(
+            id=new_ordered_id("c_"),
+            session_id=session.id,
+            player=player,
+            created_at=self.clock(),
+            department=topic.department,
+            priority=topic.priority,
+            memory_chars=self.settings.live_chat_memory_chars,
+        )
+        live = LiveChat(conv, session)
+        if not session.persisted:
+            self.writer.submit(
+                CreateSession(session.id, session.token_hash, session.created_at, session.locale)
+            )
+            session.persisted = True
+        self.writer.submit(CreateChat.of(conv), partial(self._chat_created, live))
+        self.chats[conv.id] = live
+        session.chat = live
+        session.ended = None
+        return live
+
+    def check_open(self, topic: Topic) -> None:
+        """Refuse a new chat (``service_offline``, with a reason) its department cannot take."""
+        dep = self.routing.department(topic.department)
+        if not dep.hours.always:  # (open around the clock: no local time needed)
+            local = datetime.fromtimestamp(self.clock(), ZoneInfo(dep.timezone))
+            if not dep.hours.is_open(local):
+                opens = dep.hours.next_opening(local)
+                raise ClientError(
+                    "service_offline",
+                    "support for this topic is closed now; leave a message instead",
+                    reason="closed",
+                    opens_at=to_ms(opens.timestamp()) if opens else None,
+                )
+        queue = self.router.entry_queue(dep.id, bot_first=topic.bot_first)
+        if not self.settings.queue_without_agents and self.router.capacity(queue) == 0:
+            raise ClientError(
+                "service_offline",
+                "no agent is online for this topic right now; leave a message instead",
+                reason="no_agents",
+            )
+        max_queue = dep.max_queue or self.settings.max_queue
+        if self.router.queue_length(dep.id) >= max_queue:
+            raise ClientError(
+                "service_offline",
+                "the queue for this topic is full right now; leave a message instead",
+                reason="queue_full",
+            )
+
+    def create_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
+        """A new queued chat for the session, in the topic's department, at its priority."""
+        self.check_open(topic)
+        # the pump goes ahead of the writer's wake-up (which the new chat's write
+        # schedules): a chat an agent is free for is stored and given in one commit
+        self._schedule_pump()
+        live = self._open_chat(session, player, topic)
+        queue = self.router.entry_queue(topic.department, bot_first=topic.bot_first)
+        self.router.enqueue(live.id, queue, live.conv.created_at, priority=topic.priority)
+        return live
+
+    def _chat_created(self, live: LiveChat) -> None:
+        live.created = True
+        if live.conv.state is ChatState.QUEUED:
+            self.waiting.send(live)
+
+    def record_refusal(
+        self, session: PlayerSession, reason: str, player: Player, member_id: str | None
+    ) -> None:
+        """Keep a record of a player we turned away (under age, say)."""
+        self.writer.submit(
+            RecordRefusal(
+                self.clock(),
+                reason,
+                member_id,
+                player.username,
+                player.email,
+                player.topic,
+                session.id,
+            )
+        )
+
+    def leave_message(
+        self, session: PlayerSession, player: Player, topic: Topic, client_id: str, text: str
+    ) -> None:
+        """The offline path: a chat with one message, ended at once, so it gets a request."""
+        live = self._open_chat(session, player, topic)
+        session.last_left_id = client_id
+        self.post_message(live, Sender.PLAYER, client_id, text, None)
+        self.end_chat(live, by="player", reason="offline_message")
+
+    def rate(
+        self,
+        session: PlayerSession,
+        resolved: bool,
+        rating: int,
+        comment: str | None,
+        nps: int | None = None,
+    ) -> None:
+        """Store the player's answer on their last request; ``rated`` confirms it."""
+        ended = session.ended
+        if ended is None:
+            raise StateError("wrong_state", "there is no ended chat to rate")
+        op = RateRequest(
+            parse_request_number(ended.request_number), resolved, rating, comment, self.clock(), nps
+        )
+        frame = encode(
+            {
+                "type": "rated",
+                "request_number": ended.request_number,
+                "resolved": resolved,
+                "rating": rating,
+                **({"nps": nps} if nps is not None else {}),
+            }
+        )
+        group: list[Op] = [op]
+        if self.settings.webhook_urls:
+            satisfaction: dict[str, object] = {
+                "resolved": resolved,
+                "rating": rating,
+                "comment": comment,
+            }
+            if nps is not None:
+                satisfaction["nps"] = nps
+            body = request_updated_body(
+                op.number, self.settings.base_url, satisfaction=satisfaction
+            )
+            group.append(
+                EnqueueWebhooks(
+                    "request.updated", self.settings.webhook_urls, lambda: body, op.rated_at
+                )
+            )
+        self.writer.submit_group(group, partial(self._rated, session.topic, frame))
+
+    def _rated(self, topic: str, frame: str) -> None:
+        self.bus.publish(topic, frame)
+        self.poke_webhooks()
+
+    def end_chat(
+        self,
+        live: LiveChat,
+        by: str,
+        reason: str | None = None,
+        *,
+        resolution: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """End a queued or active chat; the request number is sent once it is stored."""
+        conv = live.conv
+        now = self.clock()
+        if reason == "offline_message":
+            self._system(live, reason, "Message left while no agent was online.")
+        else:
+            name = conv.agent_name if by == "agent" else None
+            text = _ENDED_TEXT[by].format(agent=conv.agent_name or "The agent")
+            self._system(live, "chat_ended", text, name)
+        was_queued = conv.state is ChatState.QUEUED
+        agent_id = conv.agent_id
+        conv.end(by, now)
+        if was_queued:
+            self.router.remove(conv.id)
+            self.waiting.schedule()
+        if agent_id is not None:
+            presence = self.agents.get(agent_id)
+            if presence is not None:
+                presence.chats.pop(conv.id, None)
+            self.router.release(agent_id)
+            if conv.assigned_at is not None:
+                self.waiting.handled(conv.department, now - conv.assigned_at)
+            self._schedule_pump()
+        cancel(live.answer_timer)
+        live.answer_timer = None
+        request = CreateRequest(conv.id, now, _new_request_number, resolution, note)
+        group: list[Op] = [SaveChat.of(conv), request]
+        if self.settings.webhook_urls:
+            files = list(conv.files)
+            group.append(
+                EnqueueWebhooks(
+                    "chat.ended",
+                    self.settings.webhook_urls,
+                    lambda: chat_ended_body(
+                        conv, request.number, self.settings.base_url, files, resolution
+                    ),
+                    now,
+                )
+            )
+        # the chat's end, its request and the webhook commit together or not at all
+        self.writer.submit_group(group, partial(self._ended, live, request, by, reason))
+
+    def _ended(self, live: LiveChat, request: CreateRequest, by: str, reason: str | None) -> None:
+        self.poke_webhooks()
+        conv = live.conv
+        conv.request_number = request.number
+        ended = EndedChat(
+            conv.id, format_request_number(request.number), conv.committed_seq, by, reason
+        )
+        frame = encode(ended.frame())
+        self.bus.publish(live.session.topic, frame)
+        self.bus.publish(live.topic, frame)  # its agent and any supervisor watching
+        self._unwatch(live, live.notified_agent)
+        for monitor in list(live.monitors):
+            self.unsubscribe(monitor, live.topic)
+            self.supervision.monitored.get(monitor, set()).discard(live.id)
+        session = live.session
+        if session.chat is live:
+            session.chat = None
+            session.ended = ended
+            session.emails_sent = 0
+        self.chats.pop(conv.id, None)
+        if not session.conns:
+            self._evict_session(session)
+        self._drop_agent_if_idle(live.notified_agent)
