@@ -17,6 +17,9 @@ from starlette.staticfiles import StaticFiles
 from . import metrics
 from .cluster import EdgeProxy, Node
 from .config import Settings, load_routing
+from .desk.desk import RequestDesk
+from .desk.dispatch import notifications_for
+from .desk.timers import DeskTimers
 from .directory import make_directory
 from .exceptions import ClientError, StoreError
 from .files import file_store
@@ -28,7 +31,7 @@ from .reports.schedule import parse_recipients
 from .reports.service import Reports, WeeklyMail
 from .store import database_label, make_store
 from .throttle import FailureThrottle, Window
-from .web import admin, api, console, openapi, security, tracking, widget
+from .web import admin, answer, api, console, escalations, openapi, security, tracking, widget
 from .web import audit as audit_web
 from .web import files as files_web
 from .web import kb as kb_web
@@ -71,6 +74,13 @@ def create_app(
             hub.files = files
             hub.notifier = make_notifier(settings, hub.pools.mail)
             hub.dispatcher = dispatcher
+            hub.desk = RequestDesk(
+                store, settings, hub.routing.topics, clock=hub.clock, poke=hub.poke_webhooks
+            )
+            hub.notifications = notifications_for(settings, store)
+            hub.notifications.start()
+            hub.desk_timers = DeskTimers(hub.desk, settings, clock=hub.clock)
+            hub.desk_timers.start()
             await hub.start()
             kb = KnowledgeBase(store, hub.pools.search, hub.routing.topics)
             await kb.load()
@@ -136,6 +146,10 @@ def create_app(
                 if rollups is not None:
                     await rollups.stop()
                 if hub is not None:
+                    if hub.desk_timers is not None:
+                        await hub.desk_timers.stop()
+                    if hub.notifications is not None:
+                        await hub.notifications.stop()
                     await hub.stop()
                     log.info("stopped cleanly: %d writes committed", hub.writer.ops_written)
         finally:
@@ -164,6 +178,7 @@ def create_app(
         Route("/api/files/{file}", files_web.download),
         Route("/api/files/{file}/thumbnail", files_web.download),
         Route("/requests/lookup", tracking.lookup_page, methods=["GET", "POST"]),
+        Route("/requests/answer/{secret}", answer.answer_page, methods=["GET", "POST"]),
         Route("/api/kb/search", kb_web.search_api),
         Route("/api/kb/outcome", kb_web.outcome_api, methods=["POST"]),
         Route("/api/kb/articles/{article_id}", kb_web.article_api),
@@ -206,6 +221,8 @@ def create_app(
         Route("/console/requests/{number}", console.request_page),
         Route("/console/requests/{number}/export.{fmt:str}", console.export),
         Route("/console/requests/{number}/status", console.status_form, methods=["POST"]),
+        Route("/console/requests/{number}/take", escalations.take, methods=["POST"]),
+        Route("/console/escalations", escalations.escalations_page),
         Route("/console/admin/webhooks", admin.webhooks_page, methods=["GET"]),
         Route("/console/admin/webhooks/{delivery}/redeliver", admin.redeliver, methods=["POST"]),
         Route("/console/admin/agents", admin.agents_page, methods=["GET"]),

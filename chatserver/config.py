@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.files import DEFAULT_TYPES
 from .core.topics import RoutingConfig, parse_routing
+from .desk.sms import check_template
 from .exceptions import ConfigError
 from .privacy.crypto import parse_key
 from .reports.schedule import parse_recipients, parse_schedule
@@ -141,6 +142,13 @@ class Settings:
     # a department without max_queue of its own takes at most this many waiting chats
     # personal data and access (docs/privacy.md)
     two_factor_required: tuple[str, ...] = ()  # roles that must sign in with a code, or "all"
+    # SMS to players through the operator's provider (docs/integration.md, "Notifications")
+    sms_url: str = ""
+    sms_auth_header: str = ""  # "Name: value", e.g. "Authorization: Bearer ..."
+    sms_template: str = '{"to": {{ to | tojson }}, "text": {{ text | tojson }}}'
+    sms_content_type: str = "application/json"
+    # days a request waits for the player's "resolved?" before it closes by itself
+    confirm_close_days: float = 3.0
     # console single sign-on through OpenID Connect (empty issuer: off)
     oidc_issuer: str = ""
     oidc_client_id: str = ""
@@ -266,6 +274,13 @@ class Settings:
                 raise ConfigError("oidc_issuer must be the provider's https:// address")
             if not self.oidc_client_id or not self.oidc_client_secret:
                 raise ConfigError("oidc_issuer needs oidc_client_id and oidc_client_secret")
+        if self.sms_url and not self.sms_url.startswith(("http://", "https://")):
+            raise ConfigError(f"sms_url {self.sms_url!r} is not an http(s) URL")
+        if self.sms_auth_header and ":" not in self.sms_auth_header:
+            raise ConfigError("sms_auth_header must look like 'Name: value'")
+        check_template(self.sms_template)
+        if self.confirm_close_days <= 0:
+            raise ConfigError("confirm_close_days must be greater than 0")
         unknown_roles = set(self.two_factor_required) - {"agent", "supervisor", "admin", "all"}
         if unknown_roles:
             raise ConfigError(

@@ -90,25 +90,7 @@ class SmtpMailer:
             raise MailError(f"the mail server did not take the message: {exc}") from exc
 
 
-_STATUS_TEXT = {
-    "en": {
-        "open": "is open again and being worked on",
-        "pending": "is waiting for more information",
-        "resolved": "has been resolved",
-        "closed": "has been closed",
-    },
-    "tr": {
-        "open": "yeniden açıldı ve ilgileniliyor",
-        "pending": "ek bilgi bekliyor",
-        "resolved": "çözüldü",
-        "closed": "kapatıldı",
-    },
-}
-
-
 class Notifier(Protocol):
-    async def request_status_changed(self, rec: RequestRecord, note: str | None) -> None: ...
-
     async def transcript(self, rec: RequestRecord, lang: str) -> None:
         """E-mail a request's transcript to its pre-chat address; raises MailError."""
         ...
@@ -119,38 +101,14 @@ class Notifier(Protocol):
 
 
 class EmailNotifier:
-    """Tells players by e-mail; status changes that fail are logged, never raised into
-    the caller's path. A transcript is rendered and built on ``pool`` (a bounded pool:
+    """Tells players by e-mail (status changes go through the desk's outbox instead,
+    chatserver.desk). A transcript is rendered and built on ``pool`` (a bounded pool:
     ``Busy`` when full), at most ``max_transcript_bytes`` of it."""
 
     def __init__(self, mailer: Mailer, settings: Settings, pool: BoundedPool) -> None:
         self.mailer = mailer
         self.settings = settings
         self.pool = pool
-
-    async def request_status_changed(self, rec: RequestRecord, note: str | None) -> None:
-        to = rec.chat.email
-        if not to or not self.settings.smtp_host:
-            return
-        lang = "tr" if (rec.chat.locale or "").startswith("tr") else "en"
-        number = format_request_number(rec.number)
-        status = _STATUS_TEXT[lang].get(rec.status, rec.status)
-        if lang == "tr":
-            subject = f"Talebiniz {number}: {status}"
-            body = f"Merhaba,\n\n{number} numaralı talebiniz {status}.\n"
-            if note:
-                body += f"\nNot: {note}\n"
-            body += f"\nTalebinizi takip etmek için: {self.settings.base_url}/requests/lookup\n"
-        else:
-            subject = f"Your request {number} {status}"
-            body = f"Hello,\n\nyour request {number} {status}.\n"
-            if note:
-                body += f"\nNote: {note}\n"
-            body += f"\nFollow your request at {self.settings.base_url}/requests/lookup\n"
-        try:
-            await self.mailer.send(to, subject, body)
-        except MailError as exc:
-            log.warning("could not e-mail %s about request %s: %s", to, number, exc)
 
     async def message(self, to: str, subject: str, text: str) -> None:
         if not self.settings.smtp_host:

@@ -93,6 +93,7 @@ class Prechat(_Frame, tag="prechat"):
     name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     username: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None  # for SMS updates
     # the platform's signed identity token for a logged-in member
     identity: Identity | None = None
 

@@ -391,9 +391,15 @@ class Mailbox:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, (envelope.rcpt_tos, msg))
         return "250 OK"
 
-    async def next(self, timeout: float = 10) -> tuple[list[str], Any]:
-        """The next mail: (recipients, email.message.EmailMessage)."""
-        return await asyncio.wait_for(self.queue.get(), t(timeout))
+    async def next(self, timeout: float = 10, *, receipts: bool = False) -> tuple[list[str], Any]:
+        """The next mail: (recipients, email.message.EmailMessage). The receipt every new
+        request sends its player ("We received your request ...") is skipped unless
+        ``receipts``."""
+        while True:
+            to, msg = await asyncio.wait_for(self.queue.get(), t(timeout))
+            subject = str(msg["Subject"])
+            if receipts or not subject.startswith(("Talebiniz alındı", "We received")):
+                return to, msg
 
     def settings(self) -> dict[str, Any]:
         return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "none"}

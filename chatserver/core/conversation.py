@@ -80,6 +80,7 @@ class Player:
     locale: str | None = None
     member_id: str | None = None
     verified_by: str | None = None  # "token" | "directory"; None for guests
+    phone: str | None = None  # for SMS about the request (+ and digits), if they gave one
 
     def public(self) -> dict[str, object]:
         return {
@@ -90,6 +91,7 @@ class Player:
             "verified": self.verified_by is not None,
             "verified_by": self.verified_by,
             "member_id": self.member_id,
+            "phone": self.phone,
         }
 
 

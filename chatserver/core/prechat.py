@@ -19,6 +19,7 @@ __all__ = ["Form", "clean_form", "player_for"]
 
 # Deliberately loose: one @, something on both sides, a dot in the domain.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class Form:
     name: str | None
     username: str | None
     email: str | None
+    phone: str | None = None
 
 
 def _clean(value: str | None) -> str | None:
@@ -44,6 +46,7 @@ def clean_form(
     topic: str,
     age_confirmed: bool,
     topics: Mapping[str, Topic],
+    phone: str | None = None,
 ) -> Form:
     """The form as we keep it, or a ClientError naming the field to fix."""
     if not age_confirmed:
@@ -56,13 +59,24 @@ def clean_form(
     name, username, email = _clean(name), _clean(username), _clean(email)
     if email is not None and not _EMAIL.match(email):
         raise ClientError("invalid_email", "this e-mail address does not look right", field="email")
-    return Form(chosen, name, username, email)
+    return Form(chosen, name, username, email, clean_phone(phone))
+
+
+def clean_phone(raw: str | None) -> str | None:
+    """A phone number for SMS: + and 8-15 digits (spaces, dashes, dots and brackets are
+    dropped); ClientError ``invalid_phone`` otherwise."""
+    if raw is None or not raw.strip():
+        return None
+    phone = "".join(ch for ch in raw if ch not in " -.()")
+    if not _PHONE.match(phone):
+        raise ClientError("invalid_phone", "this phone number does not look right", field="phone")
+    return phone if phone.startswith("+") else f"+{phone}"
 
 
 def player_for(form: Form, via: Via, member: Member | None, locale: str | None) -> Player:
     """The player of a chat: a verified member's own details win over what was typed."""
     if member is None or via is Via.GUEST:
-        return Player(form.name, form.username, form.email, form.topic.id, locale)
+        return Player(form.name, form.username, form.email, form.topic.id, locale, phone=form.phone)
     return Player(
         name=member.name or form.name,
         username=member.username or form.username,
@@ -71,4 +85,5 @@ def player_for(form: Form, via: Via, member: Member | None, locale: str | None) 
         locale=locale,
         member_id=member.member_id,
         verified_by=via.value,
+        phone=form.phone,
     )

@@ -44,6 +44,9 @@ class Topic:
     # a bot account (role bot) gets the chat first while one is online; it hands the chat
     # to the queue with a handoff frame (docs/protocol.md, "Bots")
     bot_first: bool = False
+    # a request of this topic closes only when the player confirms it was resolved
+    # (core.lifecycle: awaiting_confirmation); "not resolved" escalates it
+    confirm_close: bool = False
 
     def public(self, locale: str | None = None) -> dict[str, Any]:
         return {
@@ -161,6 +164,9 @@ def parse_routing(data: Mapping[str, Any], default_timezone: str) -> RoutingConf
         bot_first = raw.get("bot_first", False)
         if not isinstance(bot_first, bool):
             raise ConfigError(f"{kind}: bot_first is true or false")
+        confirm_close = raw.get("confirm_close", False)
+        if not isinstance(confirm_close, bool):
+            raise ConfigError(f"{kind}: confirm_close is true or false")
         topics[topic_id] = Topic(
             id=topic_id,
             department=str(dep_ref),
@@ -168,5 +174,6 @@ def parse_routing(data: Mapping[str, Any], default_timezone: str) -> RoutingConf
             members_only=members_only,
             priority=_priority(kind, raw.get("priority", "normal")),
             bot_first=bot_first,
+            confirm_close=confirm_close,
         )
     return RoutingConfig(departments=departments, topics=topics)

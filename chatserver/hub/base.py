@@ -13,6 +13,9 @@ from ..core.conversation import Sender
 from ..core.routing import Overflow, Router
 from ..core.stats import LATENCY_BOUNDS, WAIT_BOUNDS, Buckets
 from ..core.topics import RoutingConfig
+from ..desk.desk import RequestDesk
+from ..desk.dispatch import NotificationDispatcher
+from ..desk.timers import DeskTimers
 from ..directory import MemberDirectory, StoreDirectory
 from ..exceptions import StoreError
 from ..files import FileStore
@@ -104,6 +107,10 @@ class HubBase:
         self.dispatcher: Dispatcher | None = None
         self.notifier: Notifier | None = None
         self.files: FileStore | None = None
+        # a request's life after its chat (chatserver.desk), and its notifications' outbox
+        self.desk: RequestDesk | None = None
+        self.notifications: NotificationDispatcher | None = None
+        self.desk_timers: DeskTimers | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -137,8 +144,11 @@ class HubBase:
                 self.unsubscribe(c, live.topic)
 
     def poke_webhooks(self) -> None:
+        """Something was queued in an outbox: the webhooks' and the notifications'."""
         if self.dispatcher is not None:
             self.dispatcher.poke()
+        if self.notifications is not None:
+            self.notifications.poke()
 
     def _schedule_pump(self) -> None:
         if self._pump_handle is None and self._loop is not None:

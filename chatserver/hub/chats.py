@@ -3,6 +3,7 @@ offline message, the end and its request, the player's rating, refusals."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 from functools import partial
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 from ..core.conversation import ChatState, Conversation, Player, Sender
 from ..core.requests import format_request_number, parse_request_number, request_number_from_bits
 from ..core.topics import Topic
-from ..exceptions import ClientError, StateError
+from ..exceptions import ClientError, StateError, StoreError
 from ..protocol import encode, to_ms
 from ..security import new_ordered_id
 from ..store import (
@@ -29,6 +30,8 @@ from .base import HubBase, cancel
 from .state import EndedChat, LiveChat, PlayerSession
 
 __all__ = ["ChatsMixin"]
+
+log = logging.getLogger("chatserver.hub")
 
 
 _ENDED_TEXT = {
@@ -178,11 +181,22 @@ class ChatsMixin(HubBase):
                     "request.updated", self.settings.webhook_urls, lambda: body, op.rated_at
                 )
             )
-        self.writer.submit_group(group, partial(self._rated, session.topic, frame))
+        self.writer.submit_group(
+            group, partial(self._rated, session.topic, frame, op.number, resolved)
+        )
 
-    def _rated(self, topic: str, frame: str) -> None:
+    def _rated(self, topic: str, frame: str, number: str, resolved: bool) -> None:
         self.bus.publish(topic, frame)
         self.poke_webhooks()
+        if self.desk is not None:  # a complaint awaiting their word: closed, or escalated
+            self.spawn(self._answered(number, resolved))
+
+    async def _answered(self, number: str, resolved: bool) -> None:
+        assert self.desk is not None
+        try:
+            await self.desk.answer(number, resolved)
+        except (StoreError, StateError) as exc:
+            log.warning("request %s: the player's answer was not applied: %s", number, exc)
 
     def end_chat(
         self,
@@ -218,22 +232,68 @@ class ChatsMixin(HubBase):
             self._schedule_pump()
         cancel(live.answer_timer)
         live.answer_timer = None
-        request = CreateRequest(conv.id, now, _new_request_number, resolution, note)
+        request = CreateRequest(
+            conv.id, now, _new_request_number, resolution, note, priority=conv.priority
+        )
+        self._request_life(request, conv, resolution)
         group: list[Op] = [SaveChat.of(conv), request]
         if self.settings.webhook_urls:
             files = list(conv.files)
-            group.append(
-                EnqueueWebhooks(
-                    "chat.ended",
-                    self.settings.webhook_urls,
-                    lambda: chat_ended_body(
-                        conv, request.number, self.settings.base_url, files, resolution
-                    ),
-                    now,
+
+            def ended_body() -> dict[str, object]:
+                body = chat_ended_body(
+                    conv, request.number, self.settings.base_url, files, resolution
                 )
-            )
+                body["request"]["status"] = request.status
+                return body
+
+            group.append(EnqueueWebhooks("chat.ended", self.settings.webhook_urls, ended_body, now))
+            if request.status == "awaiting_confirmation":
+                group.append(
+                    EnqueueWebhooks(
+                        "request.awaiting_confirmation",
+                        self.settings.webhook_urls,
+                        lambda: request_updated_body(
+                            request.number, self.settings.base_url,
+                            status=request.status, changed_by=conv.agent_name,
+                        ),
+                        now,
+                    )
+                )  # fmt: skip
         # the chat's end, its request and the webhook commit together or not at all
         self.writer.submit_group(group, partial(self._ended, live, request, by, reason))
+
+    def _request_life(
+        self, request: CreateRequest, conv: Conversation, resolution: str | None
+    ) -> None:
+        """What the new request starts as, and whom it tells: its number to the player at
+        once (e-mail, SMS; at most ``emails_per_recipient_per_day`` to one address, since a
+        guest may type anyone's); a complaint resolved by the agent awaits the player's
+        confirmation, asked with a link (core.lifecycle)."""
+        desk = self.desk
+        if desk is None:
+            return
+        p = conv.player
+        link = None
+        if resolution == "resolved" and desk.confirm_close(p.topic):
+            link, request.answer_token_hash = desk.answer_link()
+            request.status = "awaiting_confirmation"
+            request.actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
+        email = p.email if p.email and not self.mail_recipients.take(p.email.casefold()) else None
+        phone = p.phone if p.phone and not self.mail_recipients.take(p.phone) else None
+
+        def then(number: str) -> list[tuple[str, list[tuple[object, ...]]]]:
+            rows = desk.notifications(
+                number, "created", "open", email=email, phone=phone, locale=p.locale
+            )
+            if link is not None:
+                rows += desk.notifications(
+                    number, "awaiting_confirmation", "awaiting_confirmation",
+                    email=p.email, phone=p.phone, locale=p.locale, answer=link,
+                )  # fmt: skip
+            return rows
+
+        request.then = then
 
     def _ended(self, live: LiveChat, request: CreateRequest, by: str, reason: str | None) -> None:
         self.poke_webhooks()

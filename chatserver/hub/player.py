@@ -168,6 +168,7 @@ def _form(
         topic=frame.topic,
         age_confirmed=frame.age_confirmed,
         topics=hub.routing.topics,
+        phone=frame.phone if isinstance(frame, Prechat) else None,
     )
 
 

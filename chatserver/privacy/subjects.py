@@ -132,6 +132,7 @@ def _request(r: RequestRecord) -> dict[str, Any]:
             "username": c.username,
             "email": c.email,
             "member_id": c.member_id,
+            "phone": c.phone,
             "created_at": c.created_at,
             "ended_at": c.ended_at,
             "agent": c.agent_name,

@@ -16,10 +16,12 @@ from typing import Protocol
 
 from ..core.conversation import Conversation, Message, Note, Player
 from ..core.identity import Member
+from ..core.lifecycle import Event
 from ..privacy.policy import Scope
 from .kb import KbStore
 from .privacy import PrivacyStore
 from .reports import ReportStore
+from .transitions import Extras, Notification, Transition
 
 __all__ = [
     "AddAttachment",
@@ -44,6 +46,7 @@ __all__ = [
     "RequestRecord",
     "SaveChat",
     "SessionRecord",
+    "LifecycleStore",
     "Store",
     "TokenGrant",
 ]
@@ -119,6 +122,7 @@ class ChatRecord:
     ended_by: str | None
     last_seq: int
     request_number: str | None
+    phone: str | None = None  # for SMS about the request
 
 
 @dataclass(slots=True, frozen=True)
@@ -147,6 +151,7 @@ class RequestEvent:
     from_status: str | None
     to_status: str
     note: str | None
+    kind: str = "status"  # status, notification, owner
 
 
 @dataclass(slots=True, frozen=True)
@@ -182,6 +187,9 @@ class RequestRecord:
     notes: list[Note] = field(default_factory=list)
     events: list[RequestEvent] = field(default_factory=list)
     attachments: list[AttachmentRecord] = field(default_factory=list)
+    priority: int = 0
+    owner_agent_id: int | None = None
+    awaiting_since: float | None = None  # waiting for the player's "resolved?" since
 
 
 @dataclass(slots=True, frozen=True)
@@ -337,6 +345,14 @@ class CreateRequest:
     resolution: str | None = None
     resolution_note: str | None = None
     number: str = ""
+    # a complaint the agent resolved starts awaiting the player's confirmation
+    # (core.lifecycle), with the hash of the secret its answer link carries
+    status: str = "open"
+    actor: str = "system"  # who moved it past open (the agent)
+    priority: int = 0
+    answer_token_hash: bytes | None = None
+    # more statements for the same transaction once the number is known (notifications)
+    then: Callable[[str], list[tuple[str, list[tuple[object, ...]]]]] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -402,7 +418,61 @@ Op = (
 )
 
 
-class Store(KbStore, PrivacyStore, ReportStore, Protocol):
+class LifecycleStore(Protocol):
+    async def transition(
+        self,
+        number: str,
+        event: Event,
+        *,
+        confirm_close: bool,
+        actor: str,
+        note: str | None,
+        now: float,
+        answer_token_hash: bytes | None = None,
+        extras: Extras | None = None,
+    ) -> tuple[Transition, RequestRecord]:
+        """Apply ``event`` (StateError if it may not happen, NotFoundError if there is no such
+        request) with its history entry and what ``extras`` adds, in one transaction."""
+        ...
+
+    async def change_request_status(
+        self,
+        number: str,
+        wanted: str,
+        *,
+        actor: str,
+        note: str | None,
+        now: float,
+        webhooks: EnqueueWebhooks | None = None,
+        confirm_close: bool = False,
+    ) -> RequestRecord:
+        """Move a request to ``wanted`` (through the lifecycle's event for it)."""
+        ...
+
+    async def take_request(self, number: str, agent_id: int, *, actor: str, now: float) -> bool:
+        """The agent owns the request from now (recorded in its history)."""
+        ...
+
+    async def request_by_answer_token(self, token_hash: bytes) -> str | None: ...
+
+    async def requests_in(self, statuses: Sequence[str], limit: int) -> list[RequestRecord]:
+        """Requests in these statuses, highest priority and oldest change first."""
+        ...
+
+    async def awaiting_since_before(self, cutoff: float, limit: int) -> list[str]: ...
+
+    async def due_notifications(self, now: float, limit: int) -> list[Notification]: ...
+
+    async def notification_result(
+        self, item: Notification, *, now: float, error: str | None, retry_at: float | None
+    ) -> None:
+        """Sent (recorded in the request's history), to be retried, or failed for good."""
+        ...
+
+    async def next_notification_at(self) -> float | None: ...
+
+
+class Store(KbStore, LifecycleStore, PrivacyStore, ReportStore, Protocol):
     """Persistence for chats, messages, requests, sessions, agents and tokens."""
 
     async def open(self) -> None: ...
@@ -593,20 +663,6 @@ class Store(KbStore, PrivacyStore, ReportStore, Protocol):
     async def attachment(self, file_id: str) -> AttachmentRecord | None: ...
 
     # -- request tracking --
-
-    async def change_request_status(
-        self,
-        number: str,
-        wanted: str,
-        *,
-        actor: str,
-        note: str | None,
-        now: float,
-        webhooks: EnqueueWebhooks | None = None,
-    ) -> RequestRecord:
-        """Move a request to ``wanted`` (core rules), with a history entry; NotFoundError,
-        StateError. ``webhooks`` are queued in the same transaction."""
-        ...
 
     async def lookup_request(self, number: str, contact: str) -> RequestRecord | None:
         """The request if ``contact`` is the e-mail or username it was opened with."""

@@ -26,13 +26,13 @@ from .base import CreateRequest, EnqueueWebhooks, Op
 from .sql import (
     REQUEST_INSERT,
     REQUEST_NUMBER_ATTEMPTS,
-    REQUEST_OPENED,
     WEBHOOK_INSERT,
     Conflict,
     Row,
     SqlStore,
     batch_plan,
     migrations,
+    request_created,
     request_params,
     webhook_rows,
 )
@@ -283,6 +283,7 @@ async def _create_request(tx: _Tx, op: CreateRequest) -> None:
         number = op.new_number()
         if await tx.execute(REQUEST_INSERT, request_params(op, number)) == 1:
             op.number = number
-            await tx.execute(REQUEST_OPENED, (number, op.created_at))
+            for sql, rows in request_created(op, number):
+                await tx.executemany(sql, rows)
             return
     raise StoreError("no free request number after several attempts")

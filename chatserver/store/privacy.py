@@ -462,7 +462,7 @@ async def _erase_chats(
     if identity:
         await w.execute(
             "UPDATE chats SET player_name = NULL, player_username = NULL, player_email = NULL,"
-            f" member_id = NULL, erased_at = ? WHERE id IN ({marks})",
+            f" player_phone = NULL, member_id = NULL, erased_at = ? WHERE id IN ({marks})",
             (now, *ids),
         )
         numbers = [
@@ -478,6 +478,10 @@ async def _erase_chats(
             await w.execute(
                 f"UPDATE request_events SET note = NULL WHERE number IN ({_marks(len(numbers))})",
                 numbers,
+            )
+        if numbers:  # notifications name the player and their address
+            await w.execute(
+                f"DELETE FROM notifications WHERE number IN ({_marks(len(numbers))})", numbers
             )
         # deliveries name the player: those about these chats go, sent or not
         for key in [*ids, *(format_request_number(n) for n in numbers)]:

@@ -9,8 +9,6 @@ the dialects spell differently (``_agent_columns``, ``_ci_eq``, ``_like``).
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from importlib import resources
@@ -19,7 +17,6 @@ from typing import Any, TypeVar
 
 from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note, Player, Sender
 from ..core.identity import Member
-from ..core.requests import check_status_change
 from ..exceptions import ConflictError, NotFoundError
 from ..privacy.policy import Scope
 from .accounts import AccountQueries
@@ -46,11 +43,14 @@ from .base import (
     SessionRecord,
 )
 from .kb import KbQueries
+from .lifecycle import LifecycleQueries
+from .outbox import EVENT_INSERT, WEBHOOK_INSERT, webhook_rows
 from .privacy import PrivacyQueries
 from .reports import ReportQueries
 from .tx import Conflict, Row, Tx
 
 __all__ = [
+    "EVENT_INSERT",
     "REQUEST_INSERT",
     "REQUEST_NUMBER_ATTEMPTS",
     "Conflict",
@@ -60,6 +60,7 @@ __all__ = [
     "WEBHOOK_INSERT",
     "batch_plan",
     "migrations",
+    "request_created",
     "webhook_rows",
 ]
 
@@ -68,17 +69,34 @@ T = TypeVar("T")
 REQUEST_NUMBER_ATTEMPTS = 8
 REQUEST_INSERT = (
     "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
-    " resolution, resolution_note) VALUES (?, ?, 'open', ?, ?, ?, ?)"
+    " resolution, resolution_note, priority, awaiting_since, answer_token_hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (number) DO NOTHING"
 )
-REQUEST_OPENED = (
-    "INSERT INTO request_events (number, at, actor, from_status, to_status)"
-    " VALUES (?, ?, 'system', NULL, 'open')"
-)
+
+
+def request_created(op: CreateRequest, number: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """What a new request's transaction also writes: its history (opened, and awaiting
+    the player's confirmation if it starts so), then what ``op.then`` adds."""
+    events: list[tuple[Any, ...]] = [
+        (number, op.created_at, "system", None, "open", None, "status")
+    ]
+    if op.status != "open":
+        events.append(
+            (number, op.created_at, op.actor, "open", op.status, op.resolution_note, "status")
+        )
+    out: list[tuple[str, list[tuple[Any, ...]]]] = [(EVENT_INSERT, events)]
+    if op.then is not None:
+        out += op.then(number)
+    return out
 
 
 def request_params(op: CreateRequest, number: str) -> tuple[Any, ...]:
-    return (number, op.chat_id, op.created_at, op.created_at, op.resolution, op.resolution_note)
+    awaiting = op.created_at if op.status == "awaiting_confirmation" else None
+    return (
+        number, op.chat_id, op.status, op.created_at, op.created_at, op.resolution,
+        op.resolution_note, op.priority, awaiting, op.answer_token_hash,
+    )  # fmt: skip
 
 
 def migrations(folder: str = "migrations") -> list[tuple[int, str, str]]:
@@ -95,8 +113,8 @@ _INSERT = {
     CreateSession: "INSERT INTO sessions (id, token_hash, created_at, locale) VALUES (?, ?, ?, ?)",
     CreateChat: (
         "INSERT INTO chats (id, session_id, state, player_name, player_username, player_email,"
-        " topic, locale, department, priority, member_id, verified_by, created_at, queued_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " topic, locale, department, priority, member_id, verified_by, created_at, queued_at,"
+        " player_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     RecordRefusal: (
         "INSERT INTO refusals (at, reason, member_id, username, email, topic, session_id)"
@@ -187,6 +205,7 @@ def _params(op: Op) -> tuple[Any, ...]:
             p.verified_by,
             op.created_at,
             op.queued_at,
+            p.phone,
         )
     if isinstance(op, RecordRefusal):
         return (op.at, op.reason, op.member_id, op.username, op.email, op.topic, op.session_id)
@@ -211,7 +230,7 @@ def _params(op: Op) -> tuple[Any, ...]:
 _CHAT_COLUMNS = """
     c.id, c.session_id, c.state, c.player_name, c.player_username, c.player_email, c.topic,
     c.locale, c.agent_id, a.name AS agent_name, c.requeued, c.created_at, c.queued_at,
-    c.department, c.priority, c.member_id, c.verified_by,
+    c.department, c.priority, c.member_id, c.verified_by, c.player_phone,
     c.assigned_at, c.first_response_at, c.ended_at, c.ended_by,
     (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.chat_id = c.id) AS last_seq,
     r.number AS request_number
@@ -239,6 +258,7 @@ def _chat_record(row: Row) -> ChatRecord:
         priority=row["priority"],
         member_id=row["member_id"],
         verified_by=row["verified_by"],
+        phone=row["player_phone"],
         created_at=row["created_at"],
         queued_at=row["queued_at"],
         assigned_at=row["assigned_at"],
@@ -332,20 +352,6 @@ def _note(row: Row) -> Note:
     )
 
 
-WEBHOOK_INSERT = (
-    "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
-
-
-def webhook_rows(op: EnqueueWebhooks) -> list[tuple[Any, ...]]:
-    body = json.dumps({"event": op.event, **op.body()}, ensure_ascii=False, separators=(",", ":"))
-    return [
-        (secrets.token_hex(12), op.event, url, body, op.created_at, op.created_at)
-        for url in op.urls
-    ]
-
-
 Step = CreateRequest | EnqueueWebhooks | tuple[str, list[tuple[Any, ...]]]
 
 # Within a batch, ops are put in this order of kinds (stably: the ops of one kind keep
@@ -394,7 +400,7 @@ def _in_order(run: list[Op]) -> list[Step]:
     ]
 
 
-class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
+class SqlStore(AccountQueries, KbQueries, LifecycleQueries, PrivacyQueries, ReportQueries):
     """Every query of the ``Store`` interface; a driver subclass does the I/O."""
 
     _like = "LIKE"  # case-insensitive for ASCII in SQLite; PostgreSQL says ILIKE
@@ -445,6 +451,7 @@ class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
                     rec.locale,
                     rec.member_id,
                     rec.verified_by,
+                    rec.phone,
                 ),
                 created_at=rec.created_at,
                 state=ChatState(rec.state),
@@ -490,8 +497,8 @@ class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
         rows = await self._fetch(
             f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
             " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.nps,"
-            " r.resolution,"
-            " r.resolution_note"
+            " r.resolution, r.resolution_note, r.priority AS r_priority, r.owner_agent_id,"
+            " r.awaiting_since"
             f" {_CHAT_FROM} WHERE r.number = ?",
             (number,),
         )
@@ -511,6 +518,9 @@ class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
             nps=row["nps"],
             resolution=row["resolution"],
             resolution_note=row["resolution_note"],
+            priority=row["r_priority"],
+            owner_agent_id=row["owner_agent_id"],
+            awaiting_since=row["awaiting_since"],
             notes=[
                 _note(n)
                 for n in await self._fetch(
@@ -518,7 +528,9 @@ class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
                 )
             ],
             events=[
-                RequestEvent(e["at"], e["actor"], e["from_status"], e["to_status"], e["note"])
+                RequestEvent(
+                    e["at"], e["actor"], e["from_status"], e["to_status"], e["note"], e["kind"]
+                )
                 for e in await self._fetch(
                     "SELECT * FROM request_events WHERE number = ? ORDER BY at, id", (number,)
                 )
@@ -656,39 +668,6 @@ class SqlStore(AccountQueries, KbQueries, PrivacyQueries, ReportQueries):
             (file_id,),
         )
         return _attachment(rows[0]) if rows else None
-
-    async def change_request_status(
-        self,
-        number: str,
-        wanted: str,
-        *,
-        actor: str,
-        note: str | None,
-        now: float,
-        webhooks: EnqueueWebhooks | None = None,
-    ) -> RequestRecord:
-        async def work(w: Tx) -> None:
-            rows = await w.fetch("SELECT status FROM requests WHERE number = ?", (number,))
-            if not rows:
-                raise NotFoundError("request_not_found", "no request has this number")
-            current = rows[0]["status"]
-            to = check_status_change(current, wanted)
-            await w.execute(
-                "UPDATE requests SET status = ?, updated_at = ? WHERE number = ?",
-                (to.value, now, number),
-            )
-            await w.execute(
-                "INSERT INTO request_events (number, at, actor, from_status, to_status, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (number, now, actor, current, to.value, note),
-            )
-            if webhooks is not None and webhooks.urls:
-                await w.executemany(WEBHOOK_INSERT, webhook_rows(webhooks))
-
-        await self._transaction(work, "cannot change the request status")
-        rec = await self.request(number)
-        assert rec is not None
-        return rec
 
     async def lookup_request(self, number: str, contact: str) -> RequestRecord | None:
         rec = await self.request(number)

@@ -41,13 +41,13 @@ from .base import CreateRequest, EnqueueWebhooks, Op
 from .sql import (
     REQUEST_INSERT,
     REQUEST_NUMBER_ATTEMPTS,
-    REQUEST_OPENED,
     WEBHOOK_INSERT,
     Conflict,
     Row,
     SqlStore,
     batch_plan,
     migrations,
+    request_created,
     request_params,
     webhook_rows,
 )
@@ -486,7 +486,8 @@ def _create_request(c: sqlite3.Connection, op: CreateRequest) -> None:
         number = op.new_number()
         if c.execute(REQUEST_INSERT, request_params(op, number)).rowcount == 1:
             op.number = number
-            c.execute(REQUEST_OPENED, (number, op.created_at))
+            for sql, rows in request_created(op, number):
+                c.executemany(sql, rows)
             return
     raise sqlite3.IntegrityError("no free request number after several attempts")
 

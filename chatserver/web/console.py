@@ -339,7 +339,7 @@ async def request_page(request: Request) -> Response:
             "rec": rec,
             "number": format_request_number(rec.number),
             "entries": transcripts.entries(rec, internal=True),
-            "statuses": ("open", "pending", "resolved", "closed"),
+            "statuses": ("open", "pending", "escalated", "resolved", "closed"),
             "when": transcripts.when,
             "topic": _hub(request).routing.topics.get(rec.chat.topic),
         },

@@ -444,6 +444,8 @@ SPEC: dict[str, Any] = {
         for event, summary in (
             ("chat.ended", "A chat ended and its request was created"),
             ("request.updated", "A request's status or the player's rating changed"),
+            ("request.awaiting_confirmation", "A request waits for its player's confirmation"),
+            ("request.escalated", "A request went to supervisors"),
         )
     },
 }

@@ -9,7 +9,6 @@ per address.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -19,9 +18,8 @@ from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import ClientError, NotFoundError
 from ..hub import Hub
-from ..store import AgentRecord, EnqueueWebhooks, RequestRecord
+from ..store import AgentRecord, RequestRecord
 from ..throttle import FailureThrottle
-from ..webhooks import request_updated_body
 from .access import api_caller, audit, visible_request
 from .api import iso, request_json
 from .auth import secure_headers
@@ -80,27 +78,13 @@ def _hub(request: Request) -> Hub:
 async def change_status(
     hub: Hub, raw_number: str, wanted: str, agent: AgentRecord, note: str | None
 ) -> RequestRecord:
-    """Move a request to a new status: recorded, e-mailed to the player, sent to webhooks."""
-    number = parse_request_number(raw_number)
-    now = time.time()
-    webhooks = None
-    if hub.settings.webhook_urls:
-        body = request_updated_body(
-            number, hub.settings.base_url, status=wanted, changed_by=agent.name, note=note
-        )
-        webhooks = EnqueueWebhooks("request.updated", hub.settings.webhook_urls, lambda: body, now)
-    rec = await hub.store.change_request_status(
-        number,
-        wanted,
-        actor=f"{agent.name} (agent {agent.id})",
+    """Move a request to a new status through its lifecycle (``chatserver.desk``): recorded,
+    the player told by e-mail and SMS, the ticket system by webhook, in one transaction."""
+    assert hub.desk is not None
+    return await hub.desk.change_status(
+        raw_number, wanted, actor=f"{agent.name} (agent {agent.id})", changed_by=agent.name,
         note=note,
-        now=now,
-        webhooks=webhooks,
-    )
-    hub.poke_webhooks()
-    if hub.notifier is not None:
-        hub.spawn(hub.notifier.request_status_changed(rec, note))
-    return rec
+    )  # fmt: skip
 
 
 async def set_status(request: Request) -> JSONResponse:
@@ -171,7 +155,9 @@ def public_status(rec: RequestRecord) -> dict[str, Any]:
         "topic": rec.chat.topic,
         "created_at": iso(rec.created_at),
         "updated_at": iso(rec.updated_at),
-        "history": [{"status": e.to_status, "at": iso(e.at)} for e in rec.events],
+        "history": [
+            {"status": e.to_status, "at": iso(e.at)} for e in rec.events if e.kind == "status"
+        ],
     }
 
 
@@ -222,6 +208,8 @@ _LABELS = {
         "not_found": "Bu numara ve e-posta ya da kullanıcı adıyla eşleşen bir talep bulunamadı.",
         "open": "Açık",
         "pending": "Bilgi bekleniyor",
+        "awaiting_confirmation": "Onayınız bekleniyor",
+        "escalated": "Yöneticiye iletildi",
         "resolved": "Çözüldü",
         "closed": "Kapatıldı",
     },
@@ -235,6 +223,8 @@ _LABELS = {
         "not_found": "No request matches this number and e-mail or username.",
         "open": "Open",
         "pending": "Waiting for information",
+        "awaiting_confirmation": "Waiting for your confirmation",
+        "escalated": "Passed to a supervisor",
         "resolved": "Resolved",
         "closed": "Closed",
     },

@@ -57,6 +57,7 @@ async def test_a_verified_member_reaches_a_members_only_topic(serve: Serve) -> N
             "verified": True,
             "verified_by": "token",
             "member_id": "m-42",
+            "phone": None,
         }
 
 

@@ -37,6 +37,7 @@ async def test_full_session_player_to_agent_with_request_number(server: RunningS
         "verified": False,
         "verified_by": None,
         "member_id": None,
+        "phone": None,
     }
     assert (aa["department"], aa["priority"]) == ("technical", 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -88,16 +89,22 @@ async def test_status_changes_are_recorded_and_e_mailed(serve: Serve, mailbox: M
             assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_status"
             r = await http.post(f"/api/requests/{number}/status", content=b"{")
             assert r.status_code == 400 and r.json()["error"]["code"] == "bad_json"
+        assert server.hub.notifications is not None
+        await asyncio.wait_for(server.hub.notifications.wait_until(lambda d: d.sent >= 5), 10)
         rec = await server.hub.store.request(number.replace("-", ""))
         assert rec is not None
-        assert [(e.from_status, e.to_status) for e in rec.events] == [
+        changes = [e for e in rec.events if e.kind == "status"]
+        assert [(e.from_status, e.to_status) for e in changes] == [
             (None, "open"),
             ("open", "pending"),
             ("pending", "resolved"),
             ("resolved", "closed"),
             ("closed", "open"),
         ]
-        assert rec.events[1].actor == "Ayşe (agent 1)" and rec.events[1].note == "now pending"
+        assert changes[1].actor == "Ayşe (agent 1)" and changes[1].note == "now pending"
+        # every e-mail the player got is in the history too
+        told = [e.note for e in rec.events if e.kind == "notification"]
+        assert len(told) == 5 and all("mehmet@example.com" in (n or "") for n in told)
 
 
 async def test_the_players_lookup(server: RunningServer) -> None:
@@ -180,5 +187,10 @@ async def test_openapi_describes_the_api(server: RunningServer) -> None:
         "/api/audit",
     ):
         assert path in spec["paths"], path
-    assert set(spec["webhooks"]) == {"chat.ended", "request.updated"}
+    assert set(spec["webhooks"]) == {
+        "chat.ended",
+        "request.updated",
+        "request.awaiting_confirmation",
+        "request.escalated",
+    }
     json.dumps(spec)  # plain JSON all the way

@@ -1,0 +1,171 @@
+"""The request desk: every change of a request goes through here, so each one follows the
+lifecycle (``core.lifecycle``), is recorded, reaches the ticket system (webhooks) and tells
+the player (e-mail and SMS through the durable outbox) in one transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..config import Settings
+from ..core.lifecycle import Event, Status, parse_status
+from ..core.requests import format_request_number, parse_request_number
+from ..core.topics import Topic
+from ..security import new_token, token_hash
+from ..store import EnqueueWebhooks, RequestRecord, Store
+from ..store.lifecycle import EVENT_FOR
+from ..store.outbox import NOTIFY_INSERT, WEBHOOK_INSERT, webhook_rows
+from ..store.transitions import Transition
+from ..webhooks import request_updated_body
+from .messages import compose, lang_of
+
+__all__ = ["RequestDesk"]
+
+Rows = list[tuple[str, list[tuple[Any, ...]]]]
+
+# the webhook event of a change (any other change is request.updated)
+_EVENTS = {
+    Status.ESCALATED.value: "request.escalated",
+    Status.AWAITING_CONFIRMATION.value: "request.awaiting_confirmation",
+}
+
+
+class RequestDesk:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        topics: Mapping[str, Topic],
+        *,
+        clock: Callable[[], float],
+        poke: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.topics = topics
+        self.clock = clock
+        self.poke = poke  # the outboxes: something was queued
+
+    def confirm_close(self, topic: str) -> bool:
+        t = self.topics.get(topic)
+        return t is not None and t.confirm_close
+
+    # -- what a change writes besides itself ------------------------------------------------
+
+    def notifications(
+        self,
+        number: str,
+        kind: str,
+        status: str,
+        *,
+        email: str | None,
+        phone: str | None,
+        locale: str | None,
+        note: str | None = None,
+        answer: str | None = None,
+    ) -> Rows:
+        """The outbox rows telling the player: an e-mail if they gave an address and e-mail
+        is set up, an SMS if they gave a phone and the gateway is set up."""
+        s = self.settings
+        shown = format_request_number(number)
+        follow = f"{s.base_url}/requests/lookup?lang={lang_of(locale)}"
+        msg = compose(kind, lang_of(locale), shown, status, follow=follow, answer=answer, note=note)
+        now = self.clock()
+        rows = []
+        if email and s.smtp_host:
+            rows.append((_id(), number, kind, "email", email, msg.subject, msg.text, now, now))
+        if phone and s.sms_url:
+            rows.append((_id(), number, kind, "sms", phone, msg.subject, msg.sms, now, now))
+        return [(NOTIFY_INSERT, rows)] if rows else []
+
+    def answer_link(self) -> tuple[str, bytes]:
+        """A secret for ``/requests/answer/<secret>`` and the hash the store keeps."""
+        secret = new_token("")
+        return f"{self.settings.base_url}/requests/answer/{secret}", token_hash(secret)
+
+    def _webhooks(self, t: Transition, changed_by: str, note: str | None) -> Rows:
+        urls = self.settings.webhook_urls
+        if not urls:
+            return []
+        body = request_updated_body(
+            t.number, self.settings.base_url, status=t.to_status, changed_by=changed_by, note=note
+        )
+        body["request"]["priority"] = t.priority
+        event = (
+            _EVENTS.get(t.to_status, "request.updated")
+            if t.to_status != t.from_status
+            else "request.updated"
+        )
+        op = EnqueueWebhooks(event, urls, lambda: body, self.clock())
+        return [(WEBHOOK_INSERT, webhook_rows(op))]
+
+    # -- changes -------------------------------------------------------------------------
+
+    async def event(
+        self,
+        number: str,
+        event: Event,
+        *,
+        actor: str,
+        changed_by: str,
+        note: str | None = None,
+        confirm_close: bool | None = None,
+    ) -> RequestRecord:
+        """Apply one event of the lifecycle to a request (StateError if it may not happen)."""
+        if confirm_close is None:
+            rec = await self.store.request(number)
+            confirm_close = rec is not None and self.confirm_close(rec.chat.topic)
+        link, link_hash = self.answer_link()
+
+        def extras(t: Transition) -> Rows:
+            rows = self._webhooks(t, changed_by, note)
+            if t.to_status != t.from_status and event is not Event.PLAYER_MESSAGE:
+                awaiting = t.to_status == Status.AWAITING_CONFIRMATION.value
+                rows += self.notifications(
+                    t.number,
+                    "awaiting_confirmation" if awaiting else "status",
+                    t.to_status,
+                    email=t.email,
+                    phone=t.phone,
+                    locale=t.locale,
+                    note=note,
+                    answer=link if awaiting else None,
+                )
+            return rows
+
+        _, rec = await self.store.transition(
+            number, event, confirm_close=confirm_close, actor=actor, note=note,
+            now=self.clock(), answer_token_hash=link_hash, extras=extras,
+        )  # fmt: skip
+        self.poke()
+        return rec
+
+    async def change_status(
+        self, raw_number: str, wanted: str, *, actor: str, changed_by: str, note: str | None
+    ) -> RequestRecord:
+        """The console's and the API's status change: what the lifecycle's event for
+        ``wanted`` does (``resolved`` on a confirm-to-close topic awaits the player)."""
+        event = EVENT_FOR[parse_status(wanted)]
+        return await self.event(
+            parse_request_number(raw_number), event, actor=actor, changed_by=changed_by,
+            note=note,
+        )  # fmt: skip
+
+    async def answer(
+        self, number: str, resolved: bool, *, by: str = "player"
+    ) -> RequestRecord | None:
+        """The player's "resolved?" answer: closes, or escalates; None if the request is
+        not awaiting it (then nothing changes)."""
+        rec = await self.store.request(number)
+        if rec is None or rec.status != Status.AWAITING_CONFIRMATION.value:
+            return None
+        event = Event.CONFIRM if resolved else Event.REJECT
+        note = None if resolved else "The player said the issue is not resolved."
+        return await self.event(
+            number, event, actor=by, changed_by="player", note=note, confirm_close=True
+        )
+
+
+def _id() -> str:
+    return "n_" + secrets.token_hex(12)

@@ -1,0 +1,214 @@
+"""A request's life after its chat, as the store keeps it: each change follows the pure state
+machine (``core.lifecycle``) and commits with its history entry, its webhook deliveries and
+its notifications to the player; and the notifications' durable outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from ..core.lifecycle import Event, Status, parse_status, step
+from ..exceptions import NotFoundError
+from .base import EnqueueWebhooks, RequestRecord
+from .outbox import EVENT_INSERT, WEBHOOK_INSERT, webhook_rows
+from .transitions import Extras, Notification, Transition
+from .tx import Row, Tx
+
+__all__ = ["EVENT_FOR", "LifecycleQueries"]
+
+T = TypeVar("T")
+
+# what asking for a status (the console's and the API's status change) means
+EVENT_FOR = {
+    Status.OPEN: Event.REOPEN,
+    Status.PENDING: Event.ASK_INFO,
+    Status.RESOLVED: Event.RESOLVE,
+    Status.AWAITING_CONFIRMATION: Event.RESOLVE,
+    Status.ESCALATED: Event.ESCALATE,
+    Status.CLOSED: Event.CLOSE,
+}
+MAX_PRIORITY = 9
+
+
+def _notification(r: Row) -> Notification:
+    return Notification(
+        r["id"], r["number"], r["kind"], r["channel"], r["recipient"], r["subject"], r["body"],
+        r["attempts"],
+    )  # fmt: skip
+
+
+class LifecycleQueries:
+    """The driver supplies ``_fetch``, ``_transaction`` and ``request``."""
+
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def _transaction(self, work: Callable[[Tx], Awaitable[T]], what: str) -> T:
+        raise NotImplementedError
+
+    async def request(self, number: str) -> RequestRecord | None:
+        raise NotImplementedError
+
+    async def transition(
+        self,
+        number: str,
+        event: Event,
+        *,
+        confirm_close: bool,
+        actor: str,
+        note: str | None,
+        now: float,
+        answer_token_hash: bytes | None = None,
+        extras: Extras | None = None,
+    ) -> tuple[Transition, RequestRecord]:
+        async def work(w: Tx) -> Transition:
+            rows = await w.fetch(
+                "SELECT r.status, r.priority, c.topic, c.department, c.player_name,"
+                " c.player_email, c.player_phone, c.locale FROM requests r"
+                " JOIN chats c ON c.id = r.chat_id WHERE r.number = ?",
+                (number,),
+            )
+            if not rows:
+                raise NotFoundError("request_not_found", "no request has this number")
+            r = rows[0]
+            current = Status(r["status"])
+            st = step(current, event, confirm_close=confirm_close)
+            priority = min(MAX_PRIORITY, r["priority"] + 1) if st.priority_up else r["priority"]
+            awaiting = st.to is Status.AWAITING_CONFIRMATION
+            await w.execute(
+                "UPDATE requests SET status = ?, updated_at = ?, priority = ?,"
+                " awaiting_since = ?, answer_token_hash = ? WHERE number = ?",
+                (
+                    st.to.value, now, priority, now if awaiting else None,
+                    answer_token_hash if awaiting else None, number,
+                ),
+            )  # fmt: skip
+            if st.to is not current or note:
+                await w.execute(
+                    EVENT_INSERT, (number, now, actor, current.value, st.to.value, note, "status")
+                )
+            t = Transition(
+                number, current.value, st.to.value, st, priority, r["topic"], r["department"],
+                r["player_name"], r["player_email"], r["player_phone"], r["locale"],
+            )  # fmt: skip
+            for sql, params in extras(t) if extras is not None else ():
+                if params:
+                    await w.executemany(sql, params)
+            return t
+
+        t = await self._transaction(work, "cannot change the request")
+        rec = await self.request(number)
+        assert rec is not None
+        return t, rec
+
+    async def change_request_status(
+        self,
+        number: str,
+        wanted: str,
+        *,
+        actor: str,
+        note: str | None,
+        now: float,
+        webhooks: EnqueueWebhooks | None = None,
+        confirm_close: bool = False,
+    ) -> RequestRecord:
+        to = parse_status(wanted)
+        event = EVENT_FOR[to]
+        confirm = confirm_close or to is Status.AWAITING_CONFIRMATION
+
+        def extras(t: Transition) -> list[tuple[str, list[tuple[Any, ...]]]]:
+            return [(WEBHOOK_INSERT, webhook_rows(webhooks))] if webhooks is not None else []
+
+        _, rec = await self.transition(
+            number, event, confirm_close=confirm, actor=actor, note=note, now=now, extras=extras
+        )
+        return rec
+
+    async def take_request(self, number: str, agent_id: int, *, actor: str, now: float) -> bool:
+        async def work(w: Tx) -> bool:
+            rows = await w.fetch("SELECT status FROM requests WHERE number = ?", (number,))
+            if not rows:
+                return False
+            await w.execute(
+                "UPDATE requests SET owner_agent_id = ?, updated_at = ? WHERE number = ?",
+                (agent_id, now, number),
+            )
+            status = rows[0]["status"]
+            await w.execute(
+                EVENT_INSERT, (number, now, actor, status, status, f"taken by {actor}", "owner")
+            )
+            return True
+
+        return await self._transaction(work, "cannot take the request")
+
+    async def request_by_answer_token(self, token_hash: bytes) -> str | None:
+        rows = await self._fetch(
+            "SELECT number FROM requests WHERE answer_token_hash = ?", (token_hash,)
+        )
+        return str(rows[0]["number"]) if rows else None
+
+    async def requests_in(self, statuses: Sequence[str], limit: int) -> list[RequestRecord]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._fetch(
+            f"SELECT number FROM requests WHERE status IN ({marks})"
+            " ORDER BY priority DESC, updated_at LIMIT ?",
+            (*statuses, limit),
+        )
+        out = []
+        for row in rows:
+            rec = await self.request(row["number"])
+            if rec is not None:
+                out.append(rec)
+        return out
+
+    async def awaiting_since_before(self, cutoff: float, limit: int) -> list[str]:
+        rows = await self._fetch(
+            "SELECT number FROM requests WHERE status = 'awaiting_confirmation'"
+            " AND awaiting_since < ? ORDER BY awaiting_since LIMIT ?",
+            (cutoff, limit),
+        )
+        return [str(r["number"]) for r in rows]
+
+    async def due_notifications(self, now: float, limit: int) -> list[Notification]:
+        rows = await self._fetch(
+            "SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (now, limit),
+        )
+        return [_notification(r) for r in rows]
+
+    async def notification_result(
+        self, item: Notification, *, now: float, error: str | None, retry_at: float | None
+    ) -> None:
+        async def work(w: Tx) -> None:
+            if error is None:
+                await w.execute(
+                    "UPDATE notifications SET status = 'sent', sent_at = ?,"
+                    " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                    (now, item.id),
+                )
+                rows = await w.fetch("SELECT status FROM requests WHERE number = ?", (item.number,))
+                status = rows[0]["status"] if rows else "open"
+                told = "E-mail" if item.channel == "email" else "SMS"
+                note = f"{told} sent to {item.recipient}: {item.kind}"
+                await w.execute(
+                    EVENT_INSERT,
+                    (item.number, now, "system", status, status, note, "notification"),
+                )
+            else:
+                await w.execute(
+                    "UPDATE notifications SET status = ?, attempts = attempts + 1,"
+                    " last_error = ?, next_attempt_at = ? WHERE id = ?",
+                    (
+                        "pending" if retry_at is not None else "failed", error[:500],
+                        retry_at if retry_at is not None else now, item.id,
+                    ),
+                )  # fmt: skip
+
+        await self._transaction(work, "cannot record the notification")
+
+    async def next_notification_at(self) -> float | None:
+        rows = await self._fetch(
+            "SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending'"
+        )
+        return float(rows[0]["at"]) if rows and rows[0]["at"] is not None else None

@@ -1,0 +1,33 @@
+"""Rows written beside what they report, in the same transaction: request history, webhook
+deliveries, notifications to the player."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from .base import EnqueueWebhooks
+
+__all__ = ["EVENT_INSERT", "NOTIFY_INSERT", "WEBHOOK_INSERT", "webhook_rows"]
+
+EVENT_INSERT = (
+    "INSERT INTO request_events (number, at, actor, from_status, to_status, note, kind)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+WEBHOOK_INSERT = (
+    "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+NOTIFY_INSERT = (
+    "INSERT INTO notifications (id, number, kind, channel, recipient, subject, body,"
+    " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def webhook_rows(op: EnqueueWebhooks) -> list[tuple[Any, ...]]:
+    body = json.dumps({"event": op.event, **op.body()}, ensure_ascii=False, separators=(",", ":"))
+    return [
+        (secrets.token_hex(12), op.event, url, body, op.created_at, op.created_at)
+        for url in op.urls
+    ]

@@ -1,0 +1,150 @@
+"""A complaint's whole life through real servers: the agent resolves it, the player is asked
+by e-mail (a local SMTP server) and SMS (a local HTTP receiver), says "not resolved", a
+supervisor takes the escalation and resolves it, the player confirms through the link, and
+it closes; every step is in the history and every webhook arrives once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import date
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chatserver.core.identity import Member
+from tests.integration.test_console_http import field, sign_in
+from tests.integration.test_webhooks import Receiver
+from tests.integration.test_webhooks import settings as hook_settings
+from tests.support import Mailbox, RunningServer, agent, make_agent, player, serve_asgi, t
+
+Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
+
+
+class SmsReceiver:
+    """The operator's SMS provider: records each message it is asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.app = Starlette(routes=[Route("/sms", self.sms, methods=["POST"])])
+
+    async def sms(self, request: Request) -> Response:
+        if request.headers.get("x-api-key") != "sms-key":
+            return Response("who are you", status_code=401)
+        await self.sent.put(json.loads(await request.body()))
+        return Response("queued", status_code=202)
+
+    async def next(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self.sent.get(), t(10))
+
+
+async def test_a_complaints_whole_life(serve: Serve, mailbox: Mailbox) -> None:
+    sms, hooks = SmsReceiver(), Receiver()
+    async with serve_asgi(sms.app) as sms_base, serve_asgi(hooks.app) as hook_base:
+        extra = {
+            **mailbox.settings(),
+            **hook_settings(f"{hook_base}/hook"),
+            "sms_url": f"{sms_base}/sms",
+            "sms_auth_header": "X-Api-Key: sms-key",
+        }
+        async with serve(**extra) as server:
+            await life(server, mailbox, sms, hooks)
+
+
+async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks: Receiver) -> None:
+    store = server.hub.store
+    await store.upsert_members(
+        [Member("m-9", "zeynep9", "zeynep@example.com", "Zeynep", date(1990, 1, 1))]
+    )
+    ayse = await make_agent(server, "ayse", departments=("complaints",))
+    boss = await make_agent(server, "selin", role="supervisor", departments=("complaints",))
+    a, _ = await agent(server, ayse)
+    p, _ = await player(server)
+    await p.send(
+        "prechat", topic="complaint", username="zeynep9", email="zeynep@example.com",
+        phone="+90 555 123 45 67", age_confirmed=True,
+    )  # fmt: skip
+    chat = (await p.expect("assigned"))["chat"]
+    await p.send("message", id="p1", text="Bonusum hesabıma geçmedi")
+    await a.expect("message", id="p1")
+    await a.send("end", chat=chat, resolution="resolved")
+    number = (await p.expect("ended"))["request_number"]
+
+    # at once: the receipt, then "is it resolved?" with a link, by e-mail and by SMS
+    to, receipt = await mailbox.next(receipts=True)
+    assert to == ["zeynep@example.com"] and number in receipt["Subject"]
+    _, asked = await mailbox.next()
+    assert "çözüldü mü" in asked["Subject"]
+    link = re.search(r"(http\S+/requests/answer/\S+)", asked.get_body(("plain",)).get_content())
+    assert link is not None
+    texts = [(await sms.next()), (await sms.next())]
+    assert {m["to"] for m in texts} == {"+905551234567"}
+    assert any(link.group(1) in m["text"] for m in texts)
+
+    # the player says "not resolved" in the widget: escalated, one step higher
+    await p.send("rate", resolved=False, rating=1, comment="hâlâ yok")
+    await p.expect("rated")
+    events: list[str] = []
+    while "request.escalated" not in events:  # the ticket system hears of it
+        events.append((await hooks.next())["json"]["event"])
+    auth = {"Authorization": f"Bearer {boss}"}
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        rec = (await http.get(f"/api/requests/{number}", headers=auth)).json()
+        assert rec["status"] == "escalated"
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        await sign_in(http, "selin")
+        page = await http.get("/console/escalations")
+        assert number in page.text
+        r = await http.post(
+            f"/console/requests/{number}/take", data={"csrf": field(page.text, "csrf")}
+        )
+        assert r.status_code == 303
+        r = await http.post(
+            f"/api/requests/{number}/status",
+            json={"status": "resolved", "note": "Bonus hesabınıza tanımlandı."},
+            headers=auth,
+        )
+        assert r.status_code == 200 and r.json()["status"] == "awaiting_confirmation"
+    _, told = await mailbox.next()  # that it went to a supervisor
+    assert "yöneticiye iletildi" in told["Subject"]
+    _, asked_again = await mailbox.next()
+    again = re.search(
+        r"(http\S+/requests/answer/\S+)", asked_again.get_body(("plain",)).get_content()
+    )
+    assert again is not None and again.group(1) != link.group(1)
+
+    async with httpx.AsyncClient() as http:
+        old = await http.get(link.group(1))  # the first link is spent
+        assert old.status_code == 404
+        page = await http.get(again.group(1))
+        assert page.status_code == 200 and "Evet" in page.text
+        done = await http.post(again.group(1), data={"resolved": "yes"})
+        assert done.status_code == 200 and "kapatıldı" in done.text
+        assert (await http.post(again.group(1), data={"resolved": "no"})).status_code == 404
+
+    rec_ = await store.request(number.replace("-", ""))
+    assert rec_ is not None and rec_.status == "closed" and rec_.priority == 2
+    steps = [(e.from_status, e.to_status) for e in rec_.events if e.kind == "status"]
+    assert steps == [
+        (None, "open"),
+        ("open", "awaiting_confirmation"),
+        ("awaiting_confirmation", "escalated"),
+        ("escalated", "awaiting_confirmation"),
+        ("awaiting_confirmation", "closed"),
+    ]
+    assert any(e.kind == "owner" for e in rec_.events)
+    while len(events) < 6:
+        events.append((await hooks.next())["json"]["event"])
+    assert sorted(events) == sorted(
+        [
+            "chat.ended", "request.awaiting_confirmation", "request.updated",  # (rating)
+            "request.escalated", "request.awaiting_confirmation", "request.updated",
+        ]
+    )  # fmt: skip
