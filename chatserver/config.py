@@ -161,6 +161,7 @@ class Settings:
     retention_notes_days: int = 730
     retention_refusals_days: int = 365
     retention_deliveries_days: int = 30
+    retention_notifications_days: int = 90
     retention_audit_days: int = 1825
     retention_run_seconds: float = 3600.0
     max_queue: int = 200
@@ -297,6 +298,7 @@ class Settings:
             "retention_notes_days",
             "retention_refusals_days",
             "retention_deliveries_days",
+            "retention_notifications_days",
             "retention_audit_days",
             "answer_timeout_seconds",
             "ping_seconds",

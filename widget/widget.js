@@ -362,6 +362,7 @@
       name: field("name", "text", t("field.name"), { form: "pre", optional: true, autocomplete: "name", max: 100 }),
       username: field("username", "text", t("field.username"), { form: "pre", optional: true, autocomplete: "username", max: 64, hint: t("field.username_hint") }),
       email: field("email", "email", t("field.email"), { form: "pre", autocomplete: "email", max: 254 }),
+      phone: field("phone", "tel", t("field.phone"), { form: "pre", optional: true, autocomplete: "tel", max: 32, hint: t("field.phone_hint") }),
       topic: field("topic", "select", t("field.topic"), { form: "pre" }),
       question: field("question", "textarea", t("field.question"), { form: "pre", optional: true }),
       age_confirmed: ageBox("pre")
@@ -373,7 +374,7 @@
     f.hint = h("p", { class: "intro", id: "cs-pre-hint", "aria-live": "polite", hidden: true, text: t("prechat.members_hint") });
     f.topic.input.addEventListener("change", function () { prechatRules(); });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
-      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit,
+      [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.phone.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit,
        h("a", { class: "help", href: server + "/help?lang=" + locale, target: "_blank", rel: "noopener", text: t("help.link") })]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
@@ -976,6 +977,7 @@
       type: "prechat", name: value(f.name), username: value(f.username), email: value(f.email),
       topic: f.topic.input.value, age_confirmed: f.age_confirmed.input.checked
     };
+    if (value(f.phone)) frame.phone = value(f.phone);
     if (identity) frame.identity = identity;
     if (!send(frame)) f.submit.disabled = false; // offline: the banner says we are reconnecting
   }

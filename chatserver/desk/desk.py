@@ -79,10 +79,12 @@ class RequestDesk:
             rows.append((_id(), number, kind, "sms", phone, msg.subject, msg.sms, now, now))
         return [(NOTIFY_INSERT, rows)] if rows else []
 
-    def answer_link(self) -> tuple[str, bytes]:
-        """A secret for ``/requests/answer/<secret>`` and the hash the store keeps."""
+    def answer_link(self, locale: str | None) -> tuple[str, bytes]:
+        """A link to ``/requests/answer/<secret>`` in the player's language, and the hash of
+        the secret, which is all the store keeps."""
         secret = new_token("")
-        return f"{self.settings.base_url}/requests/answer/{secret}", token_hash(secret)
+        link = f"{self.settings.base_url}/requests/answer/{secret}?lang={lang_of(locale)}"
+        return link, token_hash(secret)
 
     def _webhooks(self, t: Transition, changed_by: str, note: str | None) -> Rows:
         urls = self.settings.webhook_urls
@@ -113,10 +115,10 @@ class RequestDesk:
         confirm_close: bool | None = None,
     ) -> RequestRecord:
         """Apply one event of the lifecycle to a request (StateError if it may not happen)."""
+        rec = await self.store.request(number)
         if confirm_close is None:
-            rec = await self.store.request(number)
             confirm_close = rec is not None and self.confirm_close(rec.chat.topic)
-        link, link_hash = self.answer_link()
+        link, link_hash = self.answer_link(rec.chat.locale if rec is not None else None)
 
         def extras(t: Transition) -> Rows:
             rows = self._webhooks(t, changed_by, note)

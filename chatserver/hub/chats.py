@@ -276,7 +276,7 @@ class ChatsMixin(HubBase):
         p = conv.player
         link = None
         if resolution == "resolved" and desk.confirm_close(p.topic):
-            link, request.answer_token_hash = desk.answer_link()
+            link, request.answer_token_hash = desk.answer_link(p.locale)
             request.status = "awaiting_confirmation"
             request.actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
         email = p.email if p.email and not self.mail_recipients.take(p.email.casefold()) else None

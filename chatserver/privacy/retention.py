@@ -28,7 +28,7 @@ __all__ = ["BATCH", "KINDS", "Retention", "policy_of"]
 log = logging.getLogger("chatserver.retention")
 
 BATCH = 200
-KINDS = ("attachments", "messages", "notes", "refusals", "deliveries", "audit")
+KINDS = ("attachments", "messages", "notes", "refusals", "deliveries", "notifications", "audit")
 _DAY = 86400.0
 _LINK_GRACE_DAYS = 0.0  # expired player links go at the next run
 

@@ -42,6 +42,7 @@ class Found:
     refusals: list[dict[str, Any]] = field(default_factory=list)
     member: dict[str, Any] | None = None
     audit: list[AuditEntry] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def chat_ids(self) -> list[str]:
@@ -67,6 +68,7 @@ class Found:
             "refusals": len(self.refusals),
             "member": self.member is not None,
             "audit_entries": len(self.audit),
+            "notifications": len(self.notifications),
         }
 
 
@@ -92,6 +94,8 @@ async def find(store: Store, subject: Subject) -> Found:
             found.requests.append(rec)
         elif state != "ended":
             found.live.append(chat_id)
+    for r in found.requests:
+        found.notifications.extend(await store.notifications_of(r.number))
     found.refusals = await store.subject_refusals(subject)
     found.member = await store.subject_member(subject)
     targets = {r.number for r in found.requests} | {
@@ -183,6 +187,7 @@ def archive(found: Found, read: Callable[[str], bytes], now: float | None = None
         "requests": requests,
         "refusals": found.refusals,
         "member": found.member,
+        "notifications": found.notifications,
         "audit": [{k: v for k, v in e.public().items() if k not in ("hash",)} for e in found.audit],
     }
     out = io.BytesIO()

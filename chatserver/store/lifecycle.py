@@ -169,6 +169,15 @@ class LifecycleQueries:
         )
         return [str(r["number"]) for r in rows]
 
+    async def notifications_of(self, number: str) -> list[dict[str, Any]]:
+        """Every notification about a request (for the person's data export)."""
+        rows = await self._fetch(
+            "SELECT kind, channel, recipient, subject, body, created_at, status, sent_at"
+            " FROM notifications WHERE number = ? ORDER BY created_at",
+            (number,),
+        )
+        return [dict(zip(r.keys(), tuple(r), strict=True)) for r in rows]
+
     async def due_notifications(self, now: float, limit: int) -> list[Notification]:
         rows = await self._fetch(
             "SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?"

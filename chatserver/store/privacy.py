@@ -50,6 +50,7 @@ class Erased:
     refusals: int = 0
     members: int = 0
     deliveries: int = 0
+    notifications: int = 0
     audit: int = 0
     file_keys: list[str] = field(default_factory=list)
 
@@ -57,7 +58,7 @@ class Erased:
         return {
             k: getattr(self, k)
             for k in ("chats", "messages", "notes", "attachments", "refusals", "members",
-                      "deliveries", "audit")
+                      "deliveries", "notifications", "audit")
             if getattr(self, k)
         }  # fmt: skip
 
@@ -329,6 +330,11 @@ class PrivacyQueries:
                 "webhook_deliveries", "id", "created_at < ? AND status != 'pending'",
                 before, limit, dry_run,
             )  # fmt: skip
+        if kind == "notifications":
+            return await self._purge_rows(
+                "notifications", "id", "created_at < ? AND status != 'pending'",
+                before, limit, dry_run,
+            )  # fmt: skip
         if kind == "audit":
             return await self._purge_audit(before, limit, dry_run)
         if kind == "links":
@@ -386,7 +392,7 @@ class PrivacyQueries:
         if dry_run:
             rows = await self._fetch(f"SELECT count(*) AS n FROM {table} WHERE {where}", (before,))
             n = int(rows[0]["n"])
-            return Erased(refusals=n) if table == "refusals" else Erased(deliveries=n)
+            return _counted(table, n)
         sql = f"SELECT {key} FROM {table} WHERE {where} LIMIT ?"
         rows = await self._fetch(sql, (before, limit))
         keys = [r[key] for r in rows]
@@ -399,7 +405,7 @@ class PrivacyQueries:
                 )
 
             n = await self._transaction(work, f"cannot purge {table}")
-        return Erased(refusals=n) if table == "refusals" else Erased(deliveries=n)
+        return _counted(table, n)
 
     async def _purge_audit(self, before: float, limit: int, dry_run: bool) -> Erased:
         if dry_run:
@@ -429,6 +435,13 @@ class PrivacyQueries:
             return n
 
         return Erased(audit=await self._transaction(work, "cannot purge the audit trail"))
+
+
+def _counted(table: str, n: int) -> Erased:
+    kind = {"refusals": "refusals", "notifications": "notifications"}.get(table, "deliveries")
+    out = Erased()
+    setattr(out, kind, n)
+    return out
 
 
 async def _erase_chats(

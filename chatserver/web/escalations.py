@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from .. import transcripts
 from ..core.requests import format_request_number, parse_request_number
 from ..hub import Hub
 from ..privacy.policy import may_see
@@ -44,6 +45,7 @@ async def escalations_page(request: Request) -> Response:
         "escalated": mine(await store.requests_in(["escalated"], 200)),
         "awaiting": mine(await store.requests_in(["awaiting_confirmation"], 200)),
         "shown": format_request_number,
+        "when": transcripts.when,
     }
     return render(request, "escalations.html", context)
 

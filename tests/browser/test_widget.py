@@ -263,6 +263,7 @@ async def test_keyboard_only_and_screen_reader_support(serve: Serve, new_page) -
         await page.keyboard.press("Tab")  # e-mail
         await page.keyboard.type("m@example.com")
         await page.keyboard.press("Tab")  # username (members' topics need it)
+        await page.keyboard.press("Tab")  # phone (optional: for text messages)
         await page.keyboard.press("Tab")  # the question (optional: articles are suggested for it)
         await page.keyboard.press("Tab")  # 18+
         await page.keyboard.press("Space")

@@ -51,7 +51,7 @@ async def test_purge_after_the_request_closes(server: RunningServer, tmp_path: P
     later = Retention(store, files, policy, clock=lambda: time.time() + 200 * DAY)
     assert await later.run_once(dry_run=True) == {
         "attachments": 1, "notes": 0, "messages": 0, "refusals": 0, "deliveries": 0,
-        "audit": 0, "links": 0,
+        "notifications": 0, "audit": 0, "links": 0,
     }  # fmt: skip
     kept = kept_files(server)
     removed = await later.run_once()
