@@ -279,8 +279,14 @@ class ChatsMixin(HubBase):
             link, request.answer_token_hash = desk.answer_link(p.locale)
             request.status = "awaiting_confirmation"
             request.actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
-        email = p.email if p.email and not self.mail_recipients.take(p.email.casefold()) else None
-        phone = p.phone if p.phone and not self.mail_recipients.take(p.phone) else None
+        s = self.settings
+        sendable = p.email if p.email and s.smtp_host else None
+        email = (
+            sendable if sendable and not self.mail_recipients.take(sendable.casefold()) else None
+        )
+        phone = (
+            p.phone if p.phone and s.sms_url and not self.mail_recipients.take(p.phone) else None
+        )
 
         def then(number: str) -> list[tuple[str, list[tuple[object, ...]]]]:
             rows = desk.notifications(
