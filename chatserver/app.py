@@ -75,7 +75,7 @@ def create_app(
             hub.notifier = make_notifier(settings, hub.pools.mail)
             hub.dispatcher = dispatcher
             hub.desk = RequestDesk(
-                store, settings, hub.routing.topics, clock=hub.clock, poke=hub.poke_webhooks
+                store, settings, hub.routing, clock=hub.clock, poke=hub.poke_webhooks
             )
             hub.notifications = notifications_for(settings, store)
             hub.notifications.start()
@@ -223,6 +223,7 @@ def create_app(
         Route("/console/requests/{number}/status", console.status_form, methods=["POST"]),
         Route("/console/requests/{number}/take", escalations.take, methods=["POST"]),
         Route("/console/escalations", escalations.escalations_page),
+        Route("/console/inbox", escalations.inbox_page),
         Route("/console/admin/webhooks", admin.webhooks_page, methods=["GET"]),
         Route("/console/admin/webhooks/{delivery}/redeliver", admin.redeliver, methods=["POST"]),
         Route("/console/admin/agents", admin.agents_page, methods=["GET"]),

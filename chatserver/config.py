@@ -149,6 +149,8 @@ class Settings:
     sms_content_type: str = "application/json"
     # days a request waits for the player's "resolved?" before it closes by itself
     confirm_close_days: float = 3.0
+    # how often the hub node looks for requests past their resolution target (core.sla)
+    sla_check_seconds: float = 30.0
     # console single sign-on through OpenID Connect (empty issuer: off)
     oidc_issuer: str = ""
     oidc_client_id: str = ""
@@ -208,6 +210,7 @@ class Settings:
             "kb_refresh_seconds",
             "report_rollup_seconds",
             "retention_run_seconds",
+            "sla_check_seconds",
             "max_queue",
             "live_chat_memory_chars",
             "agent_rate",

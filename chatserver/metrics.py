@@ -189,6 +189,22 @@ def _hub_metrics(hub: Hub) -> Iterator[Metric]:
         for outcome, n in (("delivered", d.delivered), ("retry", d.retried), ("gave_up", d.failed)):
             attempts.add_metric([outcome], n)
         yield attempts
+    if hub.desk is not None:
+        yield CounterMetricFamily(
+            "chatserver_sla_breaches",
+            "Requests that missed their resolution target (routing file, [[sla]]).",
+            hub.desk.breaches,
+        )
+    if hub.notifications is not None:
+        sent = CounterMetricFamily(
+            "chatserver_notifications",
+            "E-mails and SMS to players about their requests, by outcome.",
+            labels=["outcome"],
+        )
+        told = hub.notifications
+        for outcome, count in (("sent", told.sent), ("gave_up", told.failed)):
+            sent.add_metric([outcome], count)
+        yield sent
     yield GaugeMetricFamily(
         "chatserver_store_failed",
         "1 once the store has failed for good (the server must restart).",

@@ -11,14 +11,25 @@ Pure: moments are epoch seconds, the caller passes them and the department's tim
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..exceptions import ConfigError
 from .hours import Hours
 
-__all__ = ["SlaClock", "deadline", "elapsed", "open_spans"]
+__all__ = [
+    "SlaClock",
+    "SlaPolicy",
+    "deadline",
+    "elapsed",
+    "open_spans",
+    "parse_duration",
+    "parse_policies",
+    "policy_for",
+]
 
 _HORIZON_DAYS = 400  # a budget that cannot be spent within this is never due
 
@@ -94,3 +105,68 @@ class SlaClock:
         if self.since is not None:
             spent += elapsed(self.since, now, hours, tz)
         return spent > self.budget
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    """A request of ``topic`` (None: any) at ``priority`` or more (None: any) is resolved
+    within ``resolution`` business seconds of its department."""
+
+    topic: str | None
+    priority: int | None
+    resolution: float
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(raw: object, what: str) -> float:
+    """``"90s"``, ``"5m"``, ``"24h"``, ``"2d"`` or a number of seconds."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and raw > 0:
+        return float(raw)
+    m = _DURATION.match(str(raw).strip()) if isinstance(raw, str) else None
+    if m is None or float(m.group(1)) <= 0:
+        raise ConfigError(f'{what}: a duration like "30m", "24h" or "2d"')
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def parse_policies(
+    raw: object, topics: Mapping[str, object], priority: object
+) -> tuple[SlaPolicy, ...]:
+    """The routing file's ``[[sla]]`` tables. ``priority`` reads a priority value."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("routing: [[sla]] must be a list of tables")
+    out = []
+    for i, table in enumerate(raw, 1):
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"sla {i}: must be a table")
+        unknown = set(table) - {"topic", "priority", "resolution"}
+        if unknown:
+            raise ConfigError(f"sla {i}: unknown key(s) {', '.join(sorted(unknown))}")
+        topic = table.get("topic")
+        if topic is not None and topic not in topics:
+            raise ConfigError(f"sla {i}: topic {topic!r} is not defined")
+        level = None
+        if table.get("priority") is not None:
+            level = priority(f"sla {i}", table["priority"])  # type: ignore[operator]
+        out.append(SlaPolicy(topic, level, parse_duration(table.get("resolution"), f"sla {i}")))
+    return tuple(out)
+
+
+def policy_for(policies: Sequence[SlaPolicy], topic: str, priority: int) -> SlaPolicy | None:
+    """The most specific policy for a request: its topic over any topic, then the highest
+    priority it reaches."""
+    best: SlaPolicy | None = None
+    rank = (-1, -1)
+    for p in policies:
+        if (p.topic is not None and p.topic != topic) or (
+            p.priority is not None and priority < p.priority
+        ):
+            continue
+        mine = (int(p.topic is not None), p.priority if p.priority is not None else -1)
+        if mine > rank:
+            best, rank = p, mine
+    return best

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..exceptions import ConfigError
 from .hours import Hours, parse_hours
+from .sla import SlaPolicy, parse_policies
 
 __all__ = ["PRIORITIES", "Department", "RoutingConfig", "Topic", "parse_routing"]
 
@@ -62,6 +63,7 @@ class Topic:
 class RoutingConfig:
     departments: Mapping[str, Department]
     topics: Mapping[str, Topic]  # in the order they are offered
+    sla: tuple[SlaPolicy, ...] = ()  # resolution targets per topic and priority
 
     def topic(self, topic_id: str) -> Topic | None:
         return self.topics.get(topic_id)
@@ -176,4 +178,5 @@ def parse_routing(data: Mapping[str, Any], default_timezone: str) -> RoutingConf
             bot_first=bot_first,
             confirm_close=confirm_close,
         )
-    return RoutingConfig(departments=departments, topics=topics)
+    sla = parse_policies(data.get("sla"), topics, _priority)
+    return RoutingConfig(departments=departments, topics=topics, sla=sla)

@@ -9,14 +9,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Settings
-from ..core.lifecycle import Event, Status, parse_status
+from ..core.hours import Hours
+from ..core.lifecycle import Event, Status, Step, parse_status
 from ..core.requests import format_request_number, parse_request_number
-from ..core.topics import Topic
+from ..core.sla import SlaClock, deadline, policy_for
+from ..core.topics import RoutingConfig, Topic
 from ..security import new_token, token_hash
 from ..store import EnqueueWebhooks, RequestRecord, Store
 from ..store.lifecycle import EVENT_FOR
 from ..store.outbox import NOTIFY_INSERT, WEBHOOK_INSERT, webhook_rows
-from ..store.transitions import Transition
+from ..store.transitions import SlaState, Transition
 from ..webhooks import request_updated_body
 from .messages import compose, lang_of
 
@@ -36,16 +38,66 @@ class RequestDesk:
         self,
         store: Store,
         settings: Settings,
-        topics: Mapping[str, Topic],
+        routing: RoutingConfig,
         *,
         clock: Callable[[], float],
         poke: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.settings = settings
-        self.topics = topics
+        self.routing = routing
+        self.topics: Mapping[str, Topic] = routing.topics
         self.clock = clock
         self.poke = poke  # the outboxes: something was queued
+        self.breaches = 0  # resolution targets missed since start, for /metrics
+
+    # -- service levels (core.sla) ----------------------------------------------------------
+
+    def sla_start(
+        self, topic: str, priority: int, department: str, now: float
+    ) -> tuple[float | None, float | None]:
+        """(budget, due) of a new request's resolution target; (None, None) without one."""
+        policy = policy_for(self.routing.sla, topic, priority)
+        if policy is None:
+            return None, None
+        dep = self.routing.departments.get(department)
+        if dep is None:
+            return policy.resolution, now + policy.resolution
+        return policy.resolution, deadline(now, policy.resolution, dep.hours, dep.timezone)
+
+    def timing(self, department: str, clock: SlaState, st: Step, now: float) -> SlaState:
+        """How a change moves a request's clock: paused while waiting for the player (or
+        once resolved), running again when the team owes an answer."""
+        dep = self.routing.departments.get(department)
+        hours, tz = (dep.hours, dep.timezone) if dep is not None else (Hours(), "UTC")
+        assert clock.budget is not None
+        c = SlaClock(clock.budget, clock.spent, clock.since)
+        if st.pause_sla:
+            c = c.pause(now, hours, tz)
+        elif st.resume_sla:
+            c = c.resume(now)
+        return SlaState(c.budget, c.spent, c.since, c.due(hours, tz))
+
+    async def check_breaches(self) -> int:
+        """Mark every request past its resolution target, once: history, webhook
+        ``request.sla_breached``, the count for /metrics."""
+        now = self.clock()
+        done = 0
+        for number in await self.store.sla_overdue(now, 100):
+            rows: Rows = []
+            if self.settings.webhook_urls:
+                body = request_updated_body(number, self.settings.base_url)
+                body["sla"] = {"target": "resolution", "breached_at": now}
+                op = EnqueueWebhooks(
+                    "request.sla_breached", self.settings.webhook_urls, _constant(body), now
+                )
+                rows = [(WEBHOOK_INSERT, webhook_rows(op))]
+            if await self.store.mark_breached(number, now, rows):
+                done += 1
+        if done:
+            self.breaches += done
+            self.poke()
+        return done
 
     def confirm_close(self, topic: str) -> bool:
         t = self.topics.get(topic)
@@ -138,7 +190,7 @@ class RequestDesk:
 
         _, rec = await self.store.transition(
             number, event, confirm_close=confirm_close, actor=actor, note=note,
-            now=self.clock(), answer_token_hash=link_hash, extras=extras,
+            now=self.clock(), answer_token_hash=link_hash, extras=extras, timing=self.timing,
         )  # fmt: skip
         self.poke()
         return rec
@@ -167,6 +219,10 @@ class RequestDesk:
         return await self.event(
             number, event, actor=by, changed_by="player", note=note, confirm_close=True
         )
+
+
+def _constant(body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: body
 
 
 def _id() -> str:

@@ -30,7 +30,9 @@ class DeskTimers:
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
-        """Close what waited too long; returns how many."""
+        """Close what waited too long for the player, and mark what missed its resolution
+        target; returns how many were closed."""
+        await self.desk.check_breaches()
         days = self.settings.confirm_close_days
         cutoff = self.clock() - days * 86400
         done = 0
@@ -45,7 +47,9 @@ class DeskTimers:
                 continue
         return done
 
-    def start(self, every: float = EVERY) -> None:
+    def start(self, every: float | None = None) -> None:
+        every = every if every is not None else self.settings.sla_check_seconds
+
         async def loop() -> None:
             while True:
                 await asyncio.sleep(every)

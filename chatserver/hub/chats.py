@@ -279,6 +279,11 @@ class ChatsMixin(HubBase):
             link, request.answer_token_hash = desk.answer_link(p.locale)
             request.status = "awaiting_confirmation"
             request.actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
+        # its resolution target; a complaint awaiting the player starts with the clock paused
+        request.sla_budget, due = desk.sla_start(
+            p.topic, conv.priority, conv.department, request.created_at
+        )
+        request.sla_due = due if request.status == "open" else None
         s = self.settings
         sendable = p.email if p.email and s.smtp_host else None
         email = (

@@ -21,7 +21,7 @@ from ..privacy.policy import Scope
 from .kb import KbStore
 from .privacy import PrivacyStore
 from .reports import ReportStore
-from .transitions import Extras, Notification, Transition
+from .transitions import Extras, Notification, Timing, Transition
 
 __all__ = [
     "AddAttachment",
@@ -190,6 +190,8 @@ class RequestRecord:
     priority: int = 0
     owner_agent_id: int | None = None
     awaiting_since: float | None = None  # waiting for the player's "resolved?" since
+    sla_due: float | None = None  # resolution due (None: no target, or its clock is paused)
+    sla_breached_at: float | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -351,6 +353,8 @@ class CreateRequest:
     actor: str = "system"  # who moved it past open (the agent)
     priority: int = 0
     answer_token_hash: bytes | None = None
+    sla_budget: float | None = None  # business seconds to resolve it in (core.sla)
+    sla_due: float | None = None  # when, if its clock keeps running
     # more statements for the same transaction once the number is known (notifications)
     then: Callable[[str], list[tuple[str, list[tuple[object, ...]]]]] | None = None
 
@@ -430,6 +434,7 @@ class LifecycleStore(Protocol):
         now: float,
         answer_token_hash: bytes | None = None,
         extras: Extras | None = None,
+        timing: Timing | None = None,
     ) -> tuple[Transition, RequestRecord]:
         """Apply ``event`` (StateError if it may not happen, NotFoundError if there is no such
         request) with its history entry and what ``extras`` adds, in one transaction."""
@@ -453,10 +458,21 @@ class LifecycleStore(Protocol):
         """The agent owns the request from now (recorded in its history)."""
         ...
 
+    async def sla_overdue(self, now: float, limit: int) -> list[str]: ...
+
+    async def mark_breached(
+        self, number: str, now: float, rows: list[tuple[str, list[tuple[object, ...]]]]
+    ) -> bool:
+        """Mark a request's missed resolution target once, with its history and ``rows``."""
+        ...
+
     async def request_by_answer_token(self, token_hash: bytes) -> str | None: ...
 
-    async def requests_in(self, statuses: Sequence[str], limit: int) -> list[RequestRecord]:
-        """Requests in these statuses, highest priority and oldest change first."""
+    async def requests_in(
+        self, statuses: Sequence[str], limit: int, *, by_due: bool = False
+    ) -> list[RequestRecord]:
+        """Requests in these statuses, highest priority and oldest change first (``by_due``:
+        soonest resolution target first)."""
         ...
 
     async def awaiting_since_before(self, cutoff: float, limit: int) -> list[str]: ...

@@ -11,7 +11,7 @@ from ..core.lifecycle import Event, Status, parse_status, step
 from ..exceptions import NotFoundError
 from .base import EnqueueWebhooks, RequestRecord
 from .outbox import EVENT_INSERT, WEBHOOK_INSERT, webhook_rows
-from .transitions import Extras, Notification, Transition
+from .transitions import Extras, Notification, SlaState, Timing, Transition
 from .tx import Row, Tx
 
 __all__ = ["EVENT_FOR", "LifecycleQueries"]
@@ -60,11 +60,13 @@ class LifecycleQueries:
         now: float,
         answer_token_hash: bytes | None = None,
         extras: Extras | None = None,
+        timing: Timing | None = None,
     ) -> tuple[Transition, RequestRecord]:
         async def work(w: Tx) -> Transition:
             rows = await w.fetch(
                 "SELECT r.status, r.priority, c.topic, c.department, c.player_name,"
-                " c.player_email, c.player_phone, c.locale FROM requests r"
+                " c.player_email, c.player_phone, c.locale, r.sla_budget, r.sla_spent,"
+                " r.sla_since, r.sla_due FROM requests r"
                 " JOIN chats c ON c.id = r.chat_id WHERE r.number = ?",
                 (number,),
             )
@@ -75,12 +77,17 @@ class LifecycleQueries:
             st = step(current, event, confirm_close=confirm_close)
             priority = min(MAX_PRIORITY, r["priority"] + 1) if st.priority_up else r["priority"]
             awaiting = st.to is Status.AWAITING_CONFIRMATION
+            clock = SlaState(r["sla_budget"], r["sla_spent"], r["sla_since"], r["sla_due"])
+            if timing is not None and clock.budget is not None:
+                clock = timing(r["department"], clock, st, now)
             await w.execute(
                 "UPDATE requests SET status = ?, updated_at = ?, priority = ?,"
-                " awaiting_since = ?, answer_token_hash = ? WHERE number = ?",
+                " awaiting_since = ?, answer_token_hash = ?, sla_spent = ?, sla_since = ?,"
+                " sla_due = ? WHERE number = ?",
                 (
                     st.to.value, now, priority, now if awaiting else None,
-                    answer_token_hash if awaiting else None, number,
+                    answer_token_hash if awaiting else None, clock.spent, clock.since,
+                    clock.due, number,
                 ),
             )  # fmt: skip
             if st.to is not current or note:
@@ -141,17 +148,58 @@ class LifecycleQueries:
 
         return await self._transaction(work, "cannot take the request")
 
+    async def sla_overdue(self, now: float, limit: int) -> list[str]:
+        """Requests whose resolution is due before ``now`` and not yet marked breached."""
+        rows = await self._fetch(
+            "SELECT number FROM requests WHERE sla_due < ? AND sla_breached_at IS NULL"
+            " ORDER BY sla_due LIMIT ?",
+            (now, limit),
+        )
+        return [str(r["number"]) for r in rows]
+
+    async def mark_breached(
+        self, number: str, now: float, rows: list[tuple[str, list[tuple[Any, ...]]]]
+    ) -> bool:
+        """Mark the breach once, with its history entry and ``rows`` (webhooks)."""
+
+        async def work(w: Tx) -> bool:
+            got = await w.fetch(
+                "SELECT status FROM requests WHERE number = ? AND sla_breached_at IS NULL"
+                " AND sla_due < ?",
+                (number, now),
+            )
+            if not got:
+                return False
+            await w.execute(
+                "UPDATE requests SET sla_breached_at = ? WHERE number = ?", (now, number)
+            )
+            status = got[0]["status"]
+            note = "The resolution target was missed."
+            await w.execute(EVENT_INSERT, (number, now, "system", status, status, note, "sla"))
+            for sql, params in rows:
+                if params:
+                    await w.executemany(sql, params)
+            return True
+
+        return await self._transaction(work, "cannot mark the breach")
+
     async def request_by_answer_token(self, token_hash: bytes) -> str | None:
         rows = await self._fetch(
             "SELECT number FROM requests WHERE answer_token_hash = ?", (token_hash,)
         )
         return str(rows[0]["number"]) if rows else None
 
-    async def requests_in(self, statuses: Sequence[str], limit: int) -> list[RequestRecord]:
+    async def requests_in(
+        self, statuses: Sequence[str], limit: int, *, by_due: bool = False
+    ) -> list[RequestRecord]:
         marks = ", ".join("?" for _ in statuses)
+        order = (
+            "sla_due IS NULL, sla_due, priority DESC, updated_at"
+            if by_due
+            else "priority DESC, updated_at"
+        )
         rows = await self._fetch(
-            f"SELECT number FROM requests WHERE status IN ({marks})"
-            " ORDER BY priority DESC, updated_at LIMIT ?",
+            f"SELECT number FROM requests WHERE status IN ({marks}) ORDER BY {order} LIMIT ?",
             (*statuses, limit),
         )
         out = []

@@ -69,8 +69,8 @@ T = TypeVar("T")
 REQUEST_NUMBER_ATTEMPTS = 8
 REQUEST_INSERT = (
     "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
-    " resolution, resolution_note, priority, awaiting_since, answer_token_hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " resolution, resolution_note, priority, awaiting_since, answer_token_hash, sla_budget,"
+    " sla_since, sla_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (number) DO NOTHING"
 )
 
@@ -93,9 +93,11 @@ def request_created(op: CreateRequest, number: str) -> list[tuple[str, list[tupl
 
 def request_params(op: CreateRequest, number: str) -> tuple[Any, ...]:
     awaiting = op.created_at if op.status == "awaiting_confirmation" else None
+    running = op.created_at if op.sla_due is not None else None
     return (
         number, op.chat_id, op.status, op.created_at, op.created_at, op.resolution,
-        op.resolution_note, op.priority, awaiting, op.answer_token_hash,
+        op.resolution_note, op.priority, awaiting, op.answer_token_hash, op.sla_budget,
+        running, op.sla_due,
     )  # fmt: skip
 
 
@@ -498,7 +500,7 @@ class SqlStore(AccountQueries, KbQueries, LifecycleQueries, PrivacyQueries, Repo
             f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
             " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.nps,"
             " r.resolution, r.resolution_note, r.priority AS r_priority, r.owner_agent_id,"
-            " r.awaiting_since"
+            " r.awaiting_since, r.sla_due, r.sla_breached_at"
             f" {_CHAT_FROM} WHERE r.number = ?",
             (number,),
         )
@@ -521,6 +523,8 @@ class SqlStore(AccountQueries, KbQueries, LifecycleQueries, PrivacyQueries, Repo
             priority=row["r_priority"],
             owner_agent_id=row["owner_agent_id"],
             awaiting_since=row["awaiting_since"],
+            sla_due=row["sla_due"],
+            sla_breached_at=row["sla_breached_at"],
             notes=[
                 _note(n)
                 for n in await self._fetch(

@@ -8,7 +8,21 @@ from typing import Any
 
 from ..core.lifecycle import Step
 
-__all__ = ["Extras", "Notification", "Transition"]
+__all__ = ["Extras", "Notification", "SlaState", "Timing", "Transition"]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaState:
+    """A request's resolution clock as stored (core.sla): None budget, no target."""
+
+    budget: float | None
+    spent: float
+    since: float | None
+    due: float | None
+
+
+# how a change moves the clock: (department, state before, the step, now) -> state after
+Timing = Callable[[str, SlaState, Step, float], SlaState]
 
 
 @dataclass(frozen=True, slots=True)

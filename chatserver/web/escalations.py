@@ -17,7 +17,7 @@ from .auth import checked_form
 from .console import page_session
 from .pages import render
 
-__all__ = ["escalations_page", "take"]
+__all__ = ["escalations_page", "inbox_page", "take"]
 
 _ROLES = ("supervisor", "admin")
 
@@ -48,6 +48,29 @@ async def escalations_page(request: Request) -> Response:
         "when": transcripts.when,
     }
     return render(request, "escalations.html", context)
+
+
+async def inbox_page(request: Request) -> Response:
+    """GET /console/inbox: the requests the team owes an answer (open, escalated) and those
+    waiting for the player, soonest resolution target first, late ones marked."""
+    session = await page_session(request)
+    if isinstance(session, Response):
+        return session
+    who = session_caller(request, session).principal
+    hub = _hub(request)
+    recs = await hub.store.requests_in(("open", "escalated", "pending"), 300, by_due=True)
+    context = {
+        "me": session,
+        "requests": [
+            r
+            for r in recs
+            if may_see(who, r.chat.department, r.chat.agent_id, scope="requests:read")
+        ],  # fmt: skip
+        "shown": format_request_number,
+        "when": transcripts.when,
+        "now": hub.clock(),
+    }
+    return render(request, "inbox.html", context)
 
 
 async def take(request: Request) -> Response:

@@ -446,6 +446,7 @@ SPEC: dict[str, Any] = {
             ("request.updated", "A request's status or the player's rating changed"),
             ("request.awaiting_confirmation", "A request waits for its player's confirmation"),
             ("request.escalated", "A request went to supervisors"),
+            ("request.sla_breached", "A request missed its resolution target"),
         )
     },
 }

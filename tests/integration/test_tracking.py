@@ -192,5 +192,6 @@ async def test_openapi_describes_the_api(server: RunningServer) -> None:
         "request.updated",
         "request.awaiting_confirmation",
         "request.escalated",
+        "request.sla_breached",
     }
     json.dumps(spec)  # plain JSON all the way

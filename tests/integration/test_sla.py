@@ -1,0 +1,82 @@
+"""Resolution targets (the routing file's [[sla]]) with a short policy set in the test: a
+request past its target is marked once, with a history entry, a request.sla_breached webhook
+and the count in /metrics; a request waiting for the player does not run out meanwhile."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from importlib import resources
+from pathlib import Path
+
+import httpx
+
+from tests.integration.test_console_http import sign_in
+from tests.integration.test_webhooks import Receiver
+from tests.integration.test_webhooks import settings as hook_settings
+from tests.support import RunningServer, agent, make_agent, samples, serve_asgi, start_chat
+
+Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
+METRICS = "metrics-token-of-the-sla-tests"
+
+
+async def finished(server: RunningServer, token: str) -> str:
+    a, _ = await agent(server, token)
+    p, _ = await start_chat(server, name="Mehmet", email="m@example.com")
+    chat = (await p.expect("assigned"))["chat"]
+    await a.send("end", chat=chat, resolution="needs_follow_up")
+    number = str((await p.expect("ended"))["request_number"])
+    await a.close()
+    await p.close()
+    return number
+
+
+async def test_a_request_past_its_target_is_marked_once(serve: Serve, tmp_path: Path) -> None:
+    routing = tmp_path / "routing.toml"
+    shipped = resources.files("chatserver").joinpath("routing.toml").read_text("utf-8")
+    routing.write_text(shipped + '\n[[sla]]\ntopic = "technical"\nresolution = "1s"\n')
+    hooks = Receiver()
+    async with serve_asgi(hooks.app) as base:
+        extra = {
+            **hook_settings(f"{base}/hook"),
+            "routing_file": str(routing),
+            "sla_check_seconds": 0.1,
+            "metrics_token": METRICS,
+        }
+        async with serve(**extra) as server:
+            ayse = await make_agent(server, "ayse")
+            auth = {"Authorization": f"Bearer {ayse}"}
+            waiting = await finished(server, ayse)
+            async with httpx.AsyncClient(base_url=server.http, headers=auth) as http:
+                r = await http.post(f"/api/requests/{waiting}/status", json={"status": "pending"})
+                assert r.status_code == 200
+            late = await finished(server, ayse)
+            events = []
+            while "request.sla_breached" not in events:
+                call = await hooks.next()
+                events.append(call["json"]["event"])
+            assert call["json"]["request"]["number"] == late
+            store = server.hub.store
+            rec = await store.request(late.replace("-", ""))
+            assert rec is not None and rec.sla_breached_at is not None
+            assert [e.kind for e in rec.events].count("sla") == 1
+            # the one waiting for the player was due first, but its clock stopped
+            paused = await store.request(waiting.replace("-", ""))
+            assert paused is not None and paused.sla_due is None
+            assert paused.sla_breached_at is None
+            async with httpx.AsyncClient(base_url=server.http) as http:
+                text = (
+                    await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS}"})
+                ).text
+            assert samples(text)[("chatserver_sla_breaches_total", ())] == 1
+            # the inbox lists the late one first, marked
+            async with httpx.AsyncClient(base_url=server.http) as http:
+                await sign_in(http, "ayse")
+                page = (await http.get("/console/inbox")).text
+            rows = re.findall(r'<tr>\s*<td><a class="mono"[^>]*>([^<]+)</a>(.*?)</tr>', page, re.S)
+            assert [n for n, _ in rows] == [late, waiting]
+            assert 'class="tag late"' in rows[0][1] and "late" not in rows[1][1]
+            # once: later passes find nothing new
+            assert server.hub.desk is not None
+            assert await server.hub.desk.check_breaches() == 0
