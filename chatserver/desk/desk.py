@@ -17,7 +17,7 @@ from ..core.topics import RoutingConfig, Topic
 from ..security import new_token, token_hash
 from ..store import EnqueueWebhooks, RequestRecord, Store
 from ..store.lifecycle import EVENT_FOR
-from ..store.outbox import NOTIFY_INSERT, WEBHOOK_INSERT, webhook_rows
+from ..store.outbox import FOLLOWUP_INSERT, NOTIFY_INSERT, WEBHOOK_INSERT, webhook_rows
 from ..store.transitions import SlaState, Transition
 from ..webhooks import request_updated_body
 from .messages import compose, lang_of
@@ -194,6 +194,39 @@ class RequestDesk:
         )  # fmt: skip
         self.poke()
         return rec
+
+    async def follow_up(self, number: str, text: str) -> RequestRecord:
+        """The player writes on their request after the chat: kept in its thread; a request
+        waiting for them, or finished, is the team's again (core.lifecycle)."""
+        return await self._write(number, Event.PLAYER_MESSAGE, "player", None, text)
+
+    async def reply(self, number: str, agent_id: int, name: str, text: str) -> RequestRecord:
+        """An agent answers on the request: kept in its thread and sent to the player with a
+        link back to the request's page."""
+        return await self._write(number, Event.AGENT_REPLY, f"agent:{agent_id}", name, text)
+
+    async def _write(
+        self, number: str, event: Event, author: str, name: str | None, text: str
+    ) -> RequestRecord:
+        now = self.clock()
+        rec = await self.store.request(number)
+        confirm = rec is not None and self.confirm_close(rec.chat.topic)
+
+        def extras(t: Transition) -> Rows:
+            rows: Rows = [(FOLLOWUP_INSERT, [(_id(), t.number, now, author, name, text)])]
+            if event is Event.AGENT_REPLY:
+                rows += self.notifications(
+                    t.number, "reply", t.to_status, email=t.email, phone=t.phone,
+                    locale=t.locale, note=text,
+                )  # fmt: skip
+            return rows
+
+        _, after = await self.store.transition(
+            number, event, confirm_close=confirm, actor=author if name is None else name,
+            note=None, now=now, extras=extras, timing=self.timing,
+        )  # fmt: skip
+        self.poke()
+        return after
 
     async def change_status(
         self, raw_number: str, wanted: str, *, actor: str, changed_by: str, note: str | None

@@ -56,6 +56,11 @@ def compose(
             subject = f"Talebiniz alındı: {number}"
             text = f"Merhaba,\n\ntalebinizi aldık. Talep numaranız: {number}.\n"
             sms = f"Talep numaraniz {number}. Takip: {follow}"
+        elif kind == "reply":
+            subject = f"Talebinize yanıt: {number}"
+            text = f"Merhaba,\n\n{number} numaralı talebinize yanıt verdik:\n\n{note}\n"
+            sms = f"Talebiniz {number} icin yanit var: {follow}"
+            note = None
         elif kind == "awaiting_confirmation":
             subject = f"Talebiniz {number} çözüldü mü?"
             text = (
@@ -75,6 +80,11 @@ def compose(
             subject = f"We received your request {number}"
             text = f"Hello,\n\nwe received your request. Its number is {number}.\n"
             sms = f"Your request number is {number}. Follow it: {follow}"
+        elif kind == "reply":
+            subject = f"A reply on your request {number}"
+            text = f"Hello,\n\nwe answered your request {number}:\n\n{note}\n"
+            sms = f"There is a reply on your request {number}: {follow}"
+            note = None
         elif kind == "awaiting_confirmation":
             subject = f"Is your request {number} resolved?"
             text = (

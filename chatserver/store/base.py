@@ -29,6 +29,7 @@ __all__ = [
     "AttachmentRecord",
     "Delivery",
     "EnqueueWebhooks",
+    "FollowUp",
     "RequestEvent",
     "AppendMessage",
     "AppendNote",
@@ -155,6 +156,17 @@ class RequestEvent:
 
 
 @dataclass(slots=True, frozen=True)
+class FollowUp:
+    """A message on a request after its chat: the player's follow-up or a reply."""
+
+    id: str
+    at: float
+    author: str  # "player" or "agent:<id>"
+    author_name: str | None
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
 class Delivery:
     """One webhook delivery in the outbox."""
 
@@ -192,6 +204,7 @@ class RequestRecord:
     awaiting_since: float | None = None  # waiting for the player's "resolved?" since
     sla_due: float | None = None  # resolution due (None: no target, or its clock is paused)
     sla_breached_at: float | None = None
+    followups: list[FollowUp] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)

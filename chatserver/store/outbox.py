@@ -9,7 +9,7 @@ from typing import Any
 
 from .base import EnqueueWebhooks
 
-__all__ = ["EVENT_INSERT", "NOTIFY_INSERT", "WEBHOOK_INSERT", "webhook_rows"]
+__all__ = ["EVENT_INSERT", "FOLLOWUP_INSERT", "NOTIFY_INSERT", "WEBHOOK_INSERT", "webhook_rows"]
 
 EVENT_INSERT = (
     "INSERT INTO request_events (number, at, actor, from_status, to_status, note, kind)"
@@ -17,6 +17,10 @@ EVENT_INSERT = (
 )
 WEBHOOK_INSERT = (
     "INSERT INTO webhook_deliveries (id, event, url, body, created_at, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+FOLLOWUP_INSERT = (
+    "INSERT INTO request_messages (id, number, at, author, author_name, text)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 NOTIFY_INSERT = (

@@ -463,7 +463,12 @@ async def _erase_chats(
             ids,
         )
     if only in (None, "messages"):
-        out.messages = await w.execute(
+        out.messages += await w.execute(
+            "UPDATE request_messages SET text = '', author_name = NULL WHERE number IN"
+            f" (SELECT number FROM requests WHERE chat_id IN ({marks})) AND text != ''",
+            ids,
+        )
+        out.messages += await w.execute(
             "UPDATE messages SET text = '', author_name = CASE WHEN sender = 'player'"
             f" THEN NULL ELSE author_name END WHERE chat_id IN ({marks}) AND text != ''",
             ids,

@@ -33,6 +33,7 @@ from .base import (
     Delivery,
     EnqueueWebhooks,
     FloorStats,
+    FollowUp,
     Op,
     RateRequest,
     RecordRefusal,
@@ -525,6 +526,12 @@ class SqlStore(AccountQueries, KbQueries, LifecycleQueries, PrivacyQueries, Repo
             awaiting_since=row["awaiting_since"],
             sla_due=row["sla_due"],
             sla_breached_at=row["sla_breached_at"],
+            followups=[
+                FollowUp(f["id"], f["at"], f["author"], f["author_name"], f["text"])
+                for f in await self._fetch(
+                    "SELECT * FROM request_messages WHERE number = ? ORDER BY at, id", (number,)
+                )
+            ],
             notes=[
                 _note(n)
                 for n in await self._fetch(

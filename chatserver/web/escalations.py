@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from .. import transcripts
 from ..core.requests import format_request_number, parse_request_number
+from ..exceptions import ClientError
 from ..hub import Hub
 from ..privacy.policy import may_see
 from ..store import RequestRecord
@@ -16,8 +17,9 @@ from .access import audit, session_caller, visible_request
 from .auth import checked_form
 from .console import page_session
 from .pages import render
+from .tracking import follow_up_text
 
-__all__ = ["escalations_page", "inbox_page", "take"]
+__all__ = ["escalations_page", "inbox_page", "reply", "take"]
 
 _ROLES = ("supervisor", "admin")
 
@@ -71,6 +73,30 @@ async def inbox_page(request: Request) -> Response:
         "now": hub.clock(),
     }
     return render(request, "inbox.html", context)
+
+
+async def reply(request: Request) -> Response:
+    """POST /console/requests/{number}/reply: an answer to the player on the request, kept
+    in its thread and sent to them (e-mail, SMS) with a link back to the request's page."""
+    session = await page_session(request)
+    if isinstance(session, Response):
+        return session
+    form = await checked_form(request, session)
+    caller = session_caller(request, session)
+    rec = await visible_request(
+        request, caller, request.path_params["number"], scope="requests:write", action=None
+    )
+    hub = _hub(request)
+    number = format_request_number(rec.number)
+    try:
+        text = follow_up_text(form.get("text"), hub.settings.max_message_chars)
+        assert hub.desk is not None
+        await hub.desk.reply(rec.number, session.agent.id, session.agent.name, text)
+    except ClientError as err:
+        context = {"me": session, "message": err.message}
+        return render(request, "error.html", context, err.http_status)
+    await audit(request, caller, "request.reply", rec.number)
+    return RedirectResponse(f"/console/requests/{number}", status_code=303)
 
 
 async def take(request: Request) -> Response:

@@ -233,6 +233,23 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/api/requests/followup": {
+            "post": {
+                "summary": "The player writes on their request after the chat",
+                "requestBody": _json(
+                    {
+                        "type": "object",
+                        "required": ["number", "contact", "text"],
+                        "properties": {
+                            "number": {"type": "string"},
+                            "contact": {"type": "string"},
+                            "text": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {"201": _json(_ref("PublicStatus")), **_ERR},
+            }
+        },
         "/api/requests/{number}": {
             "get": {
                 "summary": "A request with its transcript (internal notes marked)",

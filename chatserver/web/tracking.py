@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import transcripts
+from ..core.conversation import clean_text
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
 from ..exceptions import ClientError, NotFoundError
 from ..hub import Hub
@@ -158,6 +159,16 @@ def public_status(rec: RequestRecord) -> dict[str, Any]:
         "history": [
             {"status": e.to_status, "at": iso(e.at)} for e in rec.events if e.kind == "status"
         ],
+        # what was written on the request after its chat (agents by name, never notes)
+        "messages": [
+            {
+                "from": "player" if f.author == "player" else "agent",
+                "name": f.author_name,
+                "text": f.text,
+                "at": iso(f.at),
+            }
+            for f in rec.followups
+        ],
     }
 
 
@@ -183,6 +194,36 @@ async def lookup(request: Request, number: str, contact: str) -> RequestRecord:
     return rec
 
 
+def follow_up_text(raw: object, limit: int) -> str:
+    """A follow-up's text: control characters out, not blank, at most ``limit``."""
+    text = clean_text(raw).strip() if isinstance(raw, str) else ""
+    if not text:
+        raise ClientError("empty_message", "write something first", field="text")
+    if len(text) > limit:
+        raise ClientError("message_too_long", f"at most {limit} characters", field="text")
+    return text
+
+
+async def follow_up_api(request: Request) -> JSONResponse:
+    """POST /api/requests/followup ``{"number", "contact", "text"}``: the player writes on
+    their request; the same answer as a look-up for a wrong pair."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ClientError("bad_json", "send a JSON object") from None
+    if not isinstance(data, dict):
+        raise ClientError("bad_json", "send a JSON object")
+    number, contact = data.get("number"), data.get("contact")
+    if not isinstance(number, str) or not isinstance(contact, str):
+        raise ClientError("invalid_field", "number and contact are required", field="number")
+    hub = _hub(request)
+    text = follow_up_text(data.get("text"), hub.settings.max_message_chars)
+    rec = await lookup(request, number[:40], contact[:254])
+    assert hub.desk is not None
+    rec = await hub.desk.follow_up(rec.number, text)
+    return JSONResponse(public_status(rec), status_code=201)
+
+
 async def lookup_api(request: Request) -> JSONResponse:
     """POST /api/requests/lookup ``{"number", "contact"}`` (contact: e-mail or username)."""
     try:
@@ -205,6 +246,10 @@ _LABELS = {
         "submit": "Sorgula",
         "status": "Durum",
         "history": "Geçmiş",
+        "messages": "Yazışma",
+        "write": "Talebinize bir mesaj ekleyin",
+        "send": "Gönder",
+        "you": "Siz",
         "not_found": "Bu numara ve e-posta ya da kullanıcı adıyla eşleşen bir talep bulunamadı.",
         "open": "Açık",
         "pending": "Bilgi bekleniyor",
@@ -220,6 +265,10 @@ _LABELS = {
         "submit": "Look up",
         "status": "Status",
         "history": "History",
+        "messages": "Messages",
+        "write": "Add a message to your request",
+        "send": "Send",
+        "you": "You",
         "not_found": "No request matches this number and e-mail or username.",
         "open": "Open",
         "pending": "Waiting for information",
@@ -239,6 +288,7 @@ async def lookup_page(request: Request) -> Response:
         "t": labels,
         "lang": lang,
         "number": "",
+        "contact": "",
         "result": None,
         "error": None,
     }
@@ -248,8 +298,15 @@ async def lookup_page(request: Request) -> Response:
         number = str(form.get("number") or "")[:40]
         contact = str(form.get("contact") or "")[:254]
         context["number"] = number
+        context["contact"] = contact
         try:
-            context["result"] = public_status(await lookup(request, number, contact))
+            rec = await lookup(request, number, contact)
+            if str(form.get("text") or "").strip():  # a follow-up from the page
+                hub = _hub(request)
+                text = follow_up_text(form.get("text"), hub.settings.max_message_chars)
+                assert hub.desk is not None
+                rec = await hub.desk.follow_up(rec.number, text)
+            context["result"] = public_status(rec)
         except ClientError as err:
             context["error"] = (
                 labels["not_found"] if err.code == "request_not_found" else err.message
