@@ -36,6 +36,7 @@ from .web import audit as audit_web
 from .web import files as files_web
 from .web import kb as kb_web
 from .web import privacy as privacy_web
+from .web import qa as qa_web
 from .web import reports as reports_web
 from .web import sso as sso_web
 from .web.auth import SignInThrottle
@@ -226,6 +227,10 @@ def create_app(
         Route("/console/requests/{number}/reply", escalations.reply, methods=["POST"]),
         Route("/console/escalations", escalations.escalations_page),
         Route("/console/inbox", escalations.inbox_page),
+        Route("/console/qa", qa_web.queue_page),
+        Route("/console/qa/mine", qa_web.mine_page),
+        Route("/console/qa/{number}", qa_web.review_page, methods=["GET"]),
+        Route("/console/qa/{number}", qa_web.save_review, methods=["POST"]),
         Route("/console/admin/webhooks", admin.webhooks_page, methods=["GET"]),
         Route("/console/admin/webhooks/{delivery}/redeliver", admin.redeliver, methods=["POST"]),
         Route("/console/admin/agents", admin.agents_page, methods=["GET"]),

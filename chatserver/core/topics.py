@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..exceptions import ConfigError
 from .hours import Hours, parse_hours
+from .qa import QaConfig, parse_qa
 from .sla import SlaPolicy, parse_policies
 
 __all__ = ["PRIORITIES", "Department", "RoutingConfig", "Topic", "parse_routing"]
@@ -64,6 +65,7 @@ class RoutingConfig:
     departments: Mapping[str, Department]
     topics: Mapping[str, Topic]  # in the order they are offered
     sla: tuple[SlaPolicy, ...] = ()  # resolution targets per topic and priority
+    qa: QaConfig = field(default_factory=QaConfig)  # quality review: sample and rubric
 
     def topic(self, topic_id: str) -> Topic | None:
         return self.topics.get(topic_id)
@@ -179,4 +181,6 @@ def parse_routing(data: Mapping[str, Any], default_timezone: str) -> RoutingConf
             confirm_close=confirm_close,
         )
     sla = parse_policies(data.get("sla"), topics, _priority)
-    return RoutingConfig(departments=departments, topics=topics, sla=sla)
+    return RoutingConfig(
+        departments=departments, topics=topics, sla=sla, qa=parse_qa(data.get("qa"))
+    )

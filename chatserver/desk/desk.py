@@ -11,6 +11,7 @@ from typing import Any
 from ..config import Settings
 from ..core.hours import Hours
 from ..core.lifecycle import Event, Status, Step, parse_status
+from ..core.qa import reasons as qa_reasons
 from ..core.requests import format_request_number, parse_request_number
 from ..core.sla import SlaClock, deadline, policy_for
 from ..core.topics import RoutingConfig, Topic
@@ -193,7 +194,21 @@ class RequestDesk:
             now=self.clock(), answer_token_hash=link_hash, extras=extras, timing=self.timing,
         )  # fmt: skip
         self.poke()
+        if rec.status in (Status.RESOLVED.value, Status.CLOSED.value):
+            await self._pick_for_review(rec)
         return rec
+
+    async def _pick_for_review(self, rec: RequestRecord) -> None:
+        """A finished request goes to quality review when the rules say (core.qa)."""
+        why = qa_reasons(
+            rec.number,
+            self.routing.qa.share,
+            rating=rec.rating,
+            escalated=any(e.to_status == Status.ESCALATED.value for e in rec.events),
+            complaint=self.confirm_close(rec.chat.topic),
+        )
+        if why:
+            await self.store.qa_pick(rec.number, rec.chat.agent_id, why, self.clock())
 
     async def follow_up(self, number: str, text: str) -> RequestRecord:
         """The player writes on their request after the chat: kept in its thread; a request

@@ -20,6 +20,7 @@ from ..core.lifecycle import Event
 from ..privacy.policy import Scope
 from .kb import KbStore
 from .privacy import PrivacyStore
+from .qa import QaStore
 from .reports import ReportStore
 from .transitions import Extras, Notification, Timing, Transition
 
@@ -503,7 +504,7 @@ class LifecycleStore(Protocol):
     async def next_notification_at(self) -> float | None: ...
 
 
-class Store(KbStore, LifecycleStore, PrivacyStore, ReportStore, Protocol):
+class Store(KbStore, LifecycleStore, PrivacyStore, QaStore, ReportStore, Protocol):
     """Persistence for chats, messages, requests, sessions, agents and tokens."""
 
     async def open(self) -> None: ...

@@ -497,6 +497,11 @@ async def _erase_chats(
                 f"UPDATE request_events SET note = NULL WHERE number IN ({_marks(len(numbers))})",
                 numbers,
             )
+        if numbers:  # a review's comment may name the player
+            await w.execute(
+                f"UPDATE qa_reviews SET comment = NULL WHERE number IN ({_marks(len(numbers))})",
+                numbers,
+            )
         if numbers:  # notifications name the player and their address
             await w.execute(
                 f"DELETE FROM notifications WHERE number IN ({_marks(len(numbers))})", numbers

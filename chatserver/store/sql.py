@@ -47,6 +47,7 @@ from .kb import KbQueries
 from .lifecycle import LifecycleQueries
 from .outbox import EVENT_INSERT, WEBHOOK_INSERT, webhook_rows
 from .privacy import PrivacyQueries
+from .qa import QaQueries
 from .reports import ReportQueries
 from .tx import Conflict, Row, Tx
 
@@ -403,7 +404,9 @@ def _in_order(run: list[Op]) -> list[Step]:
     ]
 
 
-class SqlStore(AccountQueries, KbQueries, LifecycleQueries, PrivacyQueries, ReportQueries):
+class SqlStore(
+    AccountQueries, KbQueries, LifecycleQueries, PrivacyQueries, QaQueries, ReportQueries
+):
     """Every query of the ``Store`` interface; a driver subclass does the I/O."""
 
     _like = "LIKE"  # case-insensitive for ASCII in SQLite; PostgreSQL says ILIKE

@@ -464,6 +464,7 @@ SPEC: dict[str, Any] = {
             ("request.awaiting_confirmation", "A request waits for its player's confirmation"),
             ("request.escalated", "A request went to supervisors"),
             ("request.sla_breached", "A request missed its resolution target"),
+            ("qa.reviewed", "A supervisor reviewed a finished request"),
         )
     },
 }

@@ -78,10 +78,11 @@ async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks:
     number = (await p.expect("ended"))["request_number"]
 
     # at once: the receipt, then "is it resolved?" with a link, by e-mail and by SMS
-    to, receipt = await mailbox.next(receipts=True)
-    assert to == ["zeynep@example.com"] and number in receipt["Subject"]
-    _, asked = await mailbox.next()
-    assert "çözüldü mü" in asked["Subject"]
+    first = [await mailbox.next(receipts=True), await mailbox.next(receipts=True)]
+    assert all(to == ["zeynep@example.com"] for to, _ in first)  # (sent side by side)
+    subjects = {str(m["Subject"]): m for _, m in first}
+    assert any(s.startswith("Talebiniz alındı") and number in s for s in subjects)
+    asked = next(m for s, m in subjects.items() if "çözüldü mü" in s)
     link = re.search(r"(http\S+/requests/answer/\S+)", asked.get_body(("plain",)).get_content())
     assert link is not None
     texts = [(await sms.next()), (await sms.next())]
@@ -112,9 +113,10 @@ async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks:
             headers=auth,
         )
         assert r.status_code == 200 and r.json()["status"] == "awaiting_confirmation"
-    _, told = await mailbox.next()  # that it went to a supervisor
-    assert "yöneticiye iletildi" in told["Subject"]
-    _, asked_again = await mailbox.next()
+    # that it went to a supervisor, and the question again (in either order)
+    later = {str(m["Subject"]): m for _, m in [await mailbox.next(), await mailbox.next()]}
+    assert any("yöneticiye iletildi" in s for s in later)
+    asked_again = next(m for s, m in later.items() if "çözüldü mü" in s)
     again = re.search(
         r"(http\S+/requests/answer/\S+)", asked_again.get_body(("plain",)).get_content()
     )
@@ -142,6 +144,34 @@ async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks:
     assert any(e.kind == "owner" for e in rec_.events)
     while len(events) < 6:
         events.append((await hooks.next())["json"]["event"])
+
+    # a closed complaint that was escalated and rated 1 goes to quality review
+    review = await store.qa_review(number.replace("-", ""))
+    assert review is not None and set(review.reasons) >= {"low_rating", "escalated", "complaint"}
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        await sign_in(http, "selin")
+        queue = await http.get("/console/qa")
+        assert number in queue.text
+        page = await http.get(f"/console/qa/{number}")
+        answers = {"greeting": "5", "understanding": "3", "accuracy": "2", "tone": "5"}
+        r = await http.post(
+            f"/console/qa/{number}", data={"csrf": field(page.text, "csrf"), **answers}
+        )
+        assert r.status_code == 400 and "closing" in r.text  # every criterion is scored
+        r = await http.post(
+            f"/console/qa/{number}",
+            data={"csrf": field(page.text, "csrf"), **answers, "closing": "4",
+                  "comment": "Bonus kuralını ilk seferde kontrol et."},
+        )  # fmt: skip
+        assert r.status_code == 303
+    # (5*1 + 3*2 + 2*3 + 5*1 + 4*1) / (8 * 5) = 26/40
+    assert (await store.qa_review(number.replace("-", ""))).score == 65.0  # type: ignore[union-attr]
+    call = await hooks.next()
+    assert call["json"]["event"] == "qa.reviewed" and call["json"]["score"] == 65.0
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        await sign_in(http, "ayse")
+        mine = await http.get("/console/qa/mine")
+        assert "65.0" in mine.text and "Bonus kuralını" in mine.text
     assert sorted(events) == sorted(
         [
             "chat.ended", "request.awaiting_confirmation", "request.updated",  # (rating)

@@ -193,5 +193,6 @@ async def test_openapi_describes_the_api(server: RunningServer) -> None:
         "request.awaiting_confirmation",
         "request.escalated",
         "request.sla_breached",
+        "qa.reviewed",
     }
     json.dumps(spec)  # plain JSON all the way
