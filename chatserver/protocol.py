@@ -50,6 +50,8 @@ __all__ = [
     "PlayerTyping",
     "Prechat",
     "Rate",
+    "Escalate",
+    "TakeOver",
     "decode_agent",
     "decode_player",
     "encode",
@@ -224,6 +226,19 @@ class Handoff(_Frame, tag="handoff"):
     summary: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class Escalate(_Frame, tag="escalate"):
+    """An agent asks supervisors to step in on their live chat, saying why."""
+
+    chat: ChatId
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class TakeOver(_Frame, tag="take_over"):
+    """A supervisor takes a live chat over from its agent."""
+
+    chat: ChatId
+
+
 class Monitor(_Frame, tag="monitor"):
     chat: ChatId
 
@@ -245,6 +260,8 @@ AgentFrame = (
     | Floor
     | Monitor
     | Unmonitor
+    | Escalate
+    | TakeOver
     | Ping
     | Pong
 )
@@ -275,6 +292,9 @@ AGENT_TYPES = (
     "floor",
     "monitor",
     "unmonitor",
+    "handoff",
+    "escalate",
+    "take_over",
     "ping",
     "pong",
 )

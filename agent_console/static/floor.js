@@ -29,11 +29,22 @@
     var live = $("live");
     live.textContent = "";
     f.live.forEach(function (c) {
-      live.appendChild(h("tr", null, [
-        h("td", { text: c.player || "–" }), h("td", { text: c.topic }), h("td", { text: T(c.state) }), h("td", { text: c.agent || "–" }),
-        h("td", null, [h("button", { class: "btn", type: "button", text: T("Monitor"), onclick: function () { monitor(c.chat); } })])
+      var actions = [h("button", { class: "btn", type: "button", text: T("Monitor"), onclick: function () { monitor(c.chat); } })];
+      if (c.state === "active") actions.push(h("button", { class: "btn", type: "button", text: T("Take over"), onclick: function () { takeOver(c.chat); } }));
+      var state = [document.createTextNode(T(c.state))];
+      if (c.escalated) state.push(h("span", { class: "tag late", title: c.escalated, text: T("escalated") }));
+      live.appendChild(h("tr", c.escalated ? { class: "escalated" } : null, [
+        h("td", { text: c.player || "–" }), h("td", { text: c.topic }), h("td", null, state), h("td", { text: c.agent || "–" }),
+        h("td", null, actions)
       ]));
     });
+  }
+
+  // the chat becomes the supervisor's own: the workspace has it once it is theirs
+  var takingOver = null;
+  function takeOver(chat) {
+    takingOver = chat;
+    send({ type: "take_over", chat: chat });
   }
 
   function monitor(chat) {
@@ -67,6 +78,7 @@
       var f = JSON.parse(ev.data);
       if (f.type === "welcome") { retry = 0; $("conn").hidden = true; send({ type: "floor", watch: true }); if (watching) monitor(watching); }
       else if (f.type === "floor") render(f);
+      else if (f.type === "assigned" && f.chat === takingOver) location.href = "/console";
       else if (f.type === "monitoring") {
         $("monitor").hidden = false;
         $("monitor-title").textContent = (f.player.name || f.player.username || T("player")) + " · " + f.player.topic;

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 
-from ..core.conversation import Sender, clean_text
+from ..core.conversation import ChatState, Sender, clean_text
 from ..core.routing import AgentStatus
 from ..exceptions import AuthError, ClientError, NotFoundError, StateError, StoreError
 from ..privacy.audit import AuditEntry
@@ -25,16 +25,18 @@ from ..protocol import (
     AgentNote,
     AgentStatusFrame,
     AgentTyping,
+    Escalate,
     Floor,
     Handoff,
     Monitor,
     Roster,
+    TakeOver,
     Transfer,
     Unmonitor,
     decode_agent,
     encode,
 )
-from ..security import token_hash
+from ..security import new_id, token_hash
 from .connection import Connection
 from .frames import Pending, check_text, check_version, process_frame
 from .hub import Hub
@@ -95,6 +97,17 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
     elif isinstance(frame, Floor):
         _require_supervisor(agent)
         hub.supervision.watch(conn, frame.watch)
+    elif isinstance(frame, Escalate):
+        live = _own_chat(hub, agent, frame.chat)
+        _escalate(hub, agent, live, clean_text(frame.reason).strip()[:500])
+    elif isinstance(frame, TakeOver):
+        _require_supervisor(agent)
+        live = _visible_chat(hub, agent, frame.chat)
+        if live.conv.state is not ChatState.ACTIVE or live.conv.agent_id == agent.id:
+            raise StateError("wrong_state", "only an active chat of another agent", chat=live.id)
+        hub.transfer(live, agent, take_over=True)
+        for c in agent.conns:
+            hub.supervision.unmonitor(c, live)
     elif isinstance(frame, Monitor | Unmonitor):
         _require_supervisor(agent)
         watched = hub.chats.get(frame.chat)
@@ -113,6 +126,37 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
         else:
             hub.supervision.unmonitor(conn, watched)
     return None
+
+
+def _visible_chat(hub: Hub, agent: AgentPresence, chat_id: str) -> LiveChat:
+    """A live chat this supervisor may see (others do not exist for them)."""
+    live = hub.chats.get(chat_id)
+    rec = agent.record
+    who = Principal(rec.id, rec.role, rec.departments, rec.privacy)
+    if live is None or not may_see(
+        who, live.conv.department, live.conv.agent_id, scope="requests:read"
+    ):
+        raise NotFoundError("chat_not_found", "no live chat has this id", chat=chat_id)
+    return live
+
+
+def _escalate(hub: Hub, agent: AgentPresence, live: LiveChat, reason: str) -> None:
+    """The agent asks supervisors to step in: a note on the chat, a frame to every
+    supervisor who may see it, a flag on the floor; its request starts escalated."""
+    if not reason:
+        raise ClientError("invalid_field", "say why", field="reason", chat=live.id)
+    live.escalated = reason
+    hub.add_note(live, agent, new_id("esc_"), f"Escalated to supervisors: {reason}")
+    frame = encode(
+        {"type": "escalated", "chat": live.id, "reason": reason, "agent": {"name": agent.name}}
+    )
+    for presence in hub.agents.values():
+        rec = presence.record
+        if rec.role not in ("supervisor", "admin") or presence.id == agent.id:
+            continue
+        who = Principal(rec.id, rec.role, rec.departments, rec.privacy)
+        if may_see(who, live.conv.department, live.conv.agent_id, scope="requests:read"):
+            hub.bus.publish(presence.topic, frame)
 
 
 async def _audit(hub: Hub, entry: AuditEntry) -> None:

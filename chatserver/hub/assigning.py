@@ -128,15 +128,24 @@ class AssigningMixin(HubBase):
         self.router.release(agent_id)
         self._schedule_pump()
 
-    def transfer(self, live: LiveChat, to: AgentPresence) -> None:
-        """Hand an active chat to another agent who is online and has room."""
-        if to.status is not AgentStatus.ONLINE or not to.conns:
+    def transfer(self, live: LiveChat, to: AgentPresence, *, take_over: bool = False) -> None:
+        """Hand an active chat to another agent who is online and has room (a supervisor
+        taking it over needs only to be online: they step in beyond their load)."""
+        if not to.conns or (to.status is not AgentStatus.ONLINE and not take_over):
             raise StateError("agent_unavailable", f"{to.name} is not online")
         slot = self.router.agents.get(to.id)
-        if slot is None or slot.active >= slot.max_chats:
+        if slot is None or (slot.active >= slot.max_chats and not take_over):
             raise StateError("agent_unavailable", f"{to.name} has no room for another chat")
         conv = live.conv
         from_name = conv.agent_name or "The agent"
+        if take_over:
+            previous = conv.transfer(to.id, to.name)
+            self._release(live, previous, "taken_over")
+            self.router.take(to.id, self.clock())
+            to.chats[live.id] = live
+            self.writer.submit(SaveChat.of(conv), partial(self._assigned, live, to.id))
+            self._system(live, "taken_over", f"{to.name} took over the chat.", to.name)
+            return
         previous = conv.transfer(to.id, to.name)
         self._release(live, previous, "transferred")
         self.router.take(to.id, self.clock())

@@ -235,7 +235,7 @@ class ChatsMixin(HubBase):
         request = CreateRequest(
             conv.id, now, _new_request_number, resolution, note, priority=conv.priority
         )
-        self._request_life(request, conv, resolution)
+        self._request_life(request, conv, resolution, live.escalated)
         group: list[Op] = [SaveChat.of(conv), request]
         if self.settings.webhook_urls:
             files = list(conv.files)
@@ -248,10 +248,10 @@ class ChatsMixin(HubBase):
                 return body
 
             group.append(EnqueueWebhooks("chat.ended", self.settings.webhook_urls, ended_body, now))
-            if request.status == "awaiting_confirmation":
+            if request.status in ("awaiting_confirmation", "escalated"):
                 group.append(
                     EnqueueWebhooks(
-                        "request.awaiting_confirmation",
+                        f"request.{request.status}",
                         self.settings.webhook_urls,
                         lambda: request_updated_body(
                             request.number, self.settings.base_url,
@@ -264,7 +264,11 @@ class ChatsMixin(HubBase):
         self.writer.submit_group(group, partial(self._ended, live, request, by, reason))
 
     def _request_life(
-        self, request: CreateRequest, conv: Conversation, resolution: str | None
+        self,
+        request: CreateRequest,
+        conv: Conversation,
+        resolution: str | None,
+        escalated: str | None = None,
     ) -> None:
         """What the new request starts as, and whom it tells: its number to the player at
         once (e-mail, SMS; at most ``emails_per_recipient_per_day`` to one address, since a
@@ -279,11 +283,17 @@ class ChatsMixin(HubBase):
             link, request.answer_token_hash = desk.answer_link(p.locale)
             request.status = "awaiting_confirmation"
             request.actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
+        elif escalated is not None and resolution != "resolved":
+            # an agent asked supervisors in during the chat: the request starts with them
+            request.status = "escalated"
+            request.priority = min(9, request.priority + 1)
+            request.actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
+            request.resolution_note = request.resolution_note or escalated
         # its resolution target; a complaint awaiting the player starts with the clock paused
         request.sla_budget, due = desk.sla_start(
             p.topic, conv.priority, conv.department, request.created_at
         )
-        request.sla_due = due if request.status == "open" else None
+        request.sla_due = due if request.status in ("open", "escalated") else None
         s = self.settings
         sendable = p.email if p.email and s.smtp_host else None
         email = (

@@ -112,6 +112,8 @@ class LiveChat:
     last_player_at: float = 0.0
     last_agent_at: float = 0.0
     idle_warned_at: float | None = None
+    # an agent asked supervisors to step in (why); its request starts escalated
+    escalated: str | None = None
 
     @property
     def id(self) -> str:

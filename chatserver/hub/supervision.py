@@ -163,6 +163,7 @@ class Supervision:
             "topic": conv.player.topic,
             "agent": conv.agent_name,
             "since": to_ms(conv.created_at),
+            "escalated": live.escalated,
         }
 
     # -- monitoring ----------------------------------------------------------------

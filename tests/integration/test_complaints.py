@@ -178,3 +178,40 @@ async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks:
             "request.escalated", "request.awaiting_confirmation", "request.updated",
         ]
     )  # fmt: skip
+
+
+async def test_an_agent_escalates_a_live_chat_and_a_supervisor_takes_it_over(
+    server: RunningServer,
+) -> None:
+    """The agent asks supervisors in, saying why; the supervisor of the department hears of it
+    (one of another department does not), takes the chat over, and the request starts with
+    supervisors."""
+    ayse = await make_agent(server, "ayse", departments=("technical",))
+    boss = await make_agent(server, "selin", role="supervisor", departments=("technical",))
+    other = await make_agent(server, "murat", role="supervisor", departments=("finance",))
+    a, _ = await agent(server, ayse)
+    sup, _ = await agent(server, boss, status="away")
+    far, _ = await agent(server, other, status="away")
+    p, _ = await player(server)
+    await p.send("prechat", name="Mehmet", email="m@example.com", topic="technical",
+                 age_confirmed=True)  # fmt: skip
+    chat = (await p.expect("assigned"))["chat"]
+    await a.send("escalate", chat=chat, reason="")
+    assert (await a.expect_error("invalid_field"))["field"] == "reason"
+    await a.send("escalate", chat=chat, reason="Oyuncu hukuki işlem istiyor")
+    heard = await sup.expect("escalated", chat=chat)
+    assert heard["reason"] == "Oyuncu hukuki işlem istiyor" and heard["agent"]["name"] == "Ayse"
+    await a.expect("note")  # the reason, as a note on the chat
+    await far.send("take_over", chat=chat)
+    await far.expect_error("chat_not_found")
+    await sup.send("take_over", chat=chat)
+    took = await sup.expect("assigned", chat=chat)
+    assert took["chat"] == chat
+    await a.expect("unassigned", chat=chat)
+    await p.expect("message", event="taken_over")
+    await sup.send("message", chat=chat, id="s1", text="Merhaba, ben Selin.")
+    assert (await p.expect("message", id="s1"))["text"] == "Merhaba, ben Selin."
+    await sup.send("end", chat=chat)
+    number = (await p.expect("ended"))["request_number"]
+    rec = await server.hub.store.request(number.replace("-", ""))
+    assert rec is not None and rec.status == "escalated" and rec.priority >= 1
