@@ -375,7 +375,8 @@
     f.topic.input.addEventListener("change", function () { prechatRules(); });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
       [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.phone.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit,
-       h("a", { class: "help", href: server + "/help?lang=" + locale, target: "_blank", rel: "noopener", text: t("help.link") })]);
+       h("a", { class: "help", href: server + "/help?lang=" + locale, target: "_blank", rel: "noopener", text: t("help.link") }),
+       h("a", { class: "help", id: "cs-follow", href: server + "/requests/lookup?lang=" + locale, target: "_blank", rel: "noopener", text: t("follow.link") })]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
 
