@@ -68,7 +68,12 @@ class NotificationDispatcher:
         while True:
             try:
                 due = await self.store.due_notifications(self.clock(), _BATCH)
-                await asyncio.gather(*(self._send(n) for n in due))
+                outcomes = await asyncio.gather(
+                    *(self._send(n) for n in due), return_exceptions=True
+                )
+                for n, outcome in zip(due, outcomes, strict=True):
+                    if isinstance(outcome, Exception):  # a bug: the others still go
+                        log.error("notification %s: %r", n.id, outcome)
                 if due:
                     continue
                 nxt = await self.store.next_notification_at()
@@ -93,6 +98,9 @@ class NotificationDispatcher:
                 await self.sms.send(n.recipient, n.body)
         except (MailError, SmsError) as exc:
             error = str(exc) or type(exc).__name__
+        except Exception as exc:  # a bug: retried like a refusal, never a hot loop
+            log.exception("notification %s could not be sent", n.id)
+            error = f"unexpected: {exc!r}"
         s = self.settings
         retry_at = None
         if error is not None:

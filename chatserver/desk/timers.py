@@ -57,6 +57,8 @@ class DeskTimers:
                     await self.run_once()
                 except StoreError as exc:
                     log.warning("request timers failed: %s", exc)
+                except Exception:  # a bug: log it, and keep the timers running
+                    log.exception("request timers failed")
 
         self._task = asyncio.get_running_loop().create_task(loop(), name="desk-timers")
 
