@@ -42,6 +42,7 @@ __all__ = [
     "FileStore",
     "Kept",
     "Upload",
+    "delete_files",
     "file_store",
     "keep_upload",
     "read_upload",
@@ -129,6 +130,12 @@ class DiskFileStore:
                 self._write(path.name, self.cipher.encrypt(plain, path.name))
                 done += 1
         return done, kept
+
+
+def delete_files(files: FileStore, keys: list[str]) -> None:
+    """Delete kept files (blocking: on a pool); a file already gone is no error."""
+    for key in keys:
+        files.delete(key)
 
 
 def file_store(settings: Settings) -> DiskFileStore:

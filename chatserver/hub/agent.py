@@ -110,18 +110,13 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
             hub.supervision.unmonitor(c, live)
     elif isinstance(frame, Monitor | Unmonitor):
         _require_supervisor(agent)
-        watched = hub.chats.get(frame.chat)
-        rec = agent.record
-        who = Principal(rec.id, rec.role, rec.departments, rec.privacy)
-        if watched is None or not may_see(
-            who, watched.conv.department, watched.conv.agent_id, scope="requests:read"
-        ):  # outside the supervisor's departments, a chat does not exist for them
-            raise NotFoundError("chat_not_found", "no live chat has this id", chat=frame.chat)
+        watched = _visible_chat(hub, agent, frame.chat)
         if isinstance(frame, Monitor):
             hub.supervision.monitor(conn, watched)
             entry = AuditEntry(
-                hub.clock(), who.actor, "chat.monitor", watched.id, None, conn.address
-            )
+                hub.clock(), f"agent:{agent.id}", "chat.monitor", watched.id, None,
+                conn.address,
+            )  # fmt: skip
             hub.spawn(_audit(hub, entry))
         else:
             hub.supervision.unmonitor(conn, watched)
@@ -131,11 +126,10 @@ def _dispatch(hub: Hub, conn: Connection, frame: AgentFrame) -> Awaitable[None] 
 def _visible_chat(hub: Hub, agent: AgentPresence, chat_id: str) -> LiveChat:
     """A live chat this supervisor may see (others do not exist for them)."""
     live = hub.chats.get(chat_id)
-    rec = agent.record
-    who = Principal(rec.id, rec.role, rec.departments, rec.privacy)
     if live is None or not may_see(
-        who, live.conv.department, live.conv.agent_id, scope="requests:read"
-    ):
+        Principal.of(agent.record), live.conv.department, live.conv.agent_id,
+        scope="requests:read",
+    ):  # fmt: skip
         raise NotFoundError("chat_not_found", "no live chat has this id", chat=chat_id)
     return live
 
@@ -154,8 +148,9 @@ def _escalate(hub: Hub, agent: AgentPresence, live: LiveChat, reason: str) -> No
         rec = presence.record
         if rec.role not in ("supervisor", "admin") or presence.id == agent.id:
             continue
-        who = Principal(rec.id, rec.role, rec.departments, rec.privacy)
-        if may_see(who, live.conv.department, live.conv.agent_id, scope="requests:read"):
+        if may_see(
+            Principal.of(rec), live.conv.department, live.conv.agent_id, scope="requests:read"
+        ):
             hub.bus.publish(presence.topic, frame)
 
 

@@ -99,7 +99,7 @@ class Supervision:
             rec = conn.agent.record if conn.agent is not None else None
             if rec is None:
                 continue
-            scope = request_scope(Principal(rec.id, rec.role, rec.departments))
+            scope = request_scope(Principal.of(rec))
             groups.setdefault(scope, []).append(conn)
         for scope, conns in groups.items():
             live = [row for row, (dept, agent) in rows if scope.covers(dept, agent)]

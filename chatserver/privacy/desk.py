@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..core.requests import format_request_number
-from ..files import FileStore
+from ..files import FileStore, delete_files
 from ..security import new_token, token_hash
 from ..store import Store
 from ..store.privacy import Erased, Subject
@@ -68,7 +68,7 @@ class PrivacyDesk:
         found = await find(self.store, subject)
         erased = await erase(self.store, found, self.clock())
         if self.files is not None and erased.file_keys:
-            await self.run(_delete_all, self.files, erased.file_keys)
+            await self.run(delete_files, self.files, erased.file_keys)
         await self.store.scrub()
         numbers = [format_request_number(r.number) for r in found.requests]
         detail = {"requests": numbers, "removed": erased.counts(), "reason": reason}
@@ -91,8 +91,3 @@ class PrivacyDesk:
 
 def _no_files(key: str) -> bytes:
     raise FileNotFoundError(key)
-
-
-def _delete_all(files: FileStore, keys: list[str]) -> None:
-    for key in keys:
-        files.delete(key)

@@ -15,8 +15,9 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..core.routing import ALL_DEPARTMENTS
 from ..exceptions import AuthError, NotFoundError
@@ -37,6 +38,19 @@ SCOPES = ("requests:read", "requests:write", "files:read", "admin")
 DEFAULT_SCOPES = ("requests:read", "requests:write", "files:read")
 
 
+class AgentLike(Protocol):
+    """What the policy reads of an account (store.AgentRecord)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def departments(self) -> Sequence[str]: ...
+    @property
+    def privacy(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is asking: a signed-in console account, or an API token acting for one."""
@@ -48,6 +62,11 @@ class Principal:
     token_id: int | None = None
     scopes: frozenset[str] | None = None  # a token's scopes; None for a console sign-in
     token_departments: tuple[str, ...] = ()  # a token limited to these ('' none: no limit)
+
+    @classmethod
+    def of(cls, agent: AgentLike) -> Principal:
+        """A console sign-in (or an agent's socket): the account's own role and departments."""
+        return cls(agent.id, agent.role, tuple(agent.departments), agent.privacy)
 
     @property
     def actor(self) -> str:

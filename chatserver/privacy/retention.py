@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StoreError
+from ..files import delete_files
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -74,7 +75,7 @@ class Retention:
             while True:
                 got = await self.store.purge_batch(kind, before, BATCH)
                 if got.file_keys and self.files is not None:
-                    await self.run(_delete_all, self.files, got.file_keys)
+                    await self.run(delete_files, self.files, got.file_keys)
                 n = sum(v for k, v in got.counts().items() if k != "chats")
                 total += n
                 if not got.chats and not n:
@@ -104,8 +105,3 @@ class Retention:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-
-
-def _delete_all(files: FileStore, keys: list[str]) -> None:
-    for key in keys:
-        files.delete(key)

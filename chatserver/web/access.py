@@ -53,12 +53,8 @@ def _hub(conn: HTTPConnection) -> Hub:
     return hub
 
 
-def _console_principal(agent: AgentRecord) -> Principal:
-    return Principal(agent.id, agent.role, agent.departments, agent.privacy)
-
-
 def session_caller(request: HTTPConnection, session: ConsoleSession) -> Caller:
-    return Caller(_console_principal(session.agent), session.agent, client_address(request))
+    return Caller(Principal.of(session.agent), session.agent, client_address(request))
 
 
 async def api_caller(request: Request) -> Caller:

@@ -14,7 +14,26 @@ from starlette.types import Send
 from ..exceptions import ClientError
 from ..logs import OncePerInterval
 
-__all__ = ["client_error", "error_response", "http_error", "send_error", "server_error"]
+__all__ = [
+    "client_error",
+    "error_response",
+    "http_error",
+    "json_object",
+    "send_error",
+    "server_error",
+]
+
+
+async def json_object(request: Request) -> dict[str, object]:
+    """The request's body as a JSON object, or ``bad_json``."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ClientError("bad_json", "send a JSON object") from None
+    if not isinstance(data, dict):
+        raise ClientError("bad_json", "send a JSON object")
+    return data
+
 
 log = logging.getLogger("chatserver.web")
 _failures = OncePerInterval(log)

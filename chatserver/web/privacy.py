@@ -26,6 +26,7 @@ from ..store.privacy import Subject
 from .access import Caller, api_caller, session_caller
 from .auth import checked_form, secure_headers
 from .console import page_session
+from .errors import json_object
 from .origins import client_address
 from .pages import render
 
@@ -187,16 +188,6 @@ async def _api_officer(request: Request) -> Caller:
     return caller
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise ClientError("bad_json", "send a JSON object") from None
-    if not isinstance(data, dict):
-        raise ClientError("bad_json", "send a JSON object")
-    return data
-
-
 async def subjects_api(request: Request) -> JSONResponse:
     """GET /api/privacy/subjects?member_id=&username=&email=: what is kept about a person."""
     caller = await _api_officer(request)
@@ -208,7 +199,7 @@ async def subjects_api(request: Request) -> JSONResponse:
 async def export_api(request: Request) -> Response:
     """POST /api/privacy/subjects/export ``{member_id|username|email}``: the ZIP archive."""
     caller = await _api_officer(request)
-    subject = _subject_of(await _json(request))
+    subject = _subject_of(await json_object(request))
     _, data = await _desk(request).export(subject, actor=caller.actor, ip=caller.ip)
     return _zip(data, "data.zip")
 
@@ -216,7 +207,7 @@ async def export_api(request: Request) -> Response:
 async def erase_api(request: Request) -> JSONResponse:
     """POST /api/privacy/subjects/erase ``{member_id|username|email, reason}``."""
     caller = await _api_officer(request)
-    data = await _json(request)
+    data = await json_object(request)
     subject = _subject_of(data)
     reason = data.get("reason")
     if not isinstance(reason, str) or not reason.strip():
@@ -230,7 +221,7 @@ async def erase_api(request: Request) -> JSONResponse:
 async def link_api(request: Request) -> JSONResponse:
     """POST /api/privacy/subjects/link ``{member_id|username|email}``: a link for the person."""
     caller = await _api_officer(request)
-    done = await _make_link(request, caller, _subject_of(await _json(request)))
+    done = await _make_link(request, caller, _subject_of(await json_object(request)))
     return JSONResponse(done)
 
 

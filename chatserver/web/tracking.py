@@ -24,6 +24,7 @@ from ..throttle import FailureThrottle
 from .access import api_caller, audit, visible_request
 from .api import iso, request_json
 from .auth import secure_headers
+from .errors import json_object
 from .origins import client_address
 from .pages import render
 
@@ -207,18 +208,10 @@ def follow_up_text(raw: object, limit: int) -> str:
 async def follow_up_api(request: Request) -> JSONResponse:
     """POST /api/requests/followup ``{"number", "contact", "text"}``: the player writes on
     their request; the same answer as a look-up for a wrong pair."""
-    try:
-        data = await request.json()
-    except ValueError:
-        raise ClientError("bad_json", "send a JSON object") from None
-    if not isinstance(data, dict):
-        raise ClientError("bad_json", "send a JSON object")
-    number, contact = data.get("number"), data.get("contact")
-    if not isinstance(number, str) or not isinstance(contact, str):
-        raise ClientError("invalid_field", "number and contact are required", field="number")
+    data, number, contact = await _number_and_contact(request)
     hub = _hub(request)
     text = follow_up_text(data.get("text"), hub.settings.max_message_chars)
-    rec = await lookup(request, number[:40], contact[:254])
+    rec = await lookup(request, number, contact)
     assert hub.desk is not None
     rec = await hub.desk.follow_up(rec.number, text)
     return JSONResponse(public_status(rec), status_code=201)
@@ -226,16 +219,18 @@ async def follow_up_api(request: Request) -> JSONResponse:
 
 async def lookup_api(request: Request) -> JSONResponse:
     """POST /api/requests/lookup ``{"number", "contact"}`` (contact: e-mail or username)."""
-    try:
-        data = await request.json()
-    except ValueError:
-        raise ClientError("bad_json", "send a JSON object") from None
-    if not isinstance(data, dict):
-        raise ClientError("bad_json", "send a JSON object")
+    _, number, contact = await _number_and_contact(request)
+    return JSONResponse(public_status(await lookup(request, number, contact)))
+
+
+async def _number_and_contact(request: Request) -> tuple[dict[str, object], str, str]:
+    """The body, with the request number and the player's contact it must carry (cut to
+    what they can be)."""
+    data = await json_object(request)
     number, contact = data.get("number"), data.get("contact")
     if not isinstance(number, str) or not isinstance(contact, str):
         raise ClientError("invalid_field", "number and contact are required", field="number")
-    return JSONResponse(public_status(await lookup(request, number[:40], contact[:254])))
+    return data, number[:40], contact[:254]
 
 
 _LABELS = {
