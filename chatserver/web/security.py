@@ -148,7 +148,9 @@ async def _security_view(
     else:
         secret = secret or twofactor.new_secret()
         uri = twofactor.provisioning_uri(secret, agent.username, _issuer(request))
-        context.update(secret=secret, qr=twofactor.qr_data_uri(uri))
+        # drawing the QR code takes milliseconds of CPU: on a pool, never on the event loop
+        qr = await _hub(request).pools.images.run(twofactor.qr_data_uri, uri)
+        context.update(secret=secret, qr=qr)
     return render(request, "security.html", context, status)
 
 
