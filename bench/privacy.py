@@ -75,6 +75,10 @@ def generate(path: Path, chats: int) -> None:
         " VALUES (?, ?, 'closed', ?, ?)",
         requests,
     )
+    db.execute(  # every chat names its request (migration 0015)
+        "UPDATE chats SET request_number = (SELECT r.number FROM requests r"
+        " WHERE r.chat_id = chats.id) WHERE request_number IS NULL"
+    )
     db.executemany(
         "INSERT INTO messages (chat_id, seq, client_id, author, sender, text, ts)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -106,6 +106,10 @@ def generate(path: Path, chats: int, seed: int = 3) -> None:
             " resolved, rating, rated_at, nps) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
             requests,
         )
+        db.execute(  # every chat names its request (migration 0015)
+            "UPDATE chats SET request_number = (SELECT r.number FROM requests r"
+            " WHERE r.chat_id = chats.id) WHERE request_number IS NULL"
+        )
         db.commit()
     db.close()
 

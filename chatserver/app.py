@@ -109,6 +109,7 @@ def create_app(
             app.state.retention = retention
             dispatcher.start()  # deliveries left from before a restart go out now
             app.state.hub = hub
+            hub.lookups = app.state.lookup_throttle  # one count for the widget and the page
             return hub
 
         try:
@@ -180,6 +181,7 @@ def create_app(
         Route("/api/files/{file}", files_web.download),
         Route("/api/files/{file}/thumbnail", files_web.download),
         Route("/requests/lookup", tracking.lookup_page, methods=["GET", "POST"]),
+        Route("/requests/view/{secret}", tracking.link_page, methods=["GET", "POST"]),
         Route("/requests/answer/{secret}", answer.answer_page, methods=["GET", "POST"]),
         Route("/api/kb/search", kb_web.search_api),
         Route("/api/kb/outcome", kb_web.outcome_api, methods=["POST"]),

@@ -27,7 +27,18 @@ from .exceptions import ConfigError
 from .privacy.crypto import parse_key
 from .reports.schedule import parse_recipients, parse_schedule
 
-__all__ = ["Settings", "load_routing"]
+__all__ = ["WEBHOOK_EVENTS", "Settings", "load_routing"]
+
+# every event a webhook can carry (docs/integration.md, "Webhooks")
+WEBHOOK_EVENTS = (
+    "chat.ended",
+    "request.created",
+    "request.updated",
+    "request.escalated",
+    "request.awaiting_confirmation",
+    "request.sla_breached",
+    "qa.reviewed",
+)
 
 _ENV_PREFIX = "CHATSERVER_"
 
@@ -109,6 +120,7 @@ class Settings:
     max_transcript_email_bytes: int = 1024 * 1024
     # webhooks to the ticket system: signed with webhook_secret, retried with backoff
     webhook_urls: tuple[str, ...] = ()
+    webhook_events: tuple[str, ...] = ()  # which events to send (empty: every one)
     webhook_secret: str = ""
     webhook_max_attempts: int = 8
     webhook_timeout_seconds: float = 10.0
@@ -151,6 +163,10 @@ class Settings:
     confirm_close_days: float = 3.0
     # how often the hub node looks for requests past their resolution target (core.sla)
     sla_check_seconds: float = 30.0
+    # where the links in the player's notifications open their request: the platform's page
+    # with the widget (the link adds #cs-request=<secret>); empty: this server's request page
+    follow_url: str = ""
+    request_link_days: float = 14.0  # how long such a link works
     # console single sign-on through OpenID Connect (empty issuer: off)
     oidc_issuer: str = ""
     oidc_client_id: str = ""
@@ -191,6 +207,12 @@ class Settings:
     # storage
     sqlite_synchronous: str = "full"
     write_batch_max: int = 512
+
+    def hooks(self, event: str) -> tuple[str, ...]:
+        """The webhook URLs that get ``event`` (none if ``webhook_events`` leaves it out)."""
+        if self.webhook_events and event not in self.webhook_events:
+            return ()
+        return self.webhook_urls
 
     def __post_init__(self) -> None:
         positive = (
@@ -253,6 +275,12 @@ class Settings:
             raise ConfigError("metrics_token must be at least 16 characters")
         if self.directory_header and ":" not in self.directory_header:
             raise ConfigError("directory_header must look like 'Name: value'")
+        unknown_events = set(self.webhook_events) - set(WEBHOOK_EVENTS)
+        if unknown_events:
+            raise ConfigError(
+                f"webhook_events: choose from {', '.join(WEBHOOK_EVENTS)}"
+                f" (not {', '.join(sorted(unknown_events))})"
+            )
         if self.webhook_urls and len(self.webhook_secret) < 32:
             raise ConfigError("webhook_urls need a webhook_secret of at least 32 characters")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -285,6 +313,12 @@ class Settings:
         check_template(self.sms_template)
         if self.confirm_close_days <= 0:
             raise ConfigError("confirm_close_days must be greater than 0")
+        if self.request_link_days <= 0:
+            raise ConfigError("request_link_days must be greater than 0")
+        if self.follow_url and (
+            not self.follow_url.startswith(("http://", "https://")) or "#" in self.follow_url
+        ):
+            raise ConfigError(f"follow_url {self.follow_url!r} is not an http(s) URL without #")
         unknown_roles = set(self.two_factor_required) - {"agent", "supervisor", "admin", "all"}
         if unknown_roles:
             raise ConfigError(

@@ -39,7 +39,9 @@ __all__ = [
     "AgentTyping",
     "Handoff",
     "EmailTranscript",
+    "FollowRequest",
     "LeaveMessage",
+    "LookUp",
     "PROTOCOL_VERSION",
     "Ping",
     "Pong",
@@ -132,6 +134,29 @@ class Rate(_Frame, tag="rate"):
     nps: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
 
 
+Link = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class LookUp(_Frame, tag="look_up"):
+    """The player asks to see an earlier request: its number and their e-mail or username,
+    or the secret of a notification's link (``#cs-request=``)."""
+
+    number: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    contact: Annotated[str, msgspec.Meta(max_length=254)] = ""
+    link: Link | None = None
+
+
+class FollowRequest(_Frame, tag="follow_up"):
+    """The player writes on an earlier request (its number and their e-mail or username):
+    a live chat on it if its team has someone free, else kept for the team."""
+
+    id: ClientId
+    text: str
+    number: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    contact: Annotated[str, msgspec.Meta(max_length=254)] = ""
+    link: Link | None = None
+
+
 class PlayerEnd(_Frame, tag="end"):
     pass
 
@@ -157,6 +182,8 @@ PlayerFrame = (
     | LeaveMessage
     | Rate
     | EmailTranscript
+    | FollowRequest
+    | LookUp
     | Ping
     | Pong
 )
@@ -270,6 +297,8 @@ _player_decoder: msgspec.json.Decoder[PlayerFrame] = msgspec.json.Decoder(Player
 _agent_decoder: msgspec.json.Decoder[AgentFrame] = msgspec.json.Decoder(AgentFrame)
 PLAYER_TYPES = (
     "hello",
+    "follow_up",
+    "look_up",
     "prechat",
     "message",
     "typing",

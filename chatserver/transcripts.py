@@ -36,13 +36,18 @@ def when(t: float | None) -> str:
 
 
 def entries(rec: RequestRecord, *, internal: bool) -> list[dict[str, Any]]:
-    """Messages and (for agents) internal notes, in conversation order."""
-    out: list[tuple[tuple[int, int, int], dict[str, Any]]] = [
-        ((m.seq, 0, m.ts), {**message_dict(m), "internal": False}) for m in rec.messages
+    """Messages and (for agents) internal notes, in conversation order, chat by chat."""
+    order = {c.id: i for i, c in enumerate(rec.chats)}
+    out: list[tuple[tuple[int, int, int, int], dict[str, Any]]] = [
+        ((order.get(m.chat_id, 0), m.seq, 0, m.ts), {**message_dict(m), "internal": False})
+        for m in rec.messages
     ]
     if internal:
         out += [
-            ((n.after_seq, 1, n.ts), {**note_dict(n), "from": "note", "internal": True})
+            (
+                (order.get(n.chat_id, 0), n.after_seq, 1, n.ts),
+                {**note_dict(n), "from": "note", "internal": True},
+            )
             for n in rec.notes
         ]
     return [e for _, e in sorted(out, key=lambda pair: pair[0])]

@@ -123,6 +123,28 @@ def chat_ended_body(
     }
 
 
+def request_created_body(
+    number: str,
+    base_url: str,
+    conv: Conversation,
+    status: str,
+    priority: int,
+    due: float | None,
+) -> dict[str, Any]:
+    """A new request (its chat's ``chat.ended`` carries the conversation itself)."""
+    return {
+        "request": {
+            "number": format_request_number(number),
+            "status": status,
+            "priority": priority,
+            "resolution_due": _iso(due),
+            "links": _links(base_url, number),
+        },
+        "chat": {"id": conv.id, "topic": conv.player.topic, "department": conv.department},
+        "at": _iso(time.time()),
+    }
+
+
 def request_updated_body(
     number: str,
     base_url: str,

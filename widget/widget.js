@@ -24,6 +24,9 @@
   var side = data.position === "left" ? "left" : "right";
   var color = /^#[0-9a-fA-F]{6}$/.test(data.color || "") ? data.color : "#0b5cad";
   var identity = data.identity || null;
+  // a notification's link to a request (#cs-request=<secret>): taken out of the address at once
+  var linked = (location.hash.match(/[#&]cs-request=([A-Za-z0-9_-]{10,200})/) || [])[1] || null;
+  if (linked && window.history && history.replaceState) history.replaceState(null, "", location.pathname + location.search);
   var KEY = "chatserver:" + server;
 
   function pickLocale(wanted) {
@@ -267,7 +270,9 @@
     ".nps-score input:checked+span{background:var(--c);color:#fff;border-color:var(--c)}",
     ".nps-score input:focus-visible+span{outline:2px solid #fff;box-shadow:0 0 0 5px #1f2328}",
     ".nps-ends{justify-content:space-between;margin-top:2px}",
-    "a.help{color:var(--c);font-size:14px;text-align:center}"
+    "a.help,button.help{color:var(--c);font-size:14px;text-align:center}",
+    ".timeline{margin:6px 0 10px;padding:0;list-style:none;font-size:13px;color:#57606a}",
+    ".req .log{max-height:220px;border:1px solid #d0d7de;border-radius:8px;padding:8px;margin-bottom:10px}"
   ].join("\n").replace(/SIDE/g, side);
 
   var ICON = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8S17.5 3 12 3z";
@@ -319,7 +324,8 @@
       chat: buildChat(),
       ended: buildEnded(),
       suggest: buildSuggest(),
-      served: buildServed()
+      served: buildServed(),
+      follow: buildFollow()
     };
     ui.panel = h("section", {
       class: "panel", id: "cs-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "cs-title", hidden: true,
@@ -376,7 +382,7 @@
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitPrechat(); } },
       [h("p", { class: "intro" }, [h("strong", { text: t("header.greeting") }), document.createTextNode(" " + t("prechat.intro"))]), f.topic.wrap, f.hint, f.name.wrap, f.email.wrap, f.username.wrap, f.phone.wrap, f.question.wrap, f.age_confirmed.wrap, f.submit,
        h("a", { class: "help", href: server + "/help?lang=" + locale, target: "_blank", rel: "noopener", text: t("help.link") }),
-       h("a", { class: "help", id: "cs-follow", href: server + "/requests/lookup?lang=" + locale, target: "_blank", rel: "noopener", text: t("follow.link") })]);
+       followLink()]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
 
@@ -413,7 +419,7 @@
     ui.offReason = h("p", { class: "intro", role: "status", text: t("offline.intro") });
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); submitOffline(); } },
       [h("h3", { text: t("offline.title") }), ui.offReason,
-        f.name.wrap, f.email.wrap, f.topic.wrap, f.text.wrap, f.age_confirmed.wrap, f.submit]);
+        f.name.wrap, f.email.wrap, f.topic.wrap, f.text.wrap, f.age_confirmed.wrap, f.submit, followLink()]);
     return h("div", { class: "view", hidden: true }, [f.form]);
   }
 
@@ -954,6 +960,119 @@
     ]);
   }
 
+  // -- "Follow a request": its status, history and messages; writing on it opens a live chat
+  // on the same request when its team is free, else it is kept for them
+
+  function openView(name) {
+    st.kbView = name;
+    show(viewFor(st.state));
+    focusView();
+  }
+
+  function followLink() {
+    return h("button", { type: "button", class: "link help", text: t("follow.link"), onclick: function () { openView("follow"); } });
+  }
+
+  function buildFollow() {
+    var f = ui.fol = {
+      number: field("number", "text", t("follow.number"), { form: "fol", max: 40 }),
+      contact: field("contact", "text", t("follow.contact"), { form: "fol", autocomplete: "email", max: 254 }),
+      text: field("text", "textarea", t("follow.write"), { form: "fol" })
+    };
+    f.text.input.rows = 3;
+    f.submit = h("button", { class: "primary", type: "submit", text: t("follow.look") });
+    f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); lookUp(); } },
+      [h("h3", { text: t("follow.link") }), f.number.wrap, f.contact.wrap, f.submit]);
+    f.result = h("div", { class: "req", tabindex: "-1" });
+    f.send = h("button", { class: "primary", type: "button", text: t("chat.send"), onclick: followUp });
+    f.writer = h("div", { hidden: true }, [f.text.wrap, f.send]);
+    f.status = h("p", { class: "intro", role: "status", "aria-live": "polite" });
+    var back = h("button", { type: "button", class: "link help", text: t("follow.back"), onclick: function () {
+      f.form.hidden = false;
+      f.result.textContent = "";
+      f.writer.hidden = true;
+      f.status.textContent = "";
+      openView(null);
+    } });
+    return h("div", { class: "view", hidden: true }, [f.form, f.result, f.writer, f.status, back]);
+  }
+
+  function lookUp() {
+    var f = ui.fol;
+    clearErrors(f);
+    f.status.textContent = "";
+    var number = f.number.input.value.trim(), contact = f.contact.input.value.trim();
+    if (!number) return fieldError(f, { field: "number", message: t("follow.need_number") });
+    if (!contact) return fieldError(f, { field: "contact", message: t("follow.need_contact") });
+    st.follow = { number: number, contact: contact };
+    f.submit.disabled = true;
+    send({ type: "look_up", number: number, contact: contact });
+  }
+
+  function when(ms) {
+    return new Date(ms).toLocaleString(locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  }
+
+  // the request as the server shows it to its player (a ``request`` frame)
+  function showRequest(r) {
+    var f = ui.fol;
+    f.submit.disabled = false;
+    f.send.disabled = false;
+    f.form.hidden = true;
+    f.writer.hidden = false;
+    f.result.textContent = "";
+    var said = r.transcript.map(function (m) {
+      return { from: m.from, who: m.from === "player" ? t("chat.you") : (m.name || t("chat.agent")), text: m.file ? t("follow.file", { name: m.file }) : m.text, at: m.ts };
+    }).concat(r.messages.map(function (m) {
+      return { from: m.from, who: m.from === "player" ? t("chat.you") : (m.name || t("chat.agent")), text: m.text, at: Date.parse(m.at) };
+    })).sort(function (a, b) { return a.at - b.at; });
+    var log = h("div", { class: "log", role: "log", tabindex: "0", "aria-label": t("follow.messages") }, said.map(function (m) {
+      var el = bubble(m.from, m.who, m.text, 0);
+      el.querySelector(".meta").textContent = when(m.at);
+      return el;
+    }));
+    f.result.appendChild(h("p", { class: "intro" }, [h("strong", { class: "rnum", text: r.number }), document.createTextNode(" · " + t("status." + r.status))]));
+    f.result.appendChild(h("ol", { class: "timeline", "aria-label": t("follow.history") }, r.history.map(function (e) {
+      return h("li", { text: t("status." + e.status) + " · " + when(Date.parse(e.at)) });
+    })));
+    f.result.appendChild(log);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function followUp() {
+    var f = ui.fol, text = f.text.input.value.trim();
+    clearErrors(f);
+    if (!text) return fieldError(f, { field: "text", message: t("error.empty_message") });
+    f.send.disabled = true;
+    st.followId = st.followId || newId();
+    var m = { type: "follow_up", id: st.followId, text: text };
+    if (st.follow.link) m.link = st.follow.link;
+    else { m.number = st.follow.number; m.contact = st.follow.contact; }
+    send(m);
+  }
+
+  // where the player's words went (a ``following`` frame)
+  function following(fr) {
+    var f = ui.fol;
+    st.followId = null;
+    f.text.input.value = "";
+    f.send.disabled = false;
+    if (!fr.live) {
+      f.status.textContent = t("follow.kept");
+      return;
+    }
+    st.kbView = null;
+    f.form.hidden = false;
+    f.result.textContent = "";
+    f.writer.hidden = true;
+    ui.log.textContent = "";
+    st.shown = {};
+    st.lastSeq = 0;
+    st.chat = fr.chat;
+    setState("queued");
+    if (st.open) focusView();
+  }
+
   // while the player waits, articles follow their latest message
   function suggestWhileWaiting(text) {
     kbSearch(text, 3).then(function (results) {
@@ -1172,6 +1291,12 @@
         // whatever has no ack yet goes again, with the same id: the server never doubles it
         if (f.state === "queued" || f.state === "active") st.pending.forEach(trySend);
         else if (f.state === "prechat" && !f.resumed) st.pending = [];
+        if (linked && f.state === "prechat") {
+          st.follow = { link: linked };
+          openView("follow");
+          send({ type: "look_up", link: linked });
+        }
+        linked = null;
         if (st.open) focusView();
         emit("ready", { state: f.state });
         break;
@@ -1218,6 +1343,12 @@
       case "ended":
         ended(f);
         break;
+      case "request":
+        showRequest(f);
+        break;
+      case "following":
+        following(f);
+        break;
       case "emailed":
         ui.emailStatus.textContent = t("ended.emailed", { to: f.to });
         break;
@@ -1262,6 +1393,12 @@
   function onError(err) {
     ui.pre.submit.disabled = false;
     ui.off.submit.disabled = false;
+    if (st.kbView === "follow") {
+      ui.fol.submit.disabled = ui.fol.send.disabled = false;
+      if (err.code === "link_expired") ui.fol.form.hidden = false; // then by number and contact
+      ui.fol.status.textContent = T["error." + err.code] ? t("error." + err.code) : err.message;
+      return;
+    }
     if (err.code === "service_offline") {
       var why = t("offline.intro");
       if (err.reason === "closed") {
@@ -1315,6 +1452,7 @@
       loadTopics();
       // pending messages from before a reload are drawn now, resent once connected
       st.pending.forEach(function (p) { ownBubble(p); });
+      if (linked) st.open = true;
       if (saved.live || st.open) connect();
       if (st.open) setOpen(true);
       badge();

@@ -193,6 +193,8 @@ class Conversation:
     ended_at: float | None = None
     ended_by: str | None = None
     request_number: str | None = None
+    # the request a player's later chat continues (canonical number); None: a new request
+    continues: str | None = None
     last_seq: int = 0
     committed_seq: int = 0
     # the committed messages kept in memory: seq ``kept_from`` onwards, at most about

@@ -116,6 +116,7 @@ class _Entry:
     key: _Key
     queued_at: float
     avoid: int | None = None
+    prefer: int | None = None
 
 
 _Free = tuple[tuple[Any, ...], int, int]  # (policy key, version, agent id)
@@ -156,13 +157,15 @@ class Router:
         priority: int = 0,
         front: bool = False,
         avoid: int | None = None,
+        prefer: int | None = None,
     ) -> None:
-        """Queue a chat (front = it had an agent); never give it to ``avoid``."""
+        """Queue a chat (front = it had an agent); never give it to ``avoid``; to ``prefer``
+        (the agent who knows the request) whenever they are free."""
         if chat_id in self._by_chat:
             raise StateError(message=f"chat {chat_id} is already queued")
         self._counter += 1
         key = (-priority, 0 if front else 1, queued_at, self._counter)
-        entry = _Entry(chat_id, department, key, queued_at, avoid)
+        entry = _Entry(chat_id, department, key, queued_at, avoid, prefer)
         bisect.insort(self._queues.setdefault(department, []), key)
         self._by_key[key] = entry
         self._by_chat[chat_id] = entry
@@ -324,6 +327,14 @@ class Router:
 
     def _agent_for(self, entry: _Entry, now: float) -> int | None:
         """The free agent the policy gives this chat to, if any may take it."""
+        known = self.agents.get(entry.prefer) if entry.prefer is not None else None
+        if (
+            known is not None
+            and known.free
+            and known.agent_id != entry.avoid
+            and known.serves(entry.department)
+        ):
+            return known.agent_id
         if entry.department.startswith(BOT_PREFIX):
             pools = [entry.department, bot_queue(ALL_DEPARTMENTS)]
         else:

@@ -18,7 +18,13 @@ from ..core.topics import RoutingConfig, Topic
 from ..security import new_token, token_hash
 from ..store import EnqueueWebhooks, RequestRecord, Store
 from ..store.lifecycle import EVENT_FOR
-from ..store.outbox import FOLLOWUP_INSERT, NOTIFY_INSERT, WEBHOOK_INSERT, webhook_rows
+from ..store.outbox import (
+    FOLLOWUP_INSERT,
+    LINK_INSERT,
+    NOTIFY_INSERT,
+    WEBHOOK_INSERT,
+    webhook_rows,
+)
 from ..store.transitions import SlaState, Transition
 from ..webhooks import request_updated_body
 from .messages import compose, lang_of
@@ -89,9 +95,8 @@ class RequestDesk:
             if self.settings.webhook_urls:
                 body = request_updated_body(number, self.settings.base_url)
                 body["sla"] = {"target": "resolution", "breached_at": now}
-                op = EnqueueWebhooks(
-                    "request.sla_breached", self.settings.webhook_urls, _constant(body), now
-                )
+                event = "request.sla_breached"
+                op = EnqueueWebhooks(event, self.settings.hooks(event), _constant(body), now)
                 rows = [(WEBHOOK_INSERT, webhook_rows(op))]
             if await self.store.mark_breached(number, now, rows):
                 done += 1
@@ -122,15 +127,28 @@ class RequestDesk:
         is set up, an SMS if they gave a phone and the gateway is set up."""
         s = self.settings
         shown = format_request_number(number)
-        follow = f"{s.base_url}/requests/lookup?lang={lang_of(locale)}"
-        msg = compose(kind, lang_of(locale), shown, status, follow=follow, answer=answer, note=note)
+        if not ((email and s.smtp_host) or (phone and s.sms_url)):
+            return []
         now = self.clock()
+        follow, link_hash = self.follow_link(locale)
+        msg = compose(kind, lang_of(locale), shown, status, follow=follow, answer=answer, note=note)
         rows = []
         if email and s.smtp_host:
             rows.append((_id(), number, kind, "email", email, msg.subject, msg.text, now, now))
         if phone and s.sms_url:
             rows.append((_id(), number, kind, "sms", phone, msg.subject, msg.sms, now, now))
-        return [(NOTIFY_INSERT, rows)] if rows else []
+        expires = now + s.request_link_days * 86400
+        return [(LINK_INSERT, [(link_hash, number, now, expires)]), (NOTIFY_INSERT, rows)]
+
+    def follow_link(self, locale: str | None) -> tuple[str, bytes]:
+        """A link that opens the request without its number and contact, for
+        ``request_link_days``: in the widget on ``follow_url`` (its fragment never reaches a
+        server's logs), else on this server's request page; and the hash the store keeps."""
+        secret = new_token("")
+        if self.settings.follow_url:
+            return f"{self.settings.follow_url}#cs-request={secret}", token_hash(secret)
+        base = self.settings.base_url
+        return f"{base}/requests/view/{secret}?lang={lang_of(locale)}", token_hash(secret)
 
     def answer_link(self, locale: str | None) -> tuple[str, bytes]:
         """A link to ``/requests/answer/<secret>`` in the player's language, and the hash of
@@ -152,7 +170,7 @@ class RequestDesk:
             if t.to_status != t.from_status
             else "request.updated"
         )
-        op = EnqueueWebhooks(event, urls, lambda: body, self.clock())
+        op = EnqueueWebhooks(event, self.settings.hooks(event), lambda: body, self.clock())
         return [(WEBHOOK_INSERT, webhook_rows(op))]
 
     # -- changes -------------------------------------------------------------------------

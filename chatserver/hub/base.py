@@ -10,6 +10,7 @@ from typing import Any
 from ..bus import Bus, LocalBus
 from ..config import Settings, load_routing
 from ..core.conversation import Sender
+from ..core.requests import format_request_number
 from ..core.routing import Overflow, Router
 from ..core.stats import LATENCY_BOUNDS, WAIT_BOUNDS, Buckets
 from ..core.topics import RoutingConfig
@@ -69,6 +70,9 @@ class HubBase:
         self.identity_throttle = FailureThrottle(
             "identity", session="5/15 minutes", address="20/15 minutes", member="10/15 minutes"
         )
+        # failed request look-ups (a follow-up from the widget): per address, and per request
+        # number from anywhere; the app shares it with its look-up pages (web.tracking)
+        self.lookups = FailureThrottle("lookup", address="10/15 minutes", request="10/15 minutes")
         # CPU work off the loop: passwords, images, e-mails
         self.pools = Pools(settings.pool_workers, settings.pool_queue)
         # transcript e-mails per recipient (chatserver.hub.mailing); new player sessions
@@ -176,6 +180,8 @@ class HubBase:
             # the request's transcript once it ends
             "history_complete": conv.has_after(after_seq),
             "notes": [note_dict(n) for n in conv.notes],
+            # a later chat on an earlier request (hub.followups): its number, as shown
+            "continues": format_request_number(conv.continues) if conv.continues else None,
         }
 
     # -- what one part asks of another (each defined in its own module; see Hub) --------

@@ -10,6 +10,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from ..core.conversation import ChatState, Conversation, Player, Sender
+from ..core.lifecycle import Event
 from ..core.requests import format_request_number, parse_request_number, request_number_from_bits
 from ..core.topics import Topic
 from ..exceptions import ClientError, StateError, StoreError
@@ -25,7 +26,7 @@ from ..store import (
     RecordRefusal,
     SaveChat,
 )
-from ..webhooks import chat_ended_body, request_updated_body
+from ..webhooks import chat_ended_body, request_created_body, request_updated_body
 from .base import HubBase, cancel
 from .state import EndedChat, LiveChat, PlayerSession
 
@@ -49,16 +50,24 @@ class ChatsMixin(HubBase):
     """A chat's life around the conversation: opening it (if its department can take it), the
     offline message, the end and its request, the player's rating, refusals."""
 
-    def _open_chat(self, session: PlayerSession, player: Player, topic: Topic) -> LiveChat:
+    def _open_chat(
+        self,
+        session: PlayerSession,
+        player: Player,
+        department: str,
+        priority: int,
+        continues: str | None = None,
+    ) -> LiveChat:
         conv = Conversation(
             id=new_ordered_id("c_"),
             session_id=session.id,
             player=player,
             created_at=self.clock(),
-            department=topic.department,
-            priority=topic.priority,
+            department=department,
+            priority=priority,
             memory_chars=self.settings.live_chat_memory_chars,
         )
+        conv.continues = continues
         live = LiveChat(conv, session)
         if not session.persisted:
             self.writer.submit(
@@ -73,7 +82,12 @@ class ChatsMixin(HubBase):
 
     def check_open(self, topic: Topic) -> None:
         """Refuse a new chat (``service_offline``, with a reason) its department cannot take."""
-        dep = self.routing.department(topic.department)
+        self.check_department(topic.department, bot_first=topic.bot_first)
+
+    def check_department(self, department: str, *, bot_first: bool = False) -> None:
+        """Refuse a new chat (``service_offline``) ``department`` cannot take now: closed,
+        nobody there, or its queue full."""
+        dep = self.routing.department(department)
         if not dep.hours.always:  # (open around the clock: no local time needed)
             local = datetime.fromtimestamp(self.clock(), ZoneInfo(dep.timezone))
             if not dep.hours.is_open(local):
@@ -84,7 +98,7 @@ class ChatsMixin(HubBase):
                     reason="closed",
                     opens_at=to_ms(opens.timestamp()) if opens else None,
                 )
-        queue = self.router.entry_queue(dep.id, bot_first=topic.bot_first)
+        queue = self.router.entry_queue(dep.id, bot_first=bot_first)
         if not self.settings.queue_without_agents and self.router.capacity(queue) == 0:
             raise ClientError(
                 "service_offline",
@@ -105,7 +119,7 @@ class ChatsMixin(HubBase):
         # the pump goes ahead of the writer's wake-up (which the new chat's write
         # schedules): a chat an agent is free for is stored and given in one commit
         self._schedule_pump()
-        live = self._open_chat(session, player, topic)
+        live = self._open_chat(session, player, topic.department, topic.priority)
         queue = self.router.entry_queue(topic.department, bot_first=topic.bot_first)
         self.router.enqueue(live.id, queue, live.conv.created_at, priority=topic.priority)
         return live
@@ -135,7 +149,7 @@ class ChatsMixin(HubBase):
         self, session: PlayerSession, player: Player, topic: Topic, client_id: str, text: str
     ) -> None:
         """The offline path: a chat with one message, ended at once, so it gets a request."""
-        live = self._open_chat(session, player, topic)
+        live = self._open_chat(session, player, topic.department, topic.priority)
         session.last_left_id = client_id
         self.post_message(live, Sender.PLAYER, client_id, text, None)
         self.end_chat(live, by="player", reason="offline_message")
@@ -178,7 +192,10 @@ class ChatsMixin(HubBase):
             )
             group.append(
                 EnqueueWebhooks(
-                    "request.updated", self.settings.webhook_urls, lambda: body, op.rated_at
+                    "request.updated",
+                    self.settings.hooks("request.updated"),
+                    lambda: body,
+                    op.rated_at,
                 )
             )
         self.writer.submit_group(
@@ -232,6 +249,9 @@ class ChatsMixin(HubBase):
             self._schedule_pump()
         cancel(live.answer_timer)
         live.answer_timer = None
+        if conv.continues is not None:  # a later chat on an older request (hub.followups)
+            self._end_continued(live, conv.continues, by, reason, resolution, note)
+            return
         request = CreateRequest(
             conv.id, now, _new_request_number, resolution, note, priority=conv.priority
         )
@@ -247,12 +267,24 @@ class ChatsMixin(HubBase):
                 body["request"]["status"] = request.status
                 return body
 
-            group.append(EnqueueWebhooks("chat.ended", self.settings.webhook_urls, ended_body, now))
+            group.append(
+                EnqueueWebhooks(
+                    "request.created", self.settings.hooks("request.created"),
+                    lambda: request_created_body(
+                        request.number, self.settings.base_url, conv, request.status,
+                        request.priority, request.sla_due,
+                    ),
+                    now,
+                )
+            )  # fmt: skip
+            group.append(
+                EnqueueWebhooks("chat.ended", self.settings.hooks("chat.ended"), ended_body, now)
+            )
             if request.status in ("awaiting_confirmation", "escalated"):
                 group.append(
                     EnqueueWebhooks(
                         f"request.{request.status}",
-                        self.settings.webhook_urls,
+                        self.settings.hooks(f"request.{request.status}"),
                         lambda: request_updated_body(
                             request.number, self.settings.base_url,
                             status=request.status, changed_by=conv.agent_name,
@@ -261,7 +293,62 @@ class ChatsMixin(HubBase):
                     )
                 )  # fmt: skip
         # the chat's end, its request and the webhook commit together or not at all
-        self.writer.submit_group(group, partial(self._ended, live, request, by, reason))
+        self.writer.submit_group(group, lambda: self._ended(live, request.number, by, reason))
+
+    def _end_continued(
+        self,
+        live: LiveChat,
+        number: str,
+        by: str,
+        reason: str | None,
+        resolution: str | None,
+        note: str | None,
+    ) -> None:
+        """The end of a later chat on a request: it keeps its number; the agent's
+        resolution (or escalation) then moves the request through the desk."""
+        conv = live.conv
+        group: list[Op] = [SaveChat.of(conv)]
+        if self.settings.webhook_urls:
+            files = list(conv.files)
+            base = self.settings.base_url
+            group.append(
+                EnqueueWebhooks(
+                    "chat.ended", self.settings.hooks("chat.ended"),
+                    lambda: chat_ended_body(conv, number, base, files, resolution), self.clock(),
+                )
+            )  # fmt: skip
+
+        def done() -> None:
+            self._ended(live, number, by, reason)
+            if self.desk is not None:
+                self.spawn(self._after_chat(number, conv, resolution, note, live.escalated))
+
+        self.writer.submit_group(group, done)
+
+    async def _after_chat(
+        self,
+        number: str,
+        conv: Conversation,
+        resolution: str | None,
+        note: str | None,
+        escalated: str | None,
+    ) -> None:
+        """Resolved in the chat: resolved (a complaint awaits the player's word); escalated
+        in it: with the supervisors. Otherwise the request stays the team's."""
+        assert self.desk is not None
+        if resolution == "resolved":
+            event = Event.RESOLVE
+        elif escalated is not None:
+            event, note = Event.ESCALATE, note or escalated
+        else:
+            return
+        actor = f"agent:{conv.agent_id}" if conv.agent_id is not None else "system"
+        try:
+            await self.desk.event(
+                number, event, actor=actor, changed_by=conv.agent_name or "system", note=note
+            )
+        except (StoreError, StateError) as exc:
+            log.warning("request %s: the end of its later chat changed nothing: %s", number, exc)
 
     def _request_life(
         self,
@@ -316,13 +403,11 @@ class ChatsMixin(HubBase):
 
         request.then = then
 
-    def _ended(self, live: LiveChat, request: CreateRequest, by: str, reason: str | None) -> None:
+    def _ended(self, live: LiveChat, number: str, by: str, reason: str | None) -> None:
         self.poke_webhooks()
         conv = live.conv
-        conv.request_number = request.number
-        ended = EndedChat(
-            conv.id, format_request_number(request.number), conv.committed_seq, by, reason
-        )
+        conv.request_number = number
+        ended = EndedChat(conv.id, format_request_number(number), conv.committed_seq, by, reason)
         frame = encode(ended.frame())
         self.bus.publish(live.session.topic, frame)
         self.bus.publish(live.topic, frame)  # its agent and any supervisor watching

@@ -14,8 +14,9 @@ Rules of the house:
 The state is ``HubBase`` (base.py); each concern is a part of its own, put together here:
 ``sessions`` (players' sessions and grace periods), ``presence`` (agents' consoles and
 status), ``messages`` (messages, files, notes), ``assigning`` (queue to agent and back,
-transfers), ``chats`` (opening, ending, requests, ratings). This module keeps the start,
-the restore after a restart, connections and the idle sweeper.
+transfers), ``chats`` (opening, ending, requests, ratings), ``followups`` (a later chat on
+an earlier request). This module keeps the start, the restore after a restart, connections
+and the idle sweeper.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from ..exceptions import ClientError, StoreError
 from ..store import AgentRecord
 from .assigning import AssigningMixin
 from .base import HubBase, cancel
-from .chats import ChatsMixin
 from .connection import CLOSE_IDLE, CLOSE_POLICY, Connection, Sink, client_connection
+from .followups import FollowUpsMixin
 from .messages import MessagesMixin
 from .presence import PresenceMixin
 from .sessions import SessionsMixin
@@ -40,7 +41,7 @@ __all__ = ["Hub"]
 log = logging.getLogger("chatserver.hub")
 
 
-class Hub(SessionsMixin, PresenceMixin, MessagesMixin, AssigningMixin, ChatsMixin, HubBase):
+class Hub(SessionsMixin, PresenceMixin, MessagesMixin, AssigningMixin, FollowUpsMixin, HubBase):
     """The hub: its state (``HubBase``) and its parts, one module each."""
 
     async def start(self) -> None:

@@ -56,6 +56,7 @@ class PlayerSession:
     grace: asyncio.TimerHandle | None = None
     # client id of the last offline message, so a resend does not make a second request
     last_left_id: str | None = None
+    followed: dict[str, object] | None = None  # the last ``following`` frame (for a resend)
     # a chat is being started (identity being checked): a second prechat must wait
     starting: bool = False
     # transcripts e-mailed for the last chat (a small cap against mail bombing)

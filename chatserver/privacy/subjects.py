@@ -46,7 +46,7 @@ class Found:
 
     @property
     def chat_ids(self) -> list[str]:
-        return [r.chat.id for r in self.requests] + self.live
+        return [c.id for r in self.requests for c in (r.chats or [r.chat])] + self.live
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -88,12 +88,15 @@ def check_subject(member_id: str | None, username: str | None, email: str | None
 
 async def find(store: Store, subject: Subject) -> Found:
     found = Found(subject)
+    numbers: set[str] = set()
     for chat_id, number, state in await store.subject_chats(subject):
-        rec = await store.request(number) if number else None
-        if rec is not None:
-            found.requests.append(rec)
-        elif state != "ended":
+        if state != "ended":  # (a live chat on an older request too)
             found.live.append(chat_id)
+        elif number and number not in numbers:  # a request of several chats: once
+            numbers.add(number)
+            rec = await store.request(number)
+            if rec is not None:
+                found.requests.append(rec)
     for r in found.requests:
         found.notifications.extend(await store.notifications_of(r.number))
     found.refusals = await store.subject_refusals(subject)

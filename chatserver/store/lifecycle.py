@@ -189,6 +189,14 @@ class LifecycleQueries:
         )
         return str(rows[0]["number"]) if rows else None
 
+    async def request_by_link(self, token_hash: bytes, now: float) -> str | None:
+        """The request a notification's link opens, while the link has not expired."""
+        rows = await self._fetch(
+            "SELECT number FROM request_links WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, now),
+        )
+        return str(rows[0]["number"]) if rows else None
+
     async def requests_in(
         self, statuses: Sequence[str], limit: int, *, by_due: bool = False
     ) -> list[RequestRecord]:

@@ -9,7 +9,14 @@ from typing import Any
 
 from .base import EnqueueWebhooks
 
-__all__ = ["EVENT_INSERT", "FOLLOWUP_INSERT", "NOTIFY_INSERT", "WEBHOOK_INSERT", "webhook_rows"]
+__all__ = [
+    "EVENT_INSERT",
+    "FOLLOWUP_INSERT",
+    "LINK_INSERT",
+    "NOTIFY_INSERT",
+    "WEBHOOK_INSERT",
+    "webhook_rows",
+]
 
 EVENT_INSERT = (
     "INSERT INTO request_events (number, at, actor, from_status, to_status, note, kind)"
@@ -26,6 +33,10 @@ FOLLOWUP_INSERT = (
 NOTIFY_INSERT = (
     "INSERT INTO notifications (id, number, kind, channel, recipient, subject, body,"
     " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+LINK_INSERT = (
+    "INSERT INTO request_links (token_hash, number, created_at, expires_at) VALUES (?, ?, ?, ?)"
 )
 
 

@@ -246,7 +246,8 @@ class PrivacyQueries:
     async def subject_chats(self, subject: Subject) -> list[tuple[str, str | None, str]]:
         where, params = _subject_where(subject)
         rows = await self._fetch(
-            "SELECT c.id, r.number, c.state FROM chats c LEFT JOIN requests r ON r.chat_id = c.id"
+            "SELECT c.id, r.number, c.state FROM chats c"
+            " LEFT JOIN requests r ON r.number = c.request_number"
             f" WHERE {where} ORDER BY c.created_at, c.id",
             params,
         )
@@ -337,15 +338,20 @@ class PrivacyQueries:
             )  # fmt: skip
         if kind == "audit":
             return await self._purge_audit(before, limit, dry_run)
-        if kind == "links":
-            return await self._purge_rows(
+        if kind == "links":  # the players' export links, and their requests' links
+            done = await self._purge_rows(
                 "privacy_exports", "token_hash", "expires_at < ?", before, limit, dry_run
             )
+            more = await self._purge_rows(
+                "request_links", "token_hash", "expires_at < ?", before, limit, dry_run
+            )
+            done.deliveries += more.deliveries
+            return done
         raise ValueError(f"unknown kind {kind!r}")
 
     async def _purge_chats(self, kind: str, before: float, limit: int, dry_run: bool) -> Erased:
         closed = (
-            "FROM requests r JOIN chats c ON c.id = r.chat_id"
+            "FROM requests r JOIN chats c ON c.request_number = r.number"
             f" WHERE r.status IN ({_marks(len(CLOSED))}) AND r.updated_at < ?"
         )
         if dry_run:  # how many items would go
@@ -465,7 +471,7 @@ async def _erase_chats(
     if only in (None, "messages"):
         out.messages += await w.execute(
             "UPDATE request_messages SET text = '', author_name = NULL WHERE number IN"
-            f" (SELECT number FROM requests WHERE chat_id IN ({marks})) AND text != ''",
+            f" (SELECT request_number FROM chats WHERE id IN ({marks})) AND text != ''",
             ids,
         )
         out.messages += await w.execute(
@@ -485,13 +491,18 @@ async def _erase_chats(
         )
         numbers = [
             r["number"]
-            for r in await w.fetch(f"SELECT number FROM requests WHERE chat_id IN ({marks})", ids)
+            for r in await w.fetch(
+                "SELECT DISTINCT request_number AS number FROM chats"
+                f" WHERE id IN ({marks}) AND request_number IS NOT NULL",
+                ids,
+            )
         ]
-        await w.execute(
-            "UPDATE requests SET rating_comment = NULL, resolution_note = NULL"
-            f" WHERE chat_id IN ({marks})",
-            ids,
-        )
+        if numbers:
+            await w.execute(
+                "UPDATE requests SET rating_comment = NULL, resolution_note = NULL"
+                f" WHERE number IN ({_marks(len(numbers))})",
+                numbers,
+            )
         if numbers:
             await w.execute(
                 f"UPDATE request_events SET note = NULL WHERE number IN ({_marks(len(numbers))})",

@@ -160,6 +160,9 @@ class RequestRecord:
     sla_due: float | None = None  # resolution due (None: no target, or its clock is paused)
     sla_breached_at: float | None = None
     followups: list[FollowUp] = field(default_factory=list)
+    # every chat of the request in order (``chat`` is the first): a player may open a live
+    # chat on it again; ``messages``, ``notes`` and ``attachments`` cover them all
+    chats: list[ChatRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -252,6 +255,7 @@ class CreateChat:
     priority: int
     created_at: float
     queued_at: float
+    request_number: str | None = None  # the request it continues, if any
 
     @classmethod
     def of(cls, chat: Conversation) -> CreateChat:
@@ -264,6 +268,7 @@ class CreateChat:
             priority=chat.priority,
             created_at=chat.created_at,
             queued_at=chat.queued_at,
+            request_number=chat.continues,
         )
 
 

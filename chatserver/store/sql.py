@@ -87,7 +87,10 @@ def request_created(op: CreateRequest, number: str) -> list[tuple[str, list[tupl
         events.append(
             (number, op.created_at, op.actor, "open", op.status, op.resolution_note, "status")
         )
-    out: list[tuple[str, list[tuple[Any, ...]]]] = [(EVENT_INSERT, events)]
+    out: list[tuple[str, list[tuple[Any, ...]]]] = [
+        (EVENT_INSERT, events),
+        ("UPDATE chats SET request_number = ? WHERE id = ?", [(number, op.chat_id)]),
+    ]
     if op.then is not None:
         out += op.then(number)
     return out
@@ -118,7 +121,7 @@ _INSERT = {
     CreateChat: (
         "INSERT INTO chats (id, session_id, state, player_name, player_username, player_email,"
         " topic, locale, department, priority, member_id, verified_by, created_at, queued_at,"
-        " player_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " player_phone, request_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     RecordRefusal: (
         "INSERT INTO refusals (at, reason, member_id, username, email, topic, session_id)"
@@ -210,6 +213,7 @@ def _params(op: Op) -> tuple[Any, ...]:
             op.created_at,
             op.queued_at,
             p.phone,
+            op.request_number,
         )
     if isinstance(op, RecordRefusal):
         return (op.at, op.reason, op.member_id, op.username, op.email, op.topic, op.session_id)
@@ -237,7 +241,8 @@ _CHAT_COLUMNS = """
     c.department, c.priority, c.member_id, c.verified_by, c.player_phone,
     c.assigned_at, c.first_response_at, c.ended_at, c.ended_by,
     (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.chat_id = c.id) AS last_seq,
-    r.number AS request_number
+    coalesce(r.number, CASE WHEN c.ended_at IS NOT NULL THEN c.request_number END)
+        AS request_number
 """
 _CHAT_FROM = """
     FROM chats c
@@ -427,8 +432,9 @@ class SqlStore(
 
     async def live_chats(self) -> list[tuple[Conversation, SessionRecord]]:
         rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS}, s.token_hash, s.created_at AS s_created, s.locale AS s_locale"
-            f" {_CHAT_FROM} JOIN sessions s ON s.id = c.session_id"
+            f"SELECT {_CHAT_COLUMNS}, s.token_hash, s.created_at AS s_created,"
+            f" s.locale AS s_locale, c.request_number AS continues {_CHAT_FROM}"
+            " JOIN sessions s ON s.id = c.session_id"
             " WHERE c.state != 'ended' ORDER BY c.queued_at"
         )
         msgs: dict[str, list[Message]] = {}
@@ -469,6 +475,7 @@ class SqlStore(
                 agent_name=rec.agent_name,
                 assigned_at=rec.assigned_at,
                 first_response_at=rec.first_response_at,
+                continues=row["continues"],
             )
             chat.restore(msgs.get(rec.id, []), notes.get(rec.id, []))
             session = SessionRecord(
@@ -511,13 +518,26 @@ class SqlStore(
         if not rows:
             return None
         row = rows[0]
+        # every chat of the request in order: the first, then those the player opened later
+        chats = [
+            _chat_record(c)
+            for c in await self._fetch(
+                f"SELECT {_CHAT_COLUMNS} {_CHAT_FROM} WHERE c.request_number = ?"
+                " ORDER BY c.created_at, c.id",
+                (number,),
+            )
+        ] or [_chat_record(row)]
+        ids = [c.id for c in chats]
+        marks = ", ".join("?" for _ in ids)
+        messages = [m for c in chats for m in await self.messages(c.id)]
         return RequestRecord(
             number=number,
             status=row["r_status"],
             created_at=row["r_created"],
             updated_at=row["r_updated"],
             chat=_chat_record(row),
-            messages=await self.messages(row["id"]),
+            chats=chats,
+            messages=messages,
             resolved=None if row["resolved"] is None else bool(row["resolved"]),
             rating=row["rating"],
             rating_comment=row["rating_comment"],
@@ -538,7 +558,7 @@ class SqlStore(
             notes=[
                 _note(n)
                 for n in await self._fetch(
-                    "SELECT * FROM notes WHERE chat_id = ? ORDER BY after_seq, ts", (row["id"],)
+                    f"SELECT * FROM notes WHERE chat_id IN ({marks}) ORDER BY after_seq, ts", ids
                 )
             ],
             events=[
@@ -552,7 +572,8 @@ class SqlStore(
             attachments=[
                 _attachment(a)
                 for a in await self._fetch(
-                    "SELECT * FROM attachments WHERE chat_id = ? ORDER BY created_at", (row["id"],)
+                    f"SELECT * FROM attachments WHERE chat_id IN ({marks}) ORDER BY created_at",
+                    ids,
                 )
             ],
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from .. import transcripts
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
+from ..desk.public import iso
 from ..exceptions import AuthError, ClientError, NotFoundError, StoreError
 from ..hub import Hub
 from ..privacy.policy import need
@@ -93,13 +94,6 @@ async def topics(request: Request) -> JSONResponse:
 async def api_agent(request: Request) -> AgentRecord:
     """The agent behind an API token or the console's cookie (``access.api_caller``)."""
     return (await api_caller(request)).agent
-
-
-def iso(t: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC with milliseconds, as the REST API shows times."""
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def request_json(rec: RequestRecord) -> dict[str, Any]:

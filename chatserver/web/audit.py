@@ -12,12 +12,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..desk.public import iso
 from ..exceptions import AuthError, ClientError
 from ..hub import Hub
 from ..privacy.audit import AuditEntry
 from ..store import ConsoleSession
 from .access import api_caller, audit
-from .api import iso
 from .console import page_session
 from .pages import render
 

@@ -459,7 +459,8 @@ SPEC: dict[str, Any] = {
             }
         }
         for event, summary in (
-            ("chat.ended", "A chat ended and its request was created"),
+            ("request.created", "A request was created (from a chat or an offline message)"),
+            ("chat.ended", "A chat ended (a new request's, or a later chat on one)"),
             ("request.updated", "A request's status or the player's rating changed"),
             ("request.awaiting_confirmation", "A request waits for its player's confirmation"),
             ("request.escalated", "A request went to supervisors"),

@@ -114,7 +114,8 @@ async def save_review(request: Request) -> Response:
             "answers": answers,
             "comment": comment,
         }
-        op = EnqueueWebhooks("qa.reviewed", hub.settings.webhook_urls, lambda: body, time.time())
+        hooks = hub.settings.hooks("qa.reviewed")
+        op = EnqueueWebhooks("qa.reviewed", hooks, lambda: body, time.time())
         rows = [(WEBHOOK_INSERT, webhook_rows(op))]
     await hub.store.qa_save(
         rec.number, reviewer_id=session.agent.id, score=points, answers=answers,

@@ -17,12 +17,14 @@ from starlette.responses import JSONResponse, Response
 from .. import transcripts
 from ..core.conversation import clean_text
 from ..core.requests import InvalidRequestNumber, format_request_number, parse_request_number
+from ..desk.public import iso, public_status
 from ..exceptions import ClientError, NotFoundError
 from ..hub import Hub
+from ..security import token_hash
 from ..store import AgentRecord, RequestRecord
 from ..throttle import FailureThrottle
 from .access import api_caller, audit, visible_request
-from .api import iso, request_json
+from .api import request_json
 from .auth import secure_headers
 from .errors import json_object
 from .origins import client_address
@@ -32,6 +34,7 @@ __all__ = [
     "EXPORTS",
     "change_status",
     "lookup_api",
+    "link_page",
     "lookup_page",
     "request_files",
     "request_transcript",
@@ -149,30 +152,6 @@ async def request_files(request: Request) -> JSONResponse:
     )
 
 
-def public_status(rec: RequestRecord) -> dict[str, Any]:
-    """What a player may see of their request (no transcript, no internal notes)."""
-    return {
-        "number": format_request_number(rec.number),
-        "status": rec.status,
-        "topic": rec.chat.topic,
-        "created_at": iso(rec.created_at),
-        "updated_at": iso(rec.updated_at),
-        "history": [
-            {"status": e.to_status, "at": iso(e.at)} for e in rec.events if e.kind == "status"
-        ],
-        # what was written on the request after its chat (agents by name, never notes)
-        "messages": [
-            {
-                "from": "player" if f.author == "player" else "agent",
-                "name": f.author_name,
-                "text": f.text,
-                "at": iso(f.at),
-            }
-            for f in rec.followups
-        ],
-    }
-
-
 def _throttle(request: Request) -> FailureThrottle:
     throttle: FailureThrottle = request.app.state.lookup_throttle
     return throttle
@@ -246,6 +225,7 @@ _LABELS = {
         "send": "Gönder",
         "you": "Siz",
         "not_found": "Bu numara ve e-posta ya da kullanıcı adıyla eşleşen bir talep bulunamadı.",
+        "expired": "Bu bağlantının süresi dolmuş. Talep numaranız ve e-postanızla sorgulayın.",
         "open": "Açık",
         "pending": "Bilgi bekleniyor",
         "awaiting_confirmation": "Onayınız bekleniyor",
@@ -265,6 +245,7 @@ _LABELS = {
         "send": "Send",
         "you": "You",
         "not_found": "No request matches this number and e-mail or username.",
+        "expired": "This link has expired. Look up your request with its number and e-mail.",
         "open": "Open",
         "pending": "Waiting for information",
         "awaiting_confirmation": "Waiting for your confirmation",
@@ -295,16 +276,48 @@ async def lookup_page(request: Request) -> Response:
         context["number"] = number
         context["contact"] = contact
         try:
-            rec = await lookup(request, number, contact)
-            if str(form.get("text") or "").strip():  # a follow-up from the page
-                hub = _hub(request)
-                text = follow_up_text(form.get("text"), hub.settings.max_message_chars)
-                assert hub.desk is not None
-                rec = await hub.desk.follow_up(rec.number, text)
+            rec = await _write_on(request, await lookup(request, number, contact), form)
             context["result"] = public_status(rec)
         except ClientError as err:
             context["error"] = (
                 labels["not_found"] if err.code == "request_not_found" else err.message
             )
             status = err.http_status
+    return render(request, "lookup.html", context, status)
+
+
+async def _write_on(request: Request, rec: RequestRecord, form: Any) -> RequestRecord:
+    """A follow-up from the page, if its form carries one."""
+    if not str(form.get("text") or "").strip():
+        return rec
+    hub = _hub(request)
+    text = follow_up_text(form.get("text"), hub.settings.max_message_chars)
+    assert hub.desk is not None
+    return await hub.desk.follow_up(rec.number, text)
+
+
+async def link_page(request: Request) -> Response:
+    """GET/POST /requests/view/<secret>: the request a notification's link opens, without
+    its number and contact, while the link lasts (``request_link_days``)."""
+    lang = request.query_params.get("lang", "tr")
+    labels = _LABELS.get(lang, _LABELS["tr"])
+    context: dict[str, Any] = {"t": labels, "lang": lang, "result": None, "error": None}
+    context["link"] = request.url.path
+    hub = _hub(request)
+    try:
+        keys = {"address": client_address(request)}
+        attempt = _throttle(request).attempt(keys, "too many failed links")
+        secret = request.path_params["secret"][:200]
+        number = await hub.store.request_by_link(token_hash(secret), hub.clock())
+        rec = await hub.store.request(number) if number else None
+        if rec is None:  # the attempt stays counted
+            raise NotFoundError("link_expired", labels["expired"])
+        attempt.give_back()
+        if request.method == "POST":
+            rec = await _write_on(request, rec, await request.form())
+        context["result"] = public_status(rec)
+        status = 200
+    except ClientError as err:
+        context["error"] = err.message
+        status = err.http_status
     return render(request, "lookup.html", context, status)

@@ -142,7 +142,7 @@ async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks:
         ("awaiting_confirmation", "closed"),
     ]
     assert any(e.kind == "owner" for e in rec_.events)
-    while len(events) < 6:
+    while len(events) < 7:
         events.append((await hooks.next())["json"]["event"])
 
     # a closed complaint that was escalated and rated 1 goes to quality review
@@ -174,7 +174,8 @@ async def life(server: RunningServer, mailbox: Mailbox, sms: SmsReceiver, hooks:
         assert "65.0" in mine.text and "Bonus kuralını" in mine.text
     assert sorted(events) == sorted(
         [
-            "chat.ended", "request.awaiting_confirmation", "request.updated",  # (rating)
+            "request.created", "chat.ended", "request.awaiting_confirmation",
+            "request.updated",  # (the rating)
             "request.escalated", "request.awaiting_confirmation", "request.updated",
         ]
     )  # fmt: skip

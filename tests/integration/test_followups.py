@@ -5,6 +5,7 @@ the same answer as an unknown number."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -12,7 +13,7 @@ import httpx
 
 from chatserver.core.requests import format_request_number, request_number_from_bits
 from tests.integration.test_console_http import field, sign_in
-from tests.support import Mailbox, RunningServer, agent, make_agent, start_chat
+from tests.support import Mailbox, RunningServer, agent, make_agent, player, start_chat
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
 
@@ -78,7 +79,19 @@ async def test_a_follow_up_reaches_the_inbox_and_the_answer_reaches_the_player(
             assert r.status_code == 303
         _, replied = await mailbox.next()
         assert number in replied["Subject"]
-        assert "ödemeniz yapıldı" in replied.get_body(("plain",)).get_content()
+        body = replied.get_body(("plain",)).get_content()
+        assert "ödemeniz yapıldı" in body
+
+        # its link opens the request without the number and contact, and takes an answer
+        link = re.search(r"(/requests/view/[A-Za-z0-9_-]+)\?lang=tr", body)
+        assert link is not None
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            page = await http.get(link.group(0))
+            assert page.status_code == 200 and "ödemeniz yapıldı" in page.text
+            page = await http.post(link.group(0), data={"text": "Linkten yazıyorum"})
+            assert page.status_code == 200 and "Linkten yazıyorum" in page.text
+            forged = await http.get(link.group(1)[:-4] + "AAAA?lang=tr")
+            assert forged.status_code == 404 and "Linkten" not in forged.text
 
         # the player reads it on the request's page, and writes again there
         async with httpx.AsyncClient(base_url=server.http) as http:
@@ -89,4 +102,36 @@ async def test_a_follow_up_reaches_the_inbox_and_the_answer_reaches_the_player(
             assert "Aldım, sağolun" in page.text
         rec = await server.hub.store.request(number.replace("-", ""))
         assert rec is not None
-        assert [f.author for f in rec.followups] == ["player", "agent:1", "player"]
+        authors = [f.author for f in rec.followups]
+        assert authors == ["player", "agent:1", "player", "player"]
+
+
+async def test_a_link_opens_the_request_in_the_widget_until_it_expires(
+    serve: Serve, mailbox: Mailbox
+) -> None:
+    """With ``follow_url``, a notification's link points at the platform's page with the
+    widget, which opens the request by the link's secret; after ``request_link_days`` the
+    link is refused with ``link_expired``."""
+    page = "https://casino.example/support"
+    async with serve(**mailbox.settings(), follow_url=page, request_link_days=1) as server:
+        token = await make_agent(server, "ayse", name="Ayşe")
+        a, _ = await agent(server, token)
+        p, _ = await start_chat(server, name="Mehmet", email="mehmet@example.com")
+        chat = (await p.expect("assigned"))["chat"]
+        await a.send("end", chat=chat, resolution="needs_follow_up")
+        number = (await p.expect("ended"))["request_number"]
+        _, created = await mailbox.next(receipts=True)  # the number at once, with its link
+        body = created.get_body(("plain",)).get_content()
+        found = re.search(re.escape(page) + r"#cs-request=([A-Za-z0-9_-]+)", body)
+        assert found is not None and "/requests/view/" not in body
+        w, _ = await player(server)
+        await w.send("look_up", link=found.group(1))
+        seen = await w.expect("request")
+        assert seen["number"] == number and seen["status"] == "open"
+        await w.send("look_up", link=found.group(1)[:-4] + "AAAA")
+        await w.expect_error("link_expired")
+        # two days on, the link no longer opens it
+        later = server.hub.clock() + 2 * 86400
+        server.hub.clock = lambda: later
+        await w.send("look_up", link=found.group(1))
+        await w.expect_error("link_expired")

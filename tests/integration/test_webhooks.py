@@ -65,9 +65,11 @@ def signature_ok(call: dict[str, Any]) -> bool:
     return hmac.compare_digest(expected, parts["v1"])
 
 
-def settings(url: str, **extra: Any) -> dict[str, Any]:
+def settings(url: str, *, events: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    """Webhooks to ``url``: every event, or only ``events`` (``webhook_events``)."""
     return {
         "webhook_urls": (url,),
+        "webhook_events": events,
         "webhook_secret": SECRET,
         "webhook_retry_base_seconds": 0.05,
         **extra,
@@ -91,7 +93,11 @@ async def test_chat_ended_and_request_updated_are_signed_and_complete(serve: Ser
     receiver = Receiver()
     async with serve_asgi(receiver.app) as base, serve(**settings(f"{base}/hook")) as server:
         number, p, token = await end_a_chat(server)
-        call = await receiver.next()
+        two = {c["json"]["event"]: c for c in [await receiver.next(), await receiver.next()]}
+        created, call = two["request.created"], two["chat.ended"]
+        assert signature_ok(created) and created["json"]["request"]["number"] == number
+        assert created["json"]["request"]["status"] == "open"
+        assert created["json"]["chat"]["topic"] == "technical"
         assert signature_ok(call)
         assert call["headers"]["x-chatserver-event"] == "chat.ended"
         body = call["json"]
@@ -128,14 +134,17 @@ async def test_chat_ended_and_request_updated_are_signed_and_complete(serve: Ser
         changed = await receiver.next()
         assert changed["json"]["request"]["status"] == "resolved"
         assert changed["json"]["changed_by"] == "Ayşe"
-        ids = {call["headers"]["x-chatserver-delivery"] for call in (call, rated, changed)}
-        assert len(ids) == 3
+        ids = {c["headers"]["x-chatserver-delivery"] for c in (created, call, rated, changed)}
+        assert len(ids) == 4
 
 
 async def test_a_failing_receiver_is_retried_until_it_takes_it(serve: Serve) -> None:
     """Two 500s, then 200: the same delivery id each time, three attempts recorded."""
     receiver = Receiver(fail=2)
-    async with serve_asgi(receiver.app) as base, serve(**settings(f"{base}/hook")) as server:
+    async with (
+        serve_asgi(receiver.app) as base,
+        serve(**settings(f"{base}/hook", events=("chat.ended",))) as server,
+    ):
         await end_a_chat(server)
         calls = [await receiver.next() for _ in range(3)]
         assert [c["answered"] for c in calls] == [500, 500, 200]
@@ -150,14 +159,18 @@ async def test_deliveries_survive_a_restart(serve: Serve) -> None:
     """The receiver is down; the server stops; on restart the delivery still goes out."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    async with serve(**settings(url, webhook_retry_base_seconds=0.5)) as server:
+    one = ("chat.ended",)  # (the one event these tests follow)
+    async with serve(**settings(url, events=one, webhook_retry_base_seconds=0.5)) as server:
         number, _, _ = await end_a_chat(server)
         assert server.hub.dispatcher is not None
         # the first attempt fails (nobody listens); the next is due half a second later
         await asyncio.wait_for(server.hub.dispatcher.wait_until(lambda d: d.retried >= 1), t(5))
         db = server.settings.db
     receiver = Receiver()
-    async with serve_asgi(receiver.app, port=port), serve(db=db, **settings(url)) as again:
+    async with (
+        serve_asgi(receiver.app, port=port),
+        serve(db=db, **settings(url, events=one)) as again,
+    ):
         call = await receiver.next()
         assert call["json"]["request"]["number"] == number and signature_ok(call)
         assert again.hub.dispatcher is not None
@@ -175,7 +188,8 @@ async def test_give_up_then_send_again_from_the_console(serve: Serve) -> None:
     url = f"http://127.0.0.1:{port}/hook"
     metrics = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     async with serve(
-        **settings(url, webhook_max_attempts=3), metrics_token=METRICS_TOKEN
+        **settings(url, events=("chat.ended",), webhook_max_attempts=3),
+        metrics_token=METRICS_TOKEN,
     ) as server:
         await make_agent(server, "boss", role="admin")
         await end_a_chat(server)

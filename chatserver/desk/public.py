@@ -1,0 +1,54 @@
+"""What a player may see of their request: its status, its history of statuses, what was
+written on it after its chats, and (in the widget) its chats' messages. Never internal notes,
+never who changed what."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..core.conversation import Sender
+from ..core.requests import format_request_number
+from ..protocol import message_dict
+from ..store import RequestRecord
+
+__all__ = ["iso", "public_status"]
+
+
+def iso(t: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, as the REST API shows times."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def public_status(rec: RequestRecord, *, transcript: bool = False) -> dict[str, Any]:
+    """The player's view of ``rec``; with ``transcript``, its chats' messages too."""
+    out: dict[str, Any] = {
+        "number": format_request_number(rec.number),
+        "status": rec.status,
+        "topic": rec.chat.topic,
+        "created_at": iso(rec.created_at),
+        "updated_at": iso(rec.updated_at),
+        "history": [
+            {"status": e.to_status, "at": iso(e.at)} for e in rec.events if e.kind == "status"
+        ],
+        # what was written on the request after its chat (agents by name, never notes)
+        "messages": [
+            {
+                "from": "player" if f.author == "player" else "agent",
+                "name": f.author_name,
+                "text": f.text,
+                "at": iso(f.at),
+            }
+            for f in rec.followups
+        ],
+    }
+    if transcript:
+        said = [m for m in rec.messages if m.sender is not Sender.SYSTEM]
+        out["transcript"] = [
+            {k: v for k, v in message_dict(m).items() if k in ("from", "name", "text", "ts")}
+            | ({"file": m.file.name} if m.file is not None else {})
+            for m in said
+        ]
+    return out

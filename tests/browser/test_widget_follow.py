@@ -1,0 +1,81 @@
+"""Following a request in the widget, in Turkish and in English: the player gives its number
+and e-mail, reads the team's answer, writes while nobody is free (kept for the team), then
+writes again once its agent is back, which opens a live chat on the same request that ends
+with the same number."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import shot
+from tests.browser.helpers import open_widget, w
+from tests.integration.test_console_http import field, sign_in
+from tests.support import RunningServer, agent, make_agent, start_chat
+
+Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
+
+T = {
+    "tr": {"follow": "Bir talebi takip edin", "status": "Açık", "kept": "talebinize eklendi"},
+    "en": {"follow": "Follow a request", "status": "Open", "kept": "is on your request"},
+}
+
+
+@pytest.mark.parametrize("lang", ["tr", "en"])
+async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: str) -> None:  # type: ignore[no-untyped-def]
+    t = T[lang]
+    async with serve() as srv:
+        token = await make_agent(srv, "ayse", name="Ayşe")
+        a, _ = await agent(srv, token)
+        p, _ = await start_chat(srv, name="Mehmet", email="mehmet@example.com")
+        chat = (await p.expect("assigned"))["chat"]
+        await a.send("end", chat=chat, resolution="needs_follow_up")
+        number = (await p.expect("ended"))["request_number"]
+        await p.close()
+        await a.send("status", status="away")
+        await a.barrier()
+        async with httpx.AsyncClient(base_url=srv.http) as http:  # the team answers
+            await sign_in(http, "ayse")
+            page = await http.get(f"/console/requests/{number}")
+            r = await http.post(
+                f"/console/requests/{number}/reply",
+                data={"csrf": field(page.text, "csrf"), "text": "Dekontu ekler misiniz?"},
+            )
+            assert r.status_code == 303
+
+        player = await new_page(locale="tr-TR" if lang == "tr" else "en-GB")
+        await open_widget(player, srv, lang)
+        await w(player).get_by_role("button", name=t["follow"]).click()
+        await w(player).locator("#cs-fol-number").fill(number.lower())
+        await w(player).locator("#cs-fol-contact").fill("MEHMET@example.com")
+        await w(player).locator("#cs-fol-contact").press("Enter")
+        req = w(player).locator(".req")
+        await expect(req.locator(".rnum")).to_have_text(number)
+        await expect(req).to_contain_text(t["status"])
+        await expect(req.locator(".msg.agent")).to_contain_text("Dekontu ekler misiniz?")
+        await shot(player, f"widget-follow-request-{lang}")
+
+        # nobody free: the words are kept on the request for the team
+        await w(player).locator("#cs-fol-text").fill("Dekont no 4411")
+        await w(player).locator(".req + div button.primary").click()
+        await expect(w(player).locator(".view:not([hidden]) [role=status]")).to_contain_text(
+            t["kept"]
+        )
+        await expect(req.locator(".msg.player")).to_contain_text("Dekont no 4411")
+
+        # Ayşe is back: writing again opens a live chat on the same request, to her
+        await a.send("status", status="online")
+        await a.barrier()
+        await w(player).locator("#cs-fol-text").fill("Şimdi konuşabilir miyiz?")
+        await w(player).locator(".req + div button.primary").click()
+        got = await a.expect("assigned")
+        assert got["continues"] == number
+        await a.send("message", chat=got["chat"], id="a1", text="Buradayım, bakıyorum.")
+        await expect(w(player).locator(".log .msg.agent")).to_contain_text("Buradayım")
+        await expect(w(player).locator(".log .msg.player")).to_contain_text("konuşabilir")
+        await a.send("end", chat=got["chat"], resolution="resolved")
+        await expect(w(player).locator(".number")).to_have_text(number)
