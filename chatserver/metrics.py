@@ -190,11 +190,15 @@ def _hub_metrics(hub: Hub) -> Iterator[Metric]:
             attempts.add_metric([outcome], n)
         yield attempts
     if hub.desk is not None:
-        yield CounterMetricFamily(
+        breaches = CounterMetricFamily(
             "chatserver_sla_breaches",
-            "Requests that missed their resolution target (routing file, [[sla]]).",
-            hub.desk.breaches,
+            "Service-level targets missed (routing file, [[sla]]), by target: first_response,"
+            " next_response, resolution.",
+            labels=["target"],
         )
+        for target, n in hub.desk.breaches.items():
+            breaches.add_metric([target], n)
+        yield breaches
     if hub.notifications is not None:
         sent = CounterMetricFamily(
             "chatserver_notifications",

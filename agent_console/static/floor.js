@@ -17,6 +17,7 @@
     [
       ["Queue", f.queue.length], ["Longest wait", secs(f.queue.longest_wait)], ["Active chats", f.chats.active],
       ["Ended today", f.chats.ended_today], ["Agents online", online],
+      ["Late requests", f.requests.late], ["Due within an hour", f.requests.due_soon],
       ["Avg first response", secs(f.today.avg_first_response)], ["Avg handling time", secs(f.today.avg_handle)],
       ["Satisfaction", f.today.avg_rating == null ? "–" : f.today.avg_rating + " / 5 (" + f.today.ratings + ")"]
     ].forEach(function (p) { t.appendChild(tile(p[0], p[1])); });
@@ -33,6 +34,7 @@
       if (c.state === "active") actions.push(h("button", { class: "btn", type: "button", text: T("Take over"), onclick: function () { takeOver(c.chat); } }));
       var state = [document.createTextNode(T(c.state))];
       if (c.escalated) state.push(h("span", { class: "tag late", title: c.escalated, text: T("escalated") }));
+      if (c.late) state.push(h("span", { class: "tag late", text: T("first answer late") }));
       live.appendChild(h("tr", c.escalated ? { class: "escalated" } : null, [
         h("td", { text: c.player || "–" }), h("td", { text: c.topic }), h("td", null, state), h("td", { text: c.agent || "–" }),
         h("td", null, actions)

@@ -21,6 +21,7 @@ from ..exceptions import ConfigError
 from .hours import Hours
 
 __all__ = [
+    "TARGETS",
     "SlaClock",
     "SlaPolicy",
     "deadline",
@@ -107,14 +108,21 @@ class SlaClock:
         return spent > self.budget
 
 
+TARGETS = ("first_response", "next_response", "resolution")
+
+
 @dataclass(frozen=True, slots=True)
 class SlaPolicy:
-    """A request of ``topic`` (None: any) at ``priority`` or more (None: any) is resolved
-    within ``resolution`` business seconds of its department."""
+    """Targets (business seconds of the department; None: none) for a request of ``topic``
+    (None: any) at ``priority`` or more (None: any): ``first_response``, from the chat's start
+    to the agent's first answer; ``next_response``, from the player's follow-up to the team's
+    reply; ``resolution``, from the request's creation, paused while waiting for the player."""
 
     topic: str | None
     priority: int | None
-    resolution: float
+    resolution: float | None = None
+    first_response: float | None = None
+    next_response: float | None = None
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -143,30 +151,38 @@ def parse_policies(
     for i, table in enumerate(raw, 1):
         if not isinstance(table, Mapping):
             raise ConfigError(f"sla {i}: must be a table")
-        unknown = set(table) - {"topic", "priority", "resolution"}
+        unknown = set(table) - {"topic", "priority", *TARGETS}
         if unknown:
             raise ConfigError(f"sla {i}: unknown key(s) {', '.join(sorted(unknown))}")
+        if not any(table.get(t) is not None for t in TARGETS):
+            raise ConfigError(f"sla {i}: set at least one of {', '.join(TARGETS)}")
         topic = table.get("topic")
         if topic is not None and topic not in topics:
             raise ConfigError(f"sla {i}: topic {topic!r} is not defined")
         level = None
         if table.get("priority") is not None:
             level = priority(f"sla {i}", table["priority"])  # type: ignore[operator]
-        out.append(SlaPolicy(topic, level, parse_duration(table.get("resolution"), f"sla {i}")))
+        targets = {
+            t: parse_duration(table[t], f"sla {i}: {t}")
+            for t in TARGETS
+            if table.get(t) is not None
+        }
+        out.append(SlaPolicy(topic, level, **targets))
     return tuple(out)
 
 
 def policy_for(policies: Sequence[SlaPolicy], topic: str, priority: int) -> SlaPolicy | None:
-    """The most specific policy for a request: its topic over any topic, then the highest
-    priority it reaches."""
-    best: SlaPolicy | None = None
-    rank = (-1, -1)
-    for p in policies:
-        if (p.topic is not None and p.topic != topic) or (
-            p.priority is not None and priority < p.priority
-        ):
-            continue
-        mine = (int(p.topic is not None), p.priority if p.priority is not None else -1)
-        if mine > rank:
-            best, rank = p, mine
-    return best
+    """The targets for a request: for each target, the most specific table that sets it (its
+    topic over any topic, then the highest priority it reaches); None when none applies."""
+    fitting = [
+        p
+        for p in policies
+        if (p.topic is None or p.topic == topic) and (p.priority is None or priority >= p.priority)
+    ]
+    if not fitting:
+        return None
+    fitting.sort(key=lambda p: (int(p.topic is not None), -1 if p.priority is None else p.priority))
+    merged = SlaPolicy(topic, priority)
+    for p in fitting:  # least specific first: a more specific table overrides what it sets
+        merged = replace(merged, **{t: getattr(p, t) for t in TARGETS if getattr(p, t) is not None})
+    return merged

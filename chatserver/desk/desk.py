@@ -9,11 +9,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Settings
-from ..core.hours import Hours
-from ..core.lifecycle import Event, Status, Step, parse_status
+from ..core.lifecycle import Event, Status, parse_status
 from ..core.qa import reasons as qa_reasons
 from ..core.requests import format_request_number, parse_request_number
-from ..core.sla import SlaClock, deadline, policy_for
+from ..core.sla import TARGETS
 from ..core.topics import RoutingConfig, Topic
 from ..security import new_token, token_hash
 from ..store import EnqueueWebhooks, RequestRecord, Store
@@ -25,9 +24,10 @@ from ..store.outbox import (
     WEBHOOK_INSERT,
     webhook_rows,
 )
-from ..store.transitions import SlaState, Transition
+from ..store.transitions import Transition
 from ..webhooks import request_updated_body
 from .messages import compose, lang_of
+from .targets import REPLY_CLEAR, ServiceLevels
 
 __all__ = ["RequestDesk"]
 
@@ -40,7 +40,11 @@ _EVENTS = {
 }
 
 
-class RequestDesk:
+# statuses in which the team owes the player an answer
+_OWED = (Status.OPEN.value, Status.ESCALATED.value)
+
+
+class RequestDesk(ServiceLevels):
     def __init__(
         self,
         store: Store,
@@ -56,54 +60,8 @@ class RequestDesk:
         self.topics: Mapping[str, Topic] = routing.topics
         self.clock = clock
         self.poke = poke  # the outboxes: something was queued
-        self.breaches = 0  # resolution targets missed since start, for /metrics
-
-    # -- service levels (core.sla) ----------------------------------------------------------
-
-    def sla_start(
-        self, topic: str, priority: int, department: str, now: float
-    ) -> tuple[float | None, float | None]:
-        """(budget, due) of a new request's resolution target; (None, None) without one."""
-        policy = policy_for(self.routing.sla, topic, priority)
-        if policy is None:
-            return None, None
-        dep = self.routing.departments.get(department)
-        if dep is None:
-            return policy.resolution, now + policy.resolution
-        return policy.resolution, deadline(now, policy.resolution, dep.hours, dep.timezone)
-
-    def timing(self, department: str, clock: SlaState, st: Step, now: float) -> SlaState:
-        """How a change moves a request's clock: paused while waiting for the player (or
-        once resolved), running again when the team owes an answer."""
-        dep = self.routing.departments.get(department)
-        hours, tz = (dep.hours, dep.timezone) if dep is not None else (Hours(), "UTC")
-        assert clock.budget is not None
-        c = SlaClock(clock.budget, clock.spent, clock.since)
-        if st.pause_sla:
-            c = c.pause(now, hours, tz)
-        elif st.resume_sla:
-            c = c.resume(now)
-        return SlaState(c.budget, c.spent, c.since, c.due(hours, tz))
-
-    async def check_breaches(self) -> int:
-        """Mark every request past its resolution target, once: history, webhook
-        ``request.sla_breached``, the count for /metrics."""
-        now = self.clock()
-        done = 0
-        for number in await self.store.sla_overdue(now, 100):
-            rows: Rows = []
-            if self.settings.webhook_urls:
-                body = request_updated_body(number, self.settings.base_url)
-                body["sla"] = {"target": "resolution", "breached_at": now}
-                event = "request.sla_breached"
-                op = EnqueueWebhooks(event, self.settings.hooks(event), _constant(body), now)
-                rows = [(WEBHOOK_INSERT, webhook_rows(op))]
-            if await self.store.mark_breached(number, now, rows):
-                done += 1
-        if done:
-            self.breaches += done
-            self.poke()
-        return done
+        # targets missed since start, for /metrics (desk.targets)
+        self.breaches = dict.fromkeys(TARGETS, 0)
 
     def confirm_close(self, topic: str) -> bool:
         t = self.topics.get(topic)
@@ -193,6 +151,8 @@ class RequestDesk:
 
         def extras(t: Transition) -> Rows:
             rows = self._webhooks(t, changed_by, note)
+            if t.to_status not in _OWED:  # waiting for the player, or done: no reply owed
+                rows.append((REPLY_CLEAR, [(t.number,)]))
             if t.to_status != t.from_status and event is not Event.PLAYER_MESSAGE:
                 awaiting = t.to_status == Status.AWAITING_CONFIRMATION.value
                 rows += self.notifications(
@@ -247,7 +207,10 @@ class RequestDesk:
 
         def extras(t: Transition) -> Rows:
             rows: Rows = [(FOLLOWUP_INSERT, [(_id(), t.number, now, author, name, text)])]
+            if event is Event.PLAYER_MESSAGE and t.to_status in _OWED:  # the team owes a reply
+                rows += self.reply_rows(t.number, t.topic, t.priority, t.department)
             if event is Event.AGENT_REPLY:
+                rows.append((REPLY_CLEAR, [(t.number,)]))
                 rows += self.notifications(
                     t.number, "reply", t.to_status, email=t.email, phone=t.phone,
                     locale=t.locale, note=text,

@@ -336,6 +336,13 @@ class ChatsMixin(HubBase):
         """Resolved in the chat: resolved (a complaint awaits the player's word); escalated
         in it: with the supervisors. Otherwise the request stays the team's."""
         assert self.desk is not None
+        late = self.desk.first_response_missed(conv, conv.ended_at or self.clock())
+        if late is not None:  # its first answer came later than its target
+            rows = self.desk.first_response_rows(number, "open", late, self.clock())
+            try:
+                await self.store.record(rows)
+            except StoreError as exc:
+                log.warning("request %s: its late first answer was not recorded: %s", number, exc)
         if resolution == "resolved":
             event = Event.RESOLVE
         elif escalated is not None:
@@ -390,10 +397,14 @@ class ChatsMixin(HubBase):
             p.phone if p.phone and s.sms_url and not self.mail_recipients.take(p.phone) else None
         )
 
+        late = desk.first_response_missed(conv, request.created_at)
+
         def then(number: str) -> list[tuple[str, list[tuple[object, ...]]]]:
             rows = desk.notifications(
                 number, "created", "open", email=email, phone=phone, locale=p.locale
             )
+            if late is not None:  # its first answer came later than its target
+                rows += desk.first_response_rows(number, request.status, late, request.created_at)
             if link is not None:
                 rows += desk.notifications(
                     number, "awaiting_confirmation", "awaiting_confirmation",

@@ -42,6 +42,8 @@ class Supervision:
         self._stats: FloorStats | None = None
         self._stats_at = 0.0
         self._stats_day = 0.0
+        self._owed_counts: dict[str, int] | None = None
+        self._owed_at = 0.0
 
     # -- roster ----------------------------------------------------------------
 
@@ -142,6 +144,8 @@ class Supervision:
                 "longest_wait": round(hub.router.oldest_wait(now)),
             },
             "chats": {"active": active, "ended_today": today.ended},
+            # requests the team owes, past a target (late) or due within the hour
+            "requests": await self._owed(now),
             "today": {
                 "avg_first_response": _round(today.avg_first_response),
                 "avg_handle": _round(today.avg_handle),
@@ -150,12 +154,25 @@ class Supervision:
             },
             # (row, (department, agent)) of every live chat: each watcher gets the "live" rows
             # its scope covers (_send_floor)
-            "_rows": [(self._live_row(c), (c.conv.department, c.conv.agent_id)) for c in live],
+            "_rows": [(self._live_row(c, now), (c.conv.department, c.conv.agent_id)) for c in live],
         }
 
-    @staticmethod
-    def _live_row(live: LiveChat) -> dict[str, Any]:
+    async def _owed(self, now: float) -> dict[str, int]:
+        if self._owed_counts is None or time.monotonic() - self._owed_at > STATS_TTL:
+            late, soon = await self.hub.store.owed_counts(now, now + 3600)
+            self._owed_counts = {"late": late, "due_soon": soon}
+            self._owed_at = time.monotonic()
+        return self._owed_counts
+
+    def _live_row(self, live: LiveChat, now: float) -> dict[str, Any]:
         conv = live.conv
+        desk = self.hub.desk
+        # waiting for its first answer past the first-response target
+        late = (
+            desk is not None
+            and conv.first_response_at is None
+            and desk.first_response_missed(conv, now) is not None
+        )
         return {
             "chat": conv.id,
             "state": conv.state.value,
@@ -164,6 +181,7 @@ class Supervision:
             "agent": conv.agent_name,
             "since": to_ms(conv.created_at),
             "escalated": live.escalated,
+            "late": late,
         }
 
     # -- monitoring ----------------------------------------------------------------

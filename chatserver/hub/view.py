@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from ..bus import Bus
 from ..config import Settings
 from ..core.routing import Router
+from ..desk.desk import RequestDesk
 from ..store import Store
 from .connection import Connection
 from .state import AgentPresence, LiveChat
@@ -25,6 +26,7 @@ class HubView(Protocol):
     clock: Callable[[], float]
     chats: dict[str, LiveChat]
     agents: dict[int, AgentPresence]
+    desk: RequestDesk | None
 
     @property
     def loop_or_none(self) -> asyncio.AbstractEventLoop | None: ...

@@ -116,12 +116,26 @@ class LifecycleStore(Protocol):
         """The agent owns the request from now (recorded in its history)."""
         ...
 
-    async def sla_overdue(self, now: float, limit: int) -> list[str]: ...
+    async def sla_overdue(
+        self, now: float, limit: int, target: str = "resolution"
+    ) -> list[str]: ...
 
     async def mark_breached(
-        self, number: str, now: float, rows: list[tuple[str, list[tuple[object, ...]]]]
+        self,
+        number: str,
+        now: float,
+        rows: list[tuple[str, list[tuple[object, ...]]]],
+        target: str = "resolution",
     ) -> bool:
-        """Mark a request's missed resolution target once, with its history and ``rows``."""
+        """Mark a request's missed ``target`` once, with its history and ``rows``."""
+        ...
+
+    async def record(self, rows: list[tuple[str, list[tuple[object, ...]]]]) -> None:
+        """Write ``rows`` (history, webhooks) in one transaction."""
+        ...
+
+    async def owed_counts(self, now: float, soon: float) -> tuple[int, int]:
+        """(past a target, due before ``soon``) of the requests the team owes."""
         ...
 
     async def request_by_answer_token(self, token_hash: bytes) -> str | None: ...

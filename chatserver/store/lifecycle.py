@@ -28,6 +28,16 @@ EVENT_FOR = {
     Status.CLOSED: Event.CLOSE,
 }
 MAX_PRIORITY = 9
+# the earlier of the two targets the team owes on a request: a reply, the resolution
+_EARLIER_DUE = (
+    "CASE WHEN reply_due IS NOT NULL AND (sla_due IS NULL OR reply_due < sla_due)"
+    " THEN reply_due ELSE sla_due END"
+)
+# a target's due and breached columns, and the history note of its breach
+_TARGETS = {
+    "resolution": ("sla_due", "sla_breached_at", "The resolution target was missed."),
+    "next_response": ("reply_due", "reply_breached_at", "The next-response target was missed."),
+}
 
 
 def _notification(r: Row) -> Notification:
@@ -148,33 +158,37 @@ class LifecycleQueries:
 
         return await self._transaction(work, "cannot take the request")
 
-    async def sla_overdue(self, now: float, limit: int) -> list[str]:
-        """Requests whose resolution is due before ``now`` and not yet marked breached."""
+    async def sla_overdue(self, now: float, limit: int, target: str = "resolution") -> list[str]:
+        """Requests whose ``target`` (resolution, next_response) is due before ``now`` and
+        not yet marked breached."""
+        due, breached, _ = _TARGETS[target]
         rows = await self._fetch(
-            "SELECT number FROM requests WHERE sla_due < ? AND sla_breached_at IS NULL"
-            " ORDER BY sla_due LIMIT ?",
+            f"SELECT number FROM requests WHERE {due} < ? AND {breached} IS NULL"
+            f" ORDER BY {due} LIMIT ?",
             (now, limit),
         )
         return [str(r["number"]) for r in rows]
 
     async def mark_breached(
-        self, number: str, now: float, rows: list[tuple[str, list[tuple[Any, ...]]]]
+        self,
+        number: str,
+        now: float,
+        rows: list[tuple[str, list[tuple[Any, ...]]]],
+        target: str = "resolution",
     ) -> bool:
-        """Mark the breach once, with its history entry and ``rows`` (webhooks)."""
+        """Mark the breach of ``target`` once, with its history entry and ``rows`` (webhooks)."""
+        due, breached, note = _TARGETS[target]
 
         async def work(w: Tx) -> bool:
             got = await w.fetch(
-                "SELECT status FROM requests WHERE number = ? AND sla_breached_at IS NULL"
-                " AND sla_due < ?",
+                f"SELECT status FROM requests WHERE number = ? AND {breached} IS NULL"
+                f" AND {due} < ?",
                 (number, now),
             )
             if not got:
                 return False
-            await w.execute(
-                "UPDATE requests SET sla_breached_at = ? WHERE number = ?", (now, number)
-            )
+            await w.execute(f"UPDATE requests SET {breached} = ? WHERE number = ?", (now, number))
             status = got[0]["status"]
-            note = "The resolution target was missed."
             await w.execute(EVENT_INSERT, (number, now, "system", status, status, note, "sla"))
             for sql, params in rows:
                 if params:
@@ -182,6 +196,16 @@ class LifecycleQueries:
             return True
 
         return await self._transaction(work, "cannot mark the breach")
+
+    async def record(self, rows: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Write ``rows`` (history, webhooks) in one transaction."""
+
+        async def work(w: Tx) -> None:
+            for sql, params in rows:
+                if params:
+                    await w.executemany(sql, params)
+
+        await self._transaction(work, "cannot record it")
 
     async def request_by_answer_token(self, token_hash: bytes) -> str | None:
         rows = await self._fetch(
@@ -202,7 +226,7 @@ class LifecycleQueries:
     ) -> list[RequestRecord]:
         marks = ", ".join("?" for _ in statuses)
         order = (
-            "sla_due IS NULL, sla_due, priority DESC, updated_at"
+            f"{_EARLIER_DUE} IS NULL, {_EARLIER_DUE}, priority DESC, updated_at"
             if by_due
             else "priority DESC, updated_at"
         )
@@ -216,6 +240,18 @@ class LifecycleQueries:
             if rec is not None:
                 out.append(rec)
         return out
+
+    async def owed_counts(self, now: float, soon: float) -> tuple[int, int]:
+        """Requests the team owes (open or escalated): how many are past a target (reply or
+        resolution), and how many more are due before ``soon``."""
+        rows = await self._fetch(
+            "SELECT sum(CASE WHEN due < ? THEN 1 ELSE 0 END) AS late,"
+            " sum(CASE WHEN due >= ? AND due < ? THEN 1 ELSE 0 END) AS soon"
+            f" FROM (SELECT {_EARLIER_DUE} AS due FROM requests"
+            " WHERE status IN ('open', 'escalated')) owed",
+            (now, now, soon),
+        )
+        return int(rows[0]["late"] or 0), int(rows[0]["soon"] or 0)
 
     async def awaiting_since_before(self, cutoff: float, limit: int) -> list[str]:
         rows = await self._fetch(

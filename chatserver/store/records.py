@@ -159,6 +159,8 @@ class RequestRecord:
     awaiting_since: float | None = None  # waiting for the player's "resolved?" since
     sla_due: float | None = None  # resolution due (None: no target, or its clock is paused)
     sla_breached_at: float | None = None
+    reply_due: float | None = None  # the team's answer to a follow-up is due (None: none owed)
+    reply_breached_at: float | None = None
     followups: list[FollowUp] = field(default_factory=list)
     # every chat of the request in order (``chat`` is the first): a player may open a live
     # chat on it again; ``messages``, ``notes`` and ``attachments`` cover them all

@@ -511,7 +511,7 @@ class SqlStore(
             f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
             " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.nps,"
             " r.resolution, r.resolution_note, r.priority AS r_priority, r.owner_agent_id,"
-            " r.awaiting_since, r.sla_due, r.sla_breached_at"
+            " r.awaiting_since, r.sla_due, r.sla_breached_at, r.reply_due, r.reply_breached_at"
             f" {_CHAT_FROM} WHERE r.number = ?",
             (number,),
         )
@@ -549,6 +549,8 @@ class SqlStore(
             awaiting_since=row["awaiting_since"],
             sla_due=row["sla_due"],
             sla_breached_at=row["sla_breached_at"],
+            reply_due=row["reply_due"],
+            reply_breached_at=row["reply_breached_at"],
             followups=[
                 FollowUp(f["id"], f["at"], f["author"], f["author_name"], f["text"])
                 for f in await self._fetch(

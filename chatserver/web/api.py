@@ -124,6 +124,15 @@ def request_json(rec: RequestRecord) -> dict[str, Any]:
         },
         "resolution": rec.resolution,
         "resolution_note": rec.resolution_note,
+        "priority": rec.priority,
+        # every chat of the request (a player may open a later one on it), first first
+        "chats": [c.id for c in rec.chats] or [chat.id],
+        "sla": {
+            "resolution_due": iso(rec.sla_due),
+            "resolution_breached_at": iso(rec.sla_breached_at),
+            "reply_due": iso(rec.reply_due),
+            "reply_breached_at": iso(rec.reply_breached_at),
+        },
         "transcript": transcripts.entries(rec, internal=True),
     }
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from chatserver.core.hours import Hours, parse_hours
-from chatserver.core.sla import SlaClock, deadline, elapsed
+from chatserver.core.sla import SlaClock, deadline, elapsed, parse_policies, policy_for
+from chatserver.exceptions import ConfigError
 
 TZ = "Europe/Istanbul"
 OFFICE = parse_hours(
@@ -64,3 +67,39 @@ def test_the_clock_pauses_while_waiting_for_the_player() -> None:
     assert local(resumed.due(OFFICE, TZ) or 0) == "Thu 2026-12-10 10:00"
     assert not resumed.breached(at("2026-12-10 09:59"), OFFICE, TZ)
     assert resumed.breached(at("2026-12-10 10:01"), OFFICE, TZ)
+
+
+def _level(where: str, raw: object) -> int:
+    return {"normal": 0, "high": 1, "urgent": 2}[str(raw)]
+
+
+def test_each_target_comes_from_the_most_specific_table_that_sets_it() -> None:
+    tables = [
+        {"first_response": "2m", "next_response": "4h", "resolution": "48h"},
+        {"topic": "complaint", "resolution": "24h"},
+        {"priority": "urgent", "resolution": "4h", "first_response": 30},
+    ]
+    policies = parse_policies(tables, {"complaint": None, "payment": None}, _level)
+    plain = policy_for(policies, "payment", 0)
+    assert plain is not None
+    assert (plain.first_response, plain.next_response, plain.resolution) == (
+        120,
+        4 * HOUR,
+        48 * HOUR,
+    )
+    complaint = policy_for(policies, "complaint", 0)
+    assert complaint is not None
+    assert (complaint.first_response, complaint.resolution) == (120, 24 * HOUR)
+    # a topic's table is more specific than any priority's
+    urgent = policy_for(policies, "complaint", 2)
+    assert urgent is not None and (urgent.first_response, urgent.resolution) == (30, 24 * HOUR)
+    assert policy_for(policies[1:], "payment", 0) is None
+
+
+def test_a_table_without_a_target_or_with_a_stray_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match="at least one"):
+        parse_policies([{"topic": "complaint"}], {"complaint": None}, _level)
+    with pytest.raises(ConfigError, match="first_reply"):
+        parse_policies([{"first_reply": "2m"}], {}, _level)
+    with pytest.raises(ConfigError, match="next_response"):
+        parse_policies([{"next_response": "soon"}], {}, _level)

@@ -1,0 +1,5 @@
+-- 0016: the next-response target (core.sla): after the player writes on a request, when the
+-- team's answer is due (NULL: nothing owed), and when that was missed.
+ALTER TABLE requests ADD COLUMN reply_due REAL;
+ALTER TABLE requests ADD COLUMN reply_breached_at REAL;
+CREATE INDEX requests_reply_due ON requests (reply_due);
