@@ -41,6 +41,7 @@ from .web import reports as reports_web
 from .web import sso as sso_web
 from .web.auth import SignInThrottle
 from .web.errors import client_error, http_error, server_error
+from .web.followup_files import followup_file
 from .web.httpguard import BodyLimit
 from .web.pages import CONSOLE_DIR
 from .web.ws import agent_ws, player_ws
@@ -172,6 +173,7 @@ def create_app(
         Route("/api/openapi.json", openapi.spec),
         Route("/api/requests", api.list_requests),
         Route("/api/requests/lookup", tracking.lookup_api, methods=["POST"]),
+        Route("/api/requests/followup/files", followup_file, methods=["POST"]),
         Route("/api/requests/followup", tracking.follow_up_api, methods=["POST"]),
         Route("/api/requests/{number}", api.get_request),
         Route("/api/requests/{number}/status", tracking.set_status, methods=["POST"]),

@@ -985,7 +985,11 @@
       [h("h3", { text: t("follow.link") }), f.number.wrap, f.contact.wrap, f.submit]);
     f.result = h("div", { class: "req", tabindex: "-1" });
     f.send = h("button", { class: "primary", type: "button", text: t("chat.send"), onclick: followUp });
-    f.writer = h("div", { hidden: true }, [f.text.wrap, f.send]);
+    f.file = h("input", { type: "file", hidden: true, accept: "image/*,application/pdf,text/plain",
+      onchange: function () { if (f.file.files[0]) followFile(f.file.files[0]); f.file.value = ""; } });
+    f.attach = h("button", { type: "button", class: "icon", "aria-label": t("file.attach"), title: t("file.attach"),
+      onclick: function () { f.file.click(); } }, [icon(CLIP)]);
+    f.writer = h("div", { hidden: true }, [f.text.wrap, h("div", { class: "row" }, [f.send, f.attach, f.file])]);
     f.status = h("p", { class: "intro", role: "status", "aria-live": "polite" });
     var back = h("button", { type: "button", class: "link help", text: t("follow.back"), onclick: function () {
       f.form.hidden = false;
@@ -1024,7 +1028,8 @@
     var said = r.transcript.map(function (m) {
       return { from: m.from, who: m.from === "player" ? t("chat.you") : (m.name || t("chat.agent")), text: m.file ? t("follow.file", { name: m.file }) : m.text, at: m.ts };
     }).concat(r.messages.map(function (m) {
-      return { from: m.from, who: m.from === "player" ? t("chat.you") : (m.name || t("chat.agent")), text: m.text, at: Date.parse(m.at) };
+      var text = m.file ? (m.text ? m.text + " · " : "") + t("follow.file", { name: m.file.name }) : m.text;
+      return { from: m.from, who: m.from === "player" ? t("chat.you") : (m.name || t("chat.agent")), text: text, at: Date.parse(m.at) };
     })).sort(function (a, b) { return a.at - b.at; });
     var log = h("div", { class: "log", role: "log", tabindex: "0", "aria-label": t("follow.messages") }, said.map(function (m) {
       var el = bubble(m.from, m.who, m.text, 0);
@@ -1049,6 +1054,36 @@
     if (st.follow.link) m.link = st.follow.link;
     else { m.number = st.follow.number; m.contact = st.follow.contact; }
     send(m);
+  }
+
+  // a file on the request (with what is typed as its text), over HTTP like chat uploads
+  function followFile(file) {
+    var f = ui.fol, body = new FormData();
+    if (st.follow.link) body.append("link", st.follow.link);
+    else { body.append("number", st.follow.number); body.append("contact", st.follow.contact); }
+    body.append("text", f.text.input.value.trim());
+    body.append("file", file, file.name);
+    f.status.textContent = t("file.uploading", { name: file.name });
+    f.attach.disabled = true;
+    fetch(server + "/api/requests/followup/files", { method: "POST", body: body }).then(function (r) {
+      return r.json().then(function (j) { return { ok: r.ok, body: j }; });
+    }).then(function (res) {
+      f.attach.disabled = false;
+      if (!res.ok) {
+        var code = res.body.error && res.body.error.code;
+        f.status.textContent = T["error." + code] ? t("error." + code) : t("error.generic");
+        return;
+      }
+      f.text.input.value = "";
+      f.status.textContent = t("follow.kept");
+      var again = { type: "look_up" };
+      if (st.follow.link) again.link = st.follow.link;
+      else { again.number = st.follow.number; again.contact = st.follow.contact; }
+      send(again);
+    }).catch(function () {
+      f.attach.disabled = false;
+      f.status.textContent = t("error.generic");
+    });
   }
 
   // where the player's words went (a ``following`` frame)

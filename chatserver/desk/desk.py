@@ -15,13 +15,15 @@ from ..core.requests import format_request_number, parse_request_number
 from ..core.sla import TARGETS
 from ..core.topics import RoutingConfig, Topic
 from ..security import new_token, token_hash
-from ..store import EnqueueWebhooks, RequestRecord, Store
+from ..store import AttachmentRecord, EnqueueWebhooks, RequestRecord, Store
 from ..store.lifecycle import EVENT_FOR
 from ..store.outbox import (
+    ATTACHMENT_INSERT,
     FOLLOWUP_INSERT,
     LINK_INSERT,
     NOTIFY_INSERT,
     WEBHOOK_INSERT,
+    attachment_row,
     webhook_rows,
 )
 from ..store.transitions import Transition
@@ -188,10 +190,13 @@ class RequestDesk(ServiceLevels):
         if why:
             await self.store.qa_pick(rec.number, rec.chat.agent_id, why, self.clock())
 
-    async def follow_up(self, number: str, text: str) -> RequestRecord:
-        """The player writes on their request after the chat: kept in its thread; a request
-        waiting for them, or finished, is the team's again (core.lifecycle)."""
-        return await self._write(number, Event.PLAYER_MESSAGE, "player", None, text)
+    async def follow_up(
+        self, number: str, text: str, file: AttachmentRecord | None = None
+    ) -> RequestRecord:
+        """The player writes on their request after the chat (with a ``file``, kept on the
+        request's last chat): kept in its thread; a request waiting for them, or finished,
+        is the team's again (core.lifecycle)."""
+        return await self._write(number, Event.PLAYER_MESSAGE, "player", None, text, file)
 
     async def reply(self, number: str, agent_id: int, name: str, text: str) -> RequestRecord:
         """An agent answers on the request: kept in its thread and sent to the player with a
@@ -199,14 +204,24 @@ class RequestDesk(ServiceLevels):
         return await self._write(number, Event.AGENT_REPLY, f"agent:{agent_id}", name, text)
 
     async def _write(
-        self, number: str, event: Event, author: str, name: str | None, text: str
+        self,
+        number: str,
+        event: Event,
+        author: str,
+        name: str | None,
+        text: str,
+        file: AttachmentRecord | None = None,
     ) -> RequestRecord:
         now = self.clock()
         rec = await self.store.request(number)
         confirm = rec is not None and self.confirm_close(rec.chat.topic)
+        file_id = file.id if file is not None else None
 
         def extras(t: Transition) -> Rows:
-            rows: Rows = [(FOLLOWUP_INSERT, [(_id(), t.number, now, author, name, text)])]
+            rows: Rows = []
+            if file is not None:  # the attachment first: the thread's entry names it
+                rows.append((ATTACHMENT_INSERT, [attachment_row(file)]))
+            rows.append((FOLLOWUP_INSERT, [(_id(), t.number, now, author, name, text, file_id)]))
             if event is Event.PLAYER_MESSAGE and t.to_status in _OWED:  # the team owes a reply
                 rows += self.reply_rows(t.number, t.topic, t.priority, t.department)
             if event is Event.AGENT_REPLY:

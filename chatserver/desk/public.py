@@ -10,7 +10,7 @@ from typing import Any
 from ..core.conversation import Sender
 from ..core.requests import format_request_number
 from ..protocol import message_dict
-from ..store import RequestRecord
+from ..store import AttachmentRecord, RequestRecord
 
 __all__ = ["iso", "public_status"]
 
@@ -24,6 +24,7 @@ def iso(t: float | None) -> str | None:
 
 def public_status(rec: RequestRecord, *, transcript: bool = False) -> dict[str, Any]:
     """The player's view of ``rec``; with ``transcript``, its chats' messages too."""
+    files = {a.id: a for a in rec.attachments}
     out: dict[str, Any] = {
         "number": format_request_number(rec.number),
         "status": rec.status,
@@ -41,6 +42,7 @@ def public_status(rec: RequestRecord, *, transcript: bool = False) -> dict[str, 
                 "text": f.text,
                 "at": iso(f.at),
             }
+            | ({"file": _file(files[f.file_id])} if f.file_id in files else {})
             for f in rec.followups
         ],
     }
@@ -52,3 +54,7 @@ def public_status(rec: RequestRecord, *, transcript: bool = False) -> dict[str, 
             for m in said
         ]
     return out
+
+
+def _file(a: AttachmentRecord) -> dict[str, Any]:
+    return {"name": a.name, "type": a.content_type, "size": a.size}

@@ -7,14 +7,16 @@ import json
 import secrets
 from typing import Any
 
-from .base import EnqueueWebhooks
+from .base import AttachmentRecord, EnqueueWebhooks
 
 __all__ = [
+    "ATTACHMENT_INSERT",
     "EVENT_INSERT",
     "FOLLOWUP_INSERT",
     "LINK_INSERT",
     "NOTIFY_INSERT",
     "WEBHOOK_INSERT",
+    "attachment_row",
     "webhook_rows",
 ]
 
@@ -27,8 +29,8 @@ WEBHOOK_INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 FOLLOWUP_INSERT = (
-    "INSERT INTO request_messages (id, number, at, author, author_name, text)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO request_messages (id, number, at, author, author_name, text, file_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 NOTIFY_INSERT = (
     "INSERT INTO notifications (id, number, kind, channel, recipient, subject, body,"
@@ -38,6 +40,19 @@ NOTIFY_INSERT = (
 LINK_INSERT = (
     "INSERT INTO request_links (token_hash, number, created_at, expires_at) VALUES (?, ?, ?, ?)"
 )
+
+ATTACHMENT_INSERT = (
+    "INSERT INTO attachments (id, chat_id, name, content_type, size, sha256, storage_key,"
+    " thumb_key, width, height, uploaded_by, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def attachment_row(a: AttachmentRecord) -> tuple[Any, ...]:
+    return (
+        a.id, a.chat_id, a.name, a.content_type, a.size, a.sha256, a.storage_key, a.thumb_key,
+        a.width, a.height, a.uploaded_by, a.created_at,
+    )  # fmt: skip
 
 
 def webhook_rows(op: EnqueueWebhooks) -> list[tuple[Any, ...]]:

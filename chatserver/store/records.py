@@ -119,6 +119,7 @@ class FollowUp:
     author: str  # "player" or "agent:<id>"
     author_name: str | None
     text: str
+    file_id: str | None = None  # a file the player added (in the request's attachments)
 
 
 @dataclass(slots=True, frozen=True)

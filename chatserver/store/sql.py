@@ -45,7 +45,7 @@ from .base import (
 )
 from .kb import KbQueries
 from .lifecycle import LifecycleQueries
-from .outbox import EVENT_INSERT, WEBHOOK_INSERT, webhook_rows
+from .outbox import ATTACHMENT_INSERT, EVENT_INSERT, WEBHOOK_INSERT, attachment_row, webhook_rows
 from .privacy import PrivacyQueries
 from .qa import QaQueries
 from .reports import ReportQueries
@@ -143,11 +143,7 @@ _INSERT = {
         "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
         " text, event, ts, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    AddAttachment: (
-        "INSERT INTO attachments (id, chat_id, name, content_type, size, sha256, storage_key,"
-        " thumb_key, width, height, uploaded_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
+    AddAttachment: ATTACHMENT_INSERT,
 }
 
 
@@ -168,21 +164,7 @@ def _params(op: Op) -> tuple[Any, ...]:
             m.file.id if m.file is not None else None,
         )
     if isinstance(op, AddAttachment):
-        a = op.attachment
-        return (
-            a.id,
-            a.chat_id,
-            a.name,
-            a.content_type,
-            a.size,
-            a.sha256,
-            a.storage_key,
-            a.thumb_key,
-            a.width,
-            a.height,
-            a.uploaded_by,
-            a.created_at,
-        )
+        return attachment_row(op.attachment)
     if isinstance(op, SaveChat):
         return (
             op.state,
@@ -552,7 +534,7 @@ class SqlStore(
             reply_due=row["reply_due"],
             reply_breached_at=row["reply_breached_at"],
             followups=[
-                FollowUp(f["id"], f["at"], f["author"], f["author_name"], f["text"])
+                FollowUp(f["id"], f["at"], f["author"], f["author_name"], f["text"], f["file_id"])
                 for f in await self._fetch(
                     "SELECT * FROM request_messages WHERE number = ? ORDER BY at, id", (number,)
                 )

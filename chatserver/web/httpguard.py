@@ -32,7 +32,9 @@ class BodyLimit:
     def limit_for(self, scope: Scope) -> tuple[int, LimitError]:
         """The route's limit, and the error past it (uploads say so as ``file_too_large``)."""
         path: str = scope["path"]
-        if path.startswith("/api/chats/") and path.endswith("/files"):
+        if (path.startswith("/api/chats/") and path.endswith("/files")) or (
+            path == "/api/requests/followup/files"
+        ):
             message = f"a file can be at most {self.file_mib} MiB"
             return self.upload, LimitError("file_too_large", message, field="file", status=413)
         message = f"a request body here can have at most {self.default} bytes"

@@ -34,6 +34,7 @@ __all__ = [
     "EXPORTS",
     "change_status",
     "lookup_api",
+    "by_link",
     "link_page",
     "lookup_page",
     "request_files",
@@ -174,6 +175,22 @@ async def lookup(request: Request, number: str, contact: str) -> RequestRecord:
     return rec
 
 
+async def by_link(
+    request: Request, secret: str, message: str = "this link has expired"
+) -> RequestRecord:
+    """The request a notification's link opens while it lasts; ``link_expired`` after, and
+    failed links count per address."""
+    hub = _hub(request)
+    keys = {"address": client_address(request)}
+    attempt = _throttle(request).attempt(keys, "too many failed links")
+    number = await hub.store.request_by_link(token_hash(secret[:200]), hub.clock())
+    rec = await hub.store.request(number) if number else None
+    if rec is None:  # the attempt stays counted
+        raise NotFoundError("link_expired", message)
+    attempt.give_back()
+    return rec
+
+
 def follow_up_text(raw: object, limit: int) -> str:
     """A follow-up's text: control characters out, not blank, at most ``limit``."""
     text = clean_text(raw).strip() if isinstance(raw, str) else ""
@@ -303,16 +320,8 @@ async def link_page(request: Request) -> Response:
     labels = _LABELS.get(lang, _LABELS["tr"])
     context: dict[str, Any] = {"t": labels, "lang": lang, "result": None, "error": None}
     context["link"] = request.url.path
-    hub = _hub(request)
     try:
-        keys = {"address": client_address(request)}
-        attempt = _throttle(request).attempt(keys, "too many failed links")
-        secret = request.path_params["secret"][:200]
-        number = await hub.store.request_by_link(token_hash(secret), hub.clock())
-        rec = await hub.store.request(number) if number else None
-        if rec is None:  # the attempt stays counted
-            raise NotFoundError("link_expired", labels["expired"])
-        attempt.give_back()
+        rec = await by_link(request, request.path_params["secret"], labels["expired"])
         if request.method == "POST":
             rec = await _write_on(request, rec, await request.form())
         context["result"] = public_status(rec)

@@ -15,6 +15,7 @@ from playwright.async_api import expect
 from tests.browser.conftest import shot
 from tests.browser.helpers import open_widget, w
 from tests.integration.test_console_http import field, sign_in
+from tests.integration.test_files import png
 from tests.support import RunningServer, agent, make_agent, start_chat
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
@@ -66,6 +67,13 @@ async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: s
             t["kept"]
         )
         await expect(req.locator(".msg.player")).to_contain_text("Dekont no 4411")
+        # and the receipt itself, as a file on the request
+        await (
+            w(player)
+            .locator(".req + div input[type=file]")
+            .set_input_files({"name": "dekont.png", "mimeType": "image/png", "buffer": png()})
+        )
+        await expect(req.locator(".msg.player").last).to_contain_text("dekont.png")
 
         # Ayşe is back: writing again opens a live chat on the same request, to her
         await a.send("status", status="online")

@@ -13,6 +13,7 @@ import httpx
 
 from chatserver.core.requests import format_request_number, request_number_from_bits
 from tests.integration.test_console_http import field, sign_in
+from tests.integration.test_files import png
 from tests.support import Mailbox, RunningServer, agent, make_agent, player, start_chat
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
@@ -104,6 +105,41 @@ async def test_a_follow_up_reaches_the_inbox_and_the_answer_reaches_the_player(
         assert rec is not None
         authors = [f.author for f in rec.followups]
         assert authors == ["player", "agent:1", "player", "player"]
+
+        # the receipt the team asked for, as a file on the request; checked by content
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            form = {"number": number, "contact": "mehmet@example.com", "text": "Dekont ekte"}
+            r = await http.post(
+                "/api/requests/followup/files",
+                data=form,
+                files={"file": ("dekont.png", png(), "image/png")},
+            )
+            assert r.status_code == 201, r.text
+            added = r.json()["messages"][-1]
+            assert added["text"] == "Dekont ekte"
+            assert added["file"] == {"name": "dekont.png", "type": "image/png", "size": len(png())}
+            fake = await http.post(
+                "/api/requests/followup/files",
+                data=form,
+                files={"file": ("dekont.png", b"MZ\x90\x00 not an image", "image/png")},
+            )
+            assert (
+                fake.status_code == 415 and fake.json()["error"]["code"] == "file_type_not_allowed"
+            )
+            wrong = await http.post(
+                "/api/requests/followup/files",
+                data={**form, "contact": "x@y.z"},
+                files={"file": ("dekont.png", png(), "image/png")},
+            )
+            assert wrong.status_code == 404
+            assert wrong.json()["error"]["code"] == "request_not_found"
+            # the team sees it on the request's page and downloads it
+            await sign_in(http, "ayse")
+            page = await http.get(f"/console/requests/{number}")
+            link = re.search(r'href="(/api/files/[^"]+)" download>dekont.png<', page.text)
+            assert link is not None
+            got = await http.get(link.group(1))
+            assert got.status_code == 200 and got.content == png()
 
 
 async def test_a_link_opens_the_request_in_the_widget_until_it_expires(

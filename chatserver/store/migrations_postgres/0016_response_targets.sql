@@ -3,3 +3,6 @@
 ALTER TABLE requests ADD COLUMN reply_due DOUBLE PRECISION;
 ALTER TABLE requests ADD COLUMN reply_breached_at DOUBLE PRECISION;
 CREATE INDEX requests_reply_due ON requests (reply_due);
+
+-- a file the player added to their request after its chats (kept on its last chat)
+ALTER TABLE request_messages ADD COLUMN file_id TEXT;
