@@ -42,6 +42,7 @@ __all__ = [
     "FollowRequest",
     "LeaveMessage",
     "LookUp",
+    "MyRequests",
     "PROTOCOL_VERSION",
     "Ping",
     "Pong",
@@ -139,11 +140,19 @@ Link = Annotated[str, msgspec.Meta(max_length=200)]
 
 class LookUp(_Frame, tag="look_up"):
     """The player asks to see an earlier request: its number and their e-mail or username,
-    or the secret of a notification's link (``#cs-request=``)."""
+    or its number and the platform's identity token of its member, or the secret of a
+    notification's link (``#cs-request=``)."""
 
     number: Annotated[str, msgspec.Meta(max_length=40)] = ""
     contact: Annotated[str, msgspec.Meta(max_length=254)] = ""
     link: Link | None = None
+    identity: Identity | None = None
+
+
+class MyRequests(_Frame, tag="my_requests"):
+    """A signed-in member's own requests (the platform's identity token)."""
+
+    identity: Identity
 
 
 class FollowRequest(_Frame, tag="follow_up"):
@@ -155,6 +164,7 @@ class FollowRequest(_Frame, tag="follow_up"):
     number: Annotated[str, msgspec.Meta(max_length=40)] = ""
     contact: Annotated[str, msgspec.Meta(max_length=254)] = ""
     link: Link | None = None
+    identity: Identity | None = None
 
 
 class PlayerEnd(_Frame, tag="end"):
@@ -184,6 +194,7 @@ PlayerFrame = (
     | EmailTranscript
     | FollowRequest
     | LookUp
+    | MyRequests
     | Ping
     | Pong
 )
@@ -299,6 +310,7 @@ PLAYER_TYPES = (
     "hello",
     "follow_up",
     "look_up",
+    "my_requests",
     "prechat",
     "message",
     "typing",

@@ -970,7 +970,32 @@
   }
 
   function followLink() {
-    return h("button", { type: "button", class: "link help", text: t("follow.link"), onclick: function () { openView("follow"); } });
+    return h("button", { type: "button", class: "link help", text: t("follow.link"), onclick: openFollow });
+  }
+
+  // a member the site vouches for (identify) sees their own requests first
+  function openFollow() {
+    openView("follow");
+    if (identity) send({ type: "my_requests", identity: identity });
+  }
+
+  function showMine(list) {
+    var f = ui.fol;
+    f.mine.textContent = "";
+    f.mine.hidden = !list.length || !f.writer.hidden; // (not while a request is shown)
+    list.forEach(function (r) {
+      f.mine.appendChild(h("li", null, [h("button", { type: "button", class: "link", text: r.number + " · " + t("status." + r.status) + " · " + when(Date.parse(r.created_at)), onclick: function () {
+        st.follow = { number: r.number, identity: identity };
+        send({ type: "look_up", number: r.number, identity: identity });
+      } })]));
+    });
+  }
+
+  function asked(m) { // which request a frame or upload is about
+    if (st.follow.link) m.link = st.follow.link;
+    else if (st.follow.identity) { m.number = st.follow.number; m.identity = st.follow.identity; }
+    else { m.number = st.follow.number; m.contact = st.follow.contact; }
+    return m;
   }
 
   function buildFollow() {
@@ -984,6 +1009,7 @@
     f.form = h("form", { novalidate: true, onsubmit: function (ev) { ev.preventDefault(); lookUp(); } },
       [h("h3", { text: t("follow.link") }), f.number.wrap, f.contact.wrap, f.submit]);
     f.result = h("div", { class: "req", tabindex: "-1" });
+    f.mine = h("ul", { class: "suggestions small", hidden: true, "aria-label": t("follow.mine") });
     f.send = h("button", { class: "primary", type: "button", text: t("chat.send"), onclick: followUp });
     f.file = h("input", { type: "file", hidden: true, accept: "image/*,application/pdf,text/plain",
       onchange: function () { if (f.file.files[0]) followFile(f.file.files[0]); f.file.value = ""; } });
@@ -998,7 +1024,7 @@
       f.status.textContent = "";
       openView(null);
     } });
-    return h("div", { class: "view", hidden: true }, [f.form, f.result, f.writer, f.status, back]);
+    return h("div", { class: "view", hidden: true }, [f.mine, f.form, f.result, f.writer, f.status, back]);
   }
 
   function lookUp() {
@@ -1023,6 +1049,7 @@
     f.submit.disabled = false;
     f.send.disabled = false;
     f.form.hidden = true;
+    f.mine.hidden = true;
     f.writer.hidden = false;
     f.result.textContent = "";
     var said = r.transcript.map(function (m) {
@@ -1050,17 +1077,13 @@
     if (!text) return fieldError(f, { field: "text", message: t("error.empty_message") });
     f.send.disabled = true;
     st.followId = st.followId || newId();
-    var m = { type: "follow_up", id: st.followId, text: text };
-    if (st.follow.link) m.link = st.follow.link;
-    else { m.number = st.follow.number; m.contact = st.follow.contact; }
-    send(m);
+    send(asked({ type: "follow_up", id: st.followId, text: text }));
   }
 
   // a file on the request (with what is typed as its text), over HTTP like chat uploads
   function followFile(file) {
-    var f = ui.fol, body = new FormData();
-    if (st.follow.link) body.append("link", st.follow.link);
-    else { body.append("number", st.follow.number); body.append("contact", st.follow.contact); }
+    var f = ui.fol, body = new FormData(), which = asked({});
+    Object.keys(which).forEach(function (k) { body.append(k, which[k]); });
     body.append("text", f.text.input.value.trim());
     body.append("file", file, file.name);
     f.status.textContent = t("file.uploading", { name: file.name });
@@ -1076,10 +1099,7 @@
       }
       f.text.input.value = "";
       f.status.textContent = t("follow.kept");
-      var again = { type: "look_up" };
-      if (st.follow.link) again.link = st.follow.link;
-      else { again.number = st.follow.number; again.contact = st.follow.contact; }
-      send(again);
+      send(asked({ type: "look_up" }));
     }).catch(function () {
       f.attach.disabled = false;
       f.status.textContent = t("error.generic");
@@ -1380,6 +1400,9 @@
         break;
       case "request":
         showRequest(f);
+        break;
+      case "requests":
+        showMine(f.requests);
         break;
       case "following":
         following(f);

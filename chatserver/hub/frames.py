@@ -15,6 +15,7 @@ from ..core.conversation import clean_text
 from ..core.limits import TokenBucket
 from ..exceptions import ClientError, LimitError, ProtocolError
 from ..protocol import PROTOCOL_VERSION, Ping, Pong, encode
+from ..throttle import Window
 from .connection import CLOSE_POLICY, Connection
 from .hub import Hub
 from .state import PlayerSession
@@ -124,3 +125,12 @@ def check_text(hub: Hub, text: str, client_id: str) -> str:
             id=client_id,
         )
     return text
+
+
+def count_for_address(window: Window, conn: Connection, code: str, what: str) -> None:
+    """Count one more of ``what`` for the connection's address, or refuse it."""
+    wait = window.take(conn.address)
+    if wait:
+        raise LimitError(
+            code, f"{what} from your address; try again in a minute", retry_after=int(wait) + 1
+        )

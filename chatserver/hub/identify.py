@@ -26,7 +26,7 @@ from .connection import Connection
 from .hub import Hub
 from .state import PlayerSession
 
-__all__ = ["identify"]
+__all__ = ["claims", "identify", "vouched_member"]
 
 
 async def identify(
@@ -61,7 +61,7 @@ async def identify(
         assert token is not None
         keys = {"session": session.id, "address": conn.address}
         attempt = hub.identity_throttle.attempt(keys, "too many failed sign-in checks")
-        member = verify_identity_token(token, s.identity_secret, hub.clock(), **_claims(s))
+        member = verify_identity_token(token, s.identity_secret, hub.clock(), **claims(s))
         attempt.give_back()
     elif via is Via.DIRECTORY:
         assert form.username is not None and form.email is not None
@@ -77,7 +77,19 @@ async def identify(
     return player
 
 
-def _claims(s: Settings) -> dict[str, str | None]:
+def vouched_member(hub: Hub, keys: dict[str, str], token: str) -> Member:
+    """The member the platform's token vouches for (outside a pre-chat: a player's own
+    requests); failures count under ``keys`` as for a pre-chat."""
+    s = hub.settings
+    if "token" not in s.identity_modes or not s.identity_secret:
+        raise ClientError("identity_invalid", "this server takes no identity tokens")
+    attempt = hub.identity_throttle.attempt(keys, "too many failed sign-in checks")
+    member = verify_identity_token(token, s.identity_secret, hub.clock(), **claims(s))
+    attempt.give_back()
+    return member
+
+
+def claims(s: Settings) -> dict[str, str | None]:
     return {"issuer": s.identity_issuer or None, "audience": s.identity_audience or None}
 
 

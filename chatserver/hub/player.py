@@ -10,14 +10,13 @@ from collections.abc import Awaitable
 
 from ..core.conversation import ChatState, Message, Sender, clean_text, session_state
 from ..core.prechat import Form, clean_form
-from ..core.requests import InvalidRequestNumber, parse_request_number
-from ..desk.public import public_status
-from ..exceptions import ClientError, LimitError, NotFoundError, StateError
+from ..exceptions import ClientError, LimitError, StateError
 from ..protocol import (
     EmailTranscript,
     FollowRequest,
     LeaveMessage,
     LookUp,
+    MyRequests,
     PlayerEnd,
     PlayerFrame,
     PlayerHello,
@@ -29,14 +28,12 @@ from ..protocol import (
     encode,
     message_frame,
 )
-from ..security import token_hash
-from ..store import RequestRecord
-from ..throttle import Window
 from .connection import CLOSE_POLICY, CLOSE_SLOW, Connection
-from .frames import Pending, check_text, check_version, process_frame
+from .frames import Pending, check_text, check_version, count_for_address, process_frame
 from .hub import Hub
 from .identify import identify
 from .mailing import email_transcript
+from .player_requests import follow_up, look_up, my_requests
 from .state import PlayerSession
 
 __all__ = ["handle_player_frame"]
@@ -70,9 +67,11 @@ def _dispatch(hub: Hub, conn: Connection, frame: PlayerFrame) -> Awaitable[None]
     elif isinstance(frame, EmailTranscript):
         return _email_transcript(hub, conn, session)
     elif isinstance(frame, FollowRequest):
-        return _follow_up(hub, conn, session, frame)
+        return follow_up(hub, conn, session, frame)
     elif isinstance(frame, LookUp):
-        return _look_up(hub, conn, frame)
+        return look_up(hub, conn, session, frame)
+    elif isinstance(frame, MyRequests):
+        return my_requests(hub, conn, session, frame.identity)
     return None
 
 
@@ -89,7 +88,9 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
     session = await hub.find_session(frame.resume) if frame.resume else None
     resumed = session is not None
     if session is None or frame.resume is None:
-        _count(hub.address_sessions, conn, "too_many_sessions", "too many new chat sessions")
+        count_for_address(
+            hub.address_sessions, conn, "too_many_sessions", "too many new chat sessions"
+        )
         token, session = hub.new_session(frame.locale)
     else:
         token = frame.resume
@@ -154,15 +155,6 @@ async def _hello(hub: Hub, conn: Connection, frame: PlayerHello) -> None:
             conn.send(queued)
 
 
-def _count(window: Window, conn: Connection, code: str, what: str) -> None:
-    """Count one more of ``what`` for the connection's address, or refuse it."""
-    wait = window.take(conn.address)
-    if wait:
-        raise LimitError(
-            code, f"{what} from your address; try again in a minute", retry_after=int(wait) + 1
-        )
-
-
 def _form(
     hub: Hub, conn: Connection, session: PlayerSession, frame: Prechat | LeaveMessage
 ) -> Form:
@@ -170,7 +162,7 @@ def _form(
     counts against the address's new chats a minute."""
     if session.chat is not None or session.starting:
         raise StateError("wrong_state", "you already have a chat in progress")
-    _count(hub.address_chats, conn, "too_many_chats", "too many new chats")
+    count_for_address(hub.address_chats, conn, "too_many_chats", "too many new chats")
     return clean_form(
         name=frame.name,
         username=frame.username,
@@ -218,83 +210,6 @@ async def _leave_message(
     if session.chat is not None:
         raise StateError("wrong_state", "you already have a chat in progress")
     hub.leave_message(session, player, form.topic, frame.id, text)
-
-
-async def _follow_up(
-    hub: Hub, conn: Connection, session: PlayerSession, frame: FollowRequest
-) -> None:
-    """The player writes on an earlier request: a live chat on it, or kept for the team
-    (``following`` says which). A wrong contact is answered like an unknown number, and
-    failed look-ups count per address and per number, as on the request page."""
-    if frame.id == session.last_left_id and session.followed is not None:
-        conn.send(session.followed)  # a resend: already taken
-        return
-    if session.chat is not None or session.starting:
-        raise StateError("wrong_state", "you already have a chat in progress", id=frame.id)
-    text = check_text(hub, frame.text, frame.id)
-    _count(hub.address_chats, conn, "too_many_chats", "too many new chats")
-    session.starting = True
-    try:
-        rec = await _find(hub, conn, frame, frame.id)
-        live = None
-        if session.chat is None and hub.can_chat_on(rec):
-            live = hub.chat_on(session, rec, frame.id, text)
-        elif hub.desk is not None:
-            rec = await hub.desk.follow_up(rec.number, text)
-            session.last_left_id = frame.id
-    finally:
-        session.starting = False
-    session.followed = hub.following(rec, live)
-    conn.send(session.followed)
-    if live is None:  # the request as it is now, with their words on it
-        conn.send({"type": "request", **public_status(rec, transcript=True)})
-
-
-async def _look_up(hub: Hub, conn: Connection, frame: LookUp) -> None:
-    """The player's view of an earlier request (``request``), for the widget's "Follow a
-    request"."""
-    rec = await _find(hub, conn, frame)
-    conn.send({"type": "request", **public_status(rec, transcript=True)})
-
-
-async def _find(
-    hub: Hub, conn: Connection, frame: LookUp | FollowRequest, client_id: str | None = None
-) -> RequestRecord:
-    """The request a notification's link opens (``link_expired`` once it has expired), or
-    the request if the number and contact (e-mail or username) go together; one answer for
-    every kind of wrong, and failed look-ups count per address and per number, as on the
-    request page."""
-    if frame.link is not None:
-        attempt = hub.lookups.attempt({"address": conn.address}, "too many failed links")
-        number = await hub.store.request_by_link(token_hash(frame.link), hub.clock())
-        rec = await hub.store.request(number) if number else None
-        if rec is None:
-            raise _with_id(NotFoundError("link_expired", "this link has expired"), client_id)
-        attempt.give_back()
-        return rec
-    number, contact = frame.number, frame.contact
-    try:
-        canonical: str | None = parse_request_number(number)
-    except InvalidRequestNumber:
-        canonical = None
-    keys = {"address": conn.address, "request": canonical or number.upper()}
-    attempt = hub.lookups.attempt(keys, "too many failed lookups")
-    rec = None
-    if canonical is not None and contact.strip():
-        rec = await hub.store.lookup_request(canonical, contact)
-    if rec is None:  # the attempt stays counted
-        err = NotFoundError(
-            "request_not_found", "no request matches this number and e-mail or username"
-        )
-        raise _with_id(err, client_id)
-    attempt.give_back()
-    return rec
-
-
-def _with_id(err: ClientError, client_id: str | None) -> ClientError:
-    if client_id is not None:
-        err.extra["id"] = client_id
-    return err
 
 
 def _message(hub: Hub, conn: Connection, session: PlayerSession, frame: PlayerMessage) -> None:

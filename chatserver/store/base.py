@@ -12,7 +12,7 @@ Implementations translate driver errors into ``StoreError`` at this boundary.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..core.conversation import Conversation, Message
 from ..core.identity import Member
@@ -132,6 +132,10 @@ class LifecycleStore(Protocol):
 
     async def record(self, rows: list[tuple[str, list[tuple[object, ...]]]]) -> None:
         """Write ``rows`` (history, webhooks) in one transaction."""
+        ...
+
+    async def requests_of_member(self, member_id: str, limit: int) -> list[dict[str, Any]]:
+        """A member's requests, newest first: number, status, topic and times."""
         ...
 
     async def owed_counts(self, now: float, soon: float) -> tuple[int, int]:

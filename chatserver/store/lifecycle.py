@@ -241,6 +241,17 @@ class LifecycleQueries:
                 out.append(rec)
         return out
 
+    async def requests_of_member(self, member_id: str, limit: int) -> list[dict[str, Any]]:
+        """A member's requests, newest first: number, status, topic and times."""
+        rows = await self._fetch(
+            "SELECT r.number, r.status, c.topic, r.created_at, r.updated_at FROM chats c"
+            " JOIN requests r ON r.chat_id = c.id WHERE c.member_id = ?"
+            " ORDER BY c.created_at DESC LIMIT ?",
+            (member_id, limit),
+        )
+        keys = ("number", "status", "topic", "created_at", "updated_at")
+        return [{k: r[k] for k in keys} for r in rows]
+
     async def owed_counts(self, now: float, soon: float) -> tuple[int, int]:
         """Requests the team owes (open or escalated): how many are past a target (reply or
         resolution), and how many more are due before ``soon``."""

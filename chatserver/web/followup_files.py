@@ -9,12 +9,15 @@ from starlette.responses import JSONResponse
 
 from ..core.conversation import clean_text
 from ..core.files import check_count, safe_name
+from ..core.requests import InvalidRequestNumber, parse_request_number
 from ..desk.public import public_status
-from ..exceptions import ClientError
+from ..exceptions import ClientError, NotFoundError
 from ..files import Kept, Upload, keep_upload, read_upload
 from ..hub import Hub
+from ..hub.identify import vouched_member
 from ..security import new_id
 from ..store import AttachmentRecord, RequestRecord
+from .origins import client_address
 from .tracking import by_link, lookup
 
 __all__ = ["followup_file"]
@@ -27,16 +30,36 @@ def _hub(request: Request) -> Hub:
 
 async def _request_of(request: Request, received: Upload) -> RequestRecord:
     """The request the form names: by a notification's ``link``, or its ``number`` and the
-    player's ``contact``; the same answers and limits as the look-up."""
+    player's ``contact`` or the member's ``identity`` token; the same answers and limits as
+    the look-up."""
     fields = received.fields
     if fields.get("link"):
         return await by_link(request, fields["link"])
+    if fields.get("identity"):
+        return await _members(request, fields.get("number", "")[:40], fields["identity"])
     return await lookup(request, fields.get("number", "")[:40], fields.get("contact", "")[:254])
 
 
+async def _members(request: Request, number: str, token: str) -> RequestRecord:
+    """A signed-in member's request: the token checked as for a pre-chat (failures count
+    per address), and another member's request answered like an unknown number."""
+    hub = _hub(request)
+    member = vouched_member(hub, {"address": client_address(request)}, token)
+    try:
+        rec = await hub.store.request(parse_request_number(number))
+    except InvalidRequestNumber:
+        rec = None
+    if rec is None or member.member_id not in {c.member_id for c in rec.chats}:
+        raise NotFoundError(
+            "request_not_found", "no request matches this number and e-mail or username"
+        )
+    return rec
+
+
 async def followup_file(request: Request) -> JSONResponse:
-    """POST /api/requests/followup/files: multipart ``number`` and ``contact`` (or ``link``),
-    an optional ``text``, and one ``file``. Answers the request as the player sees it."""
+    """POST /api/requests/followup/files: multipart ``number`` and ``contact`` (or
+    ``identity``, or ``link``), an optional ``text``, and one ``file``. Answers the request
+    as the player sees it."""
     hub = _hub(request)
     files = hub.files
     if files is None or hub.desk is None:  # pragma: no cover - the app always sets both

@@ -5,6 +5,7 @@ with the same number."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -16,6 +17,7 @@ from tests.browser.conftest import shot
 from tests.browser.helpers import open_widget, w
 from tests.integration.test_console_http import field, sign_in
 from tests.integration.test_files import png
+from tests.integration.test_routing_identity import SECRET, identity, member_chat
 from tests.support import RunningServer, agent, make_agent, start_chat
 
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
@@ -87,3 +89,26 @@ async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: s
         await expect(w(player).locator(".log .msg.player")).to_contain_text("konuşabilir")
         await a.send("end", chat=got["chat"], resolution="resolved")
         await expect(w(player).locator(".number")).to_have_text(number)
+
+
+async def test_a_signed_in_member_picks_from_their_requests(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """A member the site vouches for (ChatWidget.identify) sees "your requests" and opens one
+    without typing its number."""
+    async with serve(identity_secret=SECRET) as srv:
+        a, _ = await agent(srv, await make_agent(srv, "ayse", departments=("finance",)))
+        p, _ = await member_chat(srv, identity=identity())
+        chat = (await a.expect("assigned"))["chat"]
+        await a.send("message", chat=chat, id="a1", text="Çekiminiz onaylandı.")
+        await a.send("end", chat=chat, resolution="resolved")
+        number = (await p.expect("ended"))["request_number"]
+        await p.close()
+
+        player = await new_page(locale="en-GB")
+        await open_widget(player, srv, "en")
+        await player.evaluate("token => window.ChatWidget.identify(token)", identity())
+        await w(player).get_by_role("button", name="Follow a request").click()
+        mine = w(player).get_by_role("list", name="Your requests")
+        await mine.get_by_role("button", name=re.compile(number)).click()
+        req = w(player).locator(".req")
+        await expect(req.locator(".rnum")).to_have_text(number)
+        await expect(req.locator(".msg.agent")).to_contain_text("Çekiminiz onaylandı.")

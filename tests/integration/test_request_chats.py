@@ -10,8 +10,12 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import httpx
+
 from chatserver.core.requests import format_request_number, request_number_from_bits
 from chatserver.transcripts import entries
+from tests.integration.test_files import png
+from tests.integration.test_routing_identity import SECRET, identity, member_chat
 from tests.integration.test_webhooks import Receiver
 from tests.integration.test_webhooks import settings as hook_settings
 from tests.support import RunningServer, agent, make_agent, player, serve_asgi, start_chat
@@ -106,3 +110,47 @@ async def test_a_later_chat_on_the_same_request(serve: Serve) -> None:
         await q.expect_error("request_not_found")
         await q.send("look_up", number=number, contact="mehmet@example.com")
         assert (await q.expect("request"))["messages"] == view["messages"]
+
+
+async def test_a_signed_in_member_sees_their_own_requests(serve: Serve) -> None:
+    """With the platform's identity token the widget lists the member's requests ("My
+    requests") and opens one by its number; another member's token gets the same answer as
+    an unknown number."""
+    async with serve(identity_secret=SECRET) as server:
+        a, _ = await agent(server, await make_agent(server, "ayse", departments=("finance",)))
+        numbers = []
+        for _ in range(2):
+            p, _ = await member_chat(server, identity=identity())
+            chat = (await a.expect("assigned"))["chat"]
+            await a.send("end", chat=chat, resolution="resolved")
+            numbers.append((await p.expect("ended"))["request_number"])
+            await p.close()
+        q, _ = await player(server)
+        await q.send("my_requests", identity=identity())
+        mine = (await q.expect("requests"))["requests"]
+        assert [r["number"] for r in mine] == numbers[::-1]  # newest first
+        assert mine[0]["topic"] == "payments" and mine[0]["status"] == "open"
+        await q.send("look_up", number=numbers[0], identity=identity())
+        assert (await q.expect("request"))["number"] == numbers[0]
+        other = identity(sub="m-7", username="zeynep", email="z@example.com")
+        await q.send("look_up", number=numbers[0], identity=other)
+        await q.expect_error("request_not_found")
+        await q.send("my_requests", identity=other)
+        assert (await q.expect("requests"))["requests"] == []
+        await q.send("my_requests", identity=identity()[:-3] + "abc")
+        await q.expect_error("identity_invalid")
+        # a document on it, sent as that member
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            form = {"number": numbers[0], "identity": identity()}
+            r = await http.post(
+                "/api/requests/followup/files",
+                data=form,
+                files={"file": ("kimlik.png", png(), "image/png")},
+            )
+            assert r.status_code == 201 and r.json()["messages"][-1]["file"]["name"] == "kimlik.png"
+            r = await http.post(
+                "/api/requests/followup/files",
+                data={**form, "identity": other},
+                files={"file": ("kimlik.png", png(), "image/png")},
+            )
+            assert r.status_code == 404

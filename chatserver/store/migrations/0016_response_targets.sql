@@ -6,3 +6,6 @@ CREATE INDEX requests_reply_due ON requests (reply_due);
 
 -- a file the player added to their request after its chats (kept on its last chat)
 ALTER TABLE request_messages ADD COLUMN file_id TEXT;
+
+-- a signed-in member's own requests ("My requests" in the widget)
+CREATE INDEX chats_member ON chats (member_id, created_at);
