@@ -154,3 +154,34 @@ async def test_a_signed_in_member_sees_their_own_requests(serve: Serve) -> None:
                 files={"file": ("kimlik.png", png(), "image/png")},
             )
             assert r.status_code == 404
+
+
+async def test_a_later_chat_keeps_its_request_across_a_restart(serve: Serve) -> None:
+    """The server stops while a later chat on a request is live; after the restart the chat
+    still belongs to that request and ends with its number."""
+    async with serve() as server:
+        token = await make_agent(server, "ayse", name="Ayşe")
+        a, _ = await agent(server, token)
+        p, _ = await start_chat(server, name="Mehmet", email="mehmet@example.com")
+        chat = (await p.expect("assigned"))["chat"]
+        await a.send("end", chat=chat, resolution="needs_follow_up")
+        number = (await p.expect("ended"))["request_number"]
+        q, welcome = await player(server)
+        await q.send(
+            "follow_up", id="f1", number=number, contact="mehmet@example.com", text="Yine ben"
+        )
+        later = (await q.expect("following"))["chat"]
+        await a.expect("assigned", chat=later)
+        db = server.settings.db
+    async with serve(db=db) as again:
+        a2, aw = await agent(again, token)
+        assert [(c["chat"], c["continues"]) for c in aw["chats"]] == [(later, number)]
+        q2, w2 = await player(again, resume=welcome["session"])
+        assert (w2["state"], w2["chat"]) == ("active", later)
+        await a2.send("end", chat=later, resolution="resolved")
+        assert (await q2.expect("ended"))["request_number"] == number
+        rec = await again.hub.store.request(number.replace("-", ""))
+        assert rec is not None and [c.id for c in rec.chats] == [chat, later]
+        assert (
+            await again.hub.store.latest_chat(w2["chat"] and rec.chats[1].session_id)
+        ) is not None
