@@ -14,6 +14,7 @@ from ..core.qa import reasons as qa_reasons
 from ..core.requests import format_request_number, parse_request_number
 from ..core.sla import TARGETS
 from ..core.topics import RoutingConfig, Topic
+from ..exceptions import NotFoundError, StateError
 from ..security import new_token, token_hash
 from ..store import AttachmentRecord, EnqueueWebhooks, RequestRecord, Store
 from ..store.lifecycle import EVENT_FOR
@@ -114,8 +115,10 @@ class RequestDesk(ServiceLevels):
         """A link to ``/requests/answer/<secret>`` in the player's language, and the hash of
         the secret, which is all the store keeps."""
         secret = new_token("")
-        link = f"{self.settings.base_url}/requests/answer/{secret}?lang={lang_of(locale)}"
-        return link, token_hash(secret)
+        return self.answer_url(secret, locale), token_hash(secret)
+
+    def answer_url(self, secret: str, locale: str | None) -> str:
+        return f"{self.settings.base_url}/requests/answer/{secret}?lang={lang_of(locale)}"
 
     def _webhooks(self, t: Transition, changed_by: str, note: str | None) -> Rows:
         urls = self.settings.webhook_urls
@@ -146,10 +149,7 @@ class RequestDesk(ServiceLevels):
         confirm_close: bool | None = None,
     ) -> RequestRecord:
         """Apply one event of the lifecycle to a request (StateError if it may not happen)."""
-        rec = await self.store.request(number)
-        if confirm_close is None:
-            confirm_close = rec is not None and self.confirm_close(rec.chat.topic)
-        link, link_hash = self.answer_link(rec.chat.locale if rec is not None else None)
+        secret = new_token("")  # for the answer link, if it comes to awaiting the player
 
         def extras(t: Transition) -> Rows:
             rows = self._webhooks(t, changed_by, note)
@@ -165,13 +165,15 @@ class RequestDesk(ServiceLevels):
                     phone=t.phone,
                     locale=t.locale,
                     note=note,
-                    answer=link if awaiting else None,
+                    answer=self.answer_url(secret, t.locale) if awaiting else None,
                 )
             return rows
 
         _, rec = await self.store.transition(
-            number, event, confirm_close=confirm_close, actor=actor, note=note,
-            now=self.clock(), answer_token_hash=link_hash, extras=extras, timing=self.timing,
+            number, event,
+            confirm_close=self.confirm_close if confirm_close is None else confirm_close,
+            actor=actor, note=note, now=self.clock(), answer_token_hash=token_hash(secret),
+            extras=extras, timing=self.timing,
         )  # fmt: skip
         self.poke()
         if rec.status in (Status.RESOLVED.value, Status.CLOSED.value):
@@ -213,8 +215,6 @@ class RequestDesk(ServiceLevels):
         file: AttachmentRecord | None = None,
     ) -> RequestRecord:
         now = self.clock()
-        rec = await self.store.request(number)
-        confirm = rec is not None and self.confirm_close(rec.chat.topic)
         file_id = file.id if file is not None else None
 
         def extras(t: Transition) -> Rows:
@@ -233,7 +233,8 @@ class RequestDesk(ServiceLevels):
             return rows
 
         _, after = await self.store.transition(
-            number, event, confirm_close=confirm, actor=author if name is None else name,
+            number, event, confirm_close=self.confirm_close,
+            actor=author if name is None else name,
             note=None, now=now, extras=extras, timing=self.timing,
         )  # fmt: skip
         self.poke()
@@ -255,14 +256,14 @@ class RequestDesk(ServiceLevels):
     ) -> RequestRecord | None:
         """The player's "resolved?" answer: closes, or escalates; None if the request is
         not awaiting it (then nothing changes)."""
-        rec = await self.store.request(number)
-        if rec is None or rec.status != Status.AWAITING_CONFIRMATION.value:
-            return None
         event = Event.CONFIRM if resolved else Event.REJECT
         note = None if resolved else "The player said the issue is not resolved."
-        return await self.event(
-            number, event, actor=by, changed_by="player", note=note, confirm_close=True
-        )
+        try:
+            return await self.event(
+                number, event, actor=by, changed_by="player", note=note, confirm_close=True
+            )
+        except (StateError, NotFoundError):  # not awaiting their word (any more)
+            return None
 
 
 def _constant(body: dict[str, Any]) -> Callable[[], dict[str, Any]]:

@@ -11,7 +11,7 @@ Implementations translate driver errors into ``StoreError`` at this boundary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..core.conversation import Conversation, Message
@@ -86,7 +86,7 @@ class LifecycleStore(Protocol):
         number: str,
         event: Event,
         *,
-        confirm_close: bool,
+        confirm_close: bool | Callable[[str], bool],
         actor: str,
         note: str | None,
         now: float,

@@ -64,7 +64,7 @@ class LifecycleQueries:
         number: str,
         event: Event,
         *,
-        confirm_close: bool,
+        confirm_close: bool | Callable[[str], bool],
         actor: str,
         note: str | None,
         now: float,
@@ -84,7 +84,9 @@ class LifecycleQueries:
                 raise NotFoundError("request_not_found", "no request has this number")
             r = rows[0]
             current = Status(r["status"])
-            st = step(current, event, confirm_close=confirm_close)
+            # (a callable decides by the request's topic, read here)
+            confirm = confirm_close(r["topic"]) if callable(confirm_close) else confirm_close
+            st = step(current, event, confirm_close=confirm)
             priority = min(MAX_PRIORITY, r["priority"] + 1) if st.priority_up else r["priority"]
             awaiting = st.to is Status.AWAITING_CONFIRMATION
             clock = SlaState(r["sla_budget"], r["sla_spent"], r["sla_since"], r["sla_due"])
