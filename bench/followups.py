@@ -6,12 +6,13 @@
 2. A real server starts on it with no agent online, and a bystander player who pings every
    250 ms and writes every second from another address (as in ``bench.hostile``). Its round
    trips are measured:
-   - ``quiet``: nothing else happens (the baseline, in the same run);
+   - ``quiet``: nothing else happens for 30 s (the baseline, in the same run);
    - ``follow``: ``--players`` widget sessions each look up ``--rounds`` random requests by
      number and e-mail and write on each (kept for the team, as nobody is free): the
      look-up, the follow-up and the request's new view, over the socket;
-   - ``guessing``: as many sessions from another address guess numbers with a wrong
-     contact, until the look-up limit refuses them.
+   - ``paced``: the same, about ``--rate`` follow-ups a second in all;
+   - ``guessing``: as many sessions from one address guess numbers with a wrong contact,
+     until the look-up limit refuses them (measured until a second after).
    For each: the bystander's ping and ack p50/p99/max; for ``follow``, follow-ups a second.
 """
 
@@ -75,25 +76,43 @@ def generate(path: Path, requests: int) -> list[tuple[str, str]]:
     return out
 
 
-async def _follower(url: str, known: list[tuple[str, str]], rounds: int, seed: int) -> int:
-    """One widget session: look up a random request, write on it; ``rounds`` times."""
+async def _follower(
+    url: str, known: list[tuple[str, str]], rounds: int, seed: int, pause: float = 0.0
+) -> int:
+    """One widget session: look up a random request, write on it; ``rounds`` times, with
+    ``pause`` seconds between."""
     rng = random.Random(seed)
-    conn = await ws(f"{url}/ws/player")
+    # each player from an address of their own, as on the internet (failed look-ups are
+    # limited per address, and attempts in flight count)
+    conn = await ws(f"{url}/ws/player", f"127.0.{1 + seed // 200}.{20 + seed % 200}")
     await conn.send(json.dumps({"type": "hello", "v": 1}))
     await frame_of(conn, {"welcome"})
     done = 0
     for n in range(rounds):
         number, email = rng.choice(known)
-        await conn.send(json.dumps({"type": "look_up", "number": number, "contact": email}))
-        await frame_of(conn, {"request"})
-        text = f"follow-up {seed}-{n}"
         which = {"number": number, "contact": email}
-        await conn.send(json.dumps({"type": "follow_up", "id": f"f{n}", "text": text, **which}))
-        await frame_of(conn, {"following"})
+        await _ask(conn, {"type": "look_up", **which}, "request")
+        text = f"follow-up {seed}-{n}"
+        await _ask(conn, {"type": "follow_up", "id": f"f{n}", "text": text, **which}, "following")
         await frame_of(conn, {"request"})
         done += 1
+        if pause:
+            await asyncio.sleep(pause)
     await conn.close()
     return done
+
+
+async def _ask(conn: Any, frame: dict[str, Any], answer: str) -> dict[str, Any]:
+    """Send ``frame`` until it is answered: a session writing faster than its frame limit
+    (``player_rate``) is told to wait, as the widget would be."""
+    while True:
+        await conn.send(json.dumps(frame))
+        got = await frame_of(conn, {answer, "error"})
+        if got["type"] == answer:
+            return got
+        if got["code"] != "rate_limited":
+            raise RuntimeError(f"{frame['type']}: {got}")
+        await asyncio.sleep(got.get("retry_after_ms", 200) / 1000)
 
 
 async def _guesser(url: str, address: str, seed: int) -> int:
@@ -114,7 +133,13 @@ async def _guesser(url: str, address: str, seed: int) -> int:
 
 
 async def run(
-    requests: int, players: int, rounds: int, folder: Path, say: Any = print
+    requests: int,
+    players: int,
+    rounds: int,
+    folder: Path,
+    say: Any = print,
+    rate: float = 20,
+    quiet: float = 30,
 ) -> dict[str, Any]:
     path = folder / "followups.db"
     from chatserver.store.sqlite import SqliteStore
@@ -132,10 +157,8 @@ async def run(
         "CHATSERVER_FILES_DIR": str(folder / "files"),
         "CHATSERVER_LOG_LEVEL": "warning",
         "CHATSERVER_QUEUE_WITHOUT_AGENTS": "1",
-        # many sessions share this machine's address: the per-address windows are raised
-        # for the followers (the look-up limit counts failures only)
+        # each follower writes --rounds follow-ups in a minute, more than a person would
         "CHATSERVER_CHATS_PER_ADDRESS_PER_MINUTE": "100000",
-        "CHATSERVER_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
     }
     server = await procs.start(["-m", "chatserver", "serve"], env)
     bystander = Bystander()
@@ -147,7 +170,7 @@ async def run(
             await asyncio.sleep(0.05)
         await asyncio.sleep(2)
         since = bystander.window()
-        await asyncio.sleep(3)
+        await asyncio.sleep(quiet)  # as long as a disk hiccup may take to come by
         results["quiet"] = bystander.figures(since)
         say(f"  quiet: {results['quiet']}")
 
@@ -165,11 +188,30 @@ async def run(
         }
         say(f"  follow: {results['follow']}")
 
+        # the same at a steadier pace: about ``rate`` follow-ups a second in all
+        since = bystander.window()
+        t0 = time.perf_counter()
+        done = await asyncio.gather(
+            *(
+                _follower(server.ws, known, rounds, 1000 + seed, players / rate)
+                for seed in range(players)
+            )
+        )
+        took = time.perf_counter() - t0
+        results["paced"] = {
+            "follow_ups": sum(done),
+            "seconds": round(took, 2),
+            "per_second": round(sum(done) / took),
+            **bystander.figures(since),
+        }
+        say(f"  paced: {results['paced']}")
+
         since = bystander.window()
         t0 = time.perf_counter()
         answered = await asyncio.gather(
             *(_guesser(server.ws, "127.0.0.2", seed) for seed in range(players))
         )
+        await asyncio.sleep(1)  # the window: the guessing and a second after it
         results["guessing"] = {
             "sessions": players,
             "wrong_answers_before_refusal": sum(answered),
@@ -189,10 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--players", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=20, help="follow-ups a second, paced")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        results = asyncio.run(run(args.requests, args.players, args.rounds, Path(tmp)))
+        results = asyncio.run(
+            run(args.requests, args.players, args.rounds, Path(tmp), rate=args.rate)
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

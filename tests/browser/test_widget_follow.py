@@ -69,6 +69,10 @@ async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: s
             t["kept"]
         )
         await expect(req.locator(".msg.player")).to_contain_text("Dekont no 4411")
+        async with httpx.AsyncClient(base_url=srv.http) as http:  # in the owner's inbox
+            await sign_in(http, "ayse")
+            inbox = (await http.get("/console/inbox")).text
+            assert number in inbox
         # and the receipt itself, as a file on the request
         await (
             w(player)
