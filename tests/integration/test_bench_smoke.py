@@ -95,3 +95,13 @@ async def test_the_privacy_bench_runs(tmp_path: Path) -> None:
     assert r["erase"]["chats"] == THEIRS and r["erase"]["messages"] == THEIRS * 8
     assert r["purge"]["items"] == (chats - THEIRS) * 9
     assert r["quiet"]["ping_p50_ms"] is not None
+
+
+async def test_the_followups_bench_runs(tmp_path: Path) -> None:
+    """bench.followups at a tiny size: every follow-up is answered, and the guessing stops at
+    the look-up limit (speed is for bench/README.md, not asserted)."""
+    from bench.followups import run
+
+    r = await run(200, 3, 2, tmp_path, say=lambda _: None, rate=50, quiet=0.5)
+    assert r["follow"]["follow_ups"] == r["paced"]["follow_ups"] == 6
+    assert r["guessing"]["wrong_answers_before_refusal"] == 10
