@@ -33,6 +33,7 @@ from .core.files import IMAGE_TYPES, SNIFF_BYTES, check_size, classify
 from .exceptions import ClientError, StoreError
 from .pools import BoundedPool
 from .privacy.crypto import FileCipher, load_key_file, parse_key
+from .store.records import AttachmentRecord
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -172,6 +173,16 @@ class Kept:
     thumb_key: str | None
     width: int | None
     height: int | None
+
+    def record(
+        self, file_id: str, chat_id: str, name: str, uploaded_by: str, now: float
+    ) -> AttachmentRecord:
+        """The attachment row that records it."""
+        return AttachmentRecord(
+            id=file_id, chat_id=chat_id, name=name, content_type=self.content_type,
+            size=self.size, sha256=self.sha256, storage_key=self.key, thumb_key=self.thumb_key,
+            width=self.width, height=self.height, uploaded_by=uploaded_by, created_at=now,
+        )  # fmt: skip
 
 
 _FIELD_MAX = 1024

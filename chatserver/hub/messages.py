@@ -12,7 +12,7 @@ from ..core.files import check_count
 from ..files import Kept
 from ..protocol import encode, message_frame, note_dict
 from ..security import new_id
-from ..store import AddAttachment, AppendMessage, AppendNote, AttachmentRecord
+from ..store import AddAttachment, AppendMessage, AppendNote
 from .base import HubBase, cancel
 from .connection import Connection
 from .state import AgentPresence, LiveChat
@@ -113,20 +113,7 @@ class MessagesMixin(HubBase):
         msg = result.message
         if sender is Sender.PLAYER:
             self.player_active(live, now)
-        record = AttachmentRecord(
-            id=info.id,
-            chat_id=live.id,
-            name=name,
-            content_type=kept.content_type,
-            size=kept.size,
-            sha256=kept.sha256,
-            storage_key=kept.key,
-            thumb_key=kept.thumb_key,
-            width=kept.width,
-            height=kept.height,
-            uploaded_by=msg.author_key,
-            created_at=now,
-        )
+        record = kept.record(info.id, live.id, name, msg.author_key, now)
         live.seq_futures.setdefault(msg.seq, []).append(future)
         self.writer.submit_group(
             [AddAttachment(record), AppendMessage(msg)],

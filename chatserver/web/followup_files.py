@@ -12,11 +12,11 @@ from ..core.files import check_count, safe_name
 from ..core.requests import InvalidRequestNumber, parse_request_number
 from ..desk.public import public_status
 from ..exceptions import ClientError, NotFoundError
-from ..files import Kept, Upload, keep_upload, read_upload
+from ..files import Upload, keep_upload, read_upload
 from ..hub import Hub
 from ..hub.identify import vouched_member
 from ..security import new_id
-from ..store import AttachmentRecord, RequestRecord
+from ..store import RequestRecord
 from .origins import client_address
 from .tracking import by_link, lookup
 
@@ -79,7 +79,8 @@ async def followup_file(request: Request) -> JSONResponse:
         received, files, hub.settings.upload_types, hub.pools.images, hub.settings.max_image_pixels
     )
     last = rec.chats[-1] if rec.chats else rec.chat
-    attachment = _attachment(kept, safe_name(received.name, kept.content_type), last.id, hub)
+    name = safe_name(received.name, kept.content_type)
+    attachment = kept.record(new_id("f_"), last.id, name, "player", hub.clock())
     try:
         rec = await hub.desk.follow_up(rec.number, text, attachment)
     except BaseException:
@@ -88,20 +89,3 @@ async def followup_file(request: Request) -> JSONResponse:
                 files.delete(key)
         raise
     return JSONResponse(public_status(rec), status_code=201)
-
-
-def _attachment(kept: Kept, name: str, chat_id: str, hub: Hub) -> AttachmentRecord:
-    return AttachmentRecord(
-        id=new_id("f_"),
-        chat_id=chat_id,
-        name=name,
-        content_type=kept.content_type,
-        size=kept.size,
-        sha256=kept.sha256,
-        storage_key=kept.key,
-        thumb_key=kept.thumb_key,
-        width=kept.width,
-        height=kept.height,
-        uploaded_by="player",
-        created_at=hub.clock(),
-    )
