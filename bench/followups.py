@@ -174,36 +174,27 @@ async def run(
         results["quiet"] = bystander.figures(since)
         say(f"  quiet: {results['quiet']}")
 
-        since = bystander.window()
-        t0 = time.perf_counter()
-        done = await asyncio.gather(
-            *(_follower(server.ws, known, rounds, seed) for seed in range(players))
-        )
-        took = time.perf_counter() - t0
-        results["follow"] = {
-            "follow_ups": sum(done),
-            "seconds": round(took, 2),
-            "per_second": round(sum(done) / took),
-            **bystander.figures(since),
-        }
-        say(f"  follow: {results['follow']}")
-
-        # the same at a steadier pace: about ``rate`` follow-ups a second in all
-        since = bystander.window()
-        t0 = time.perf_counter()
-        done = await asyncio.gather(
-            *(
-                _follower(server.ws, known, rounds, 1000 + seed, players / rate)
-                for seed in range(players)
+        async def followers(first_seed: int, pause: float) -> dict[str, Any]:
+            since = bystander.window()
+            t0 = time.perf_counter()
+            done = await asyncio.gather(
+                *(
+                    _follower(server.ws, known, rounds, first_seed + seed, pause)
+                    for seed in range(players)
+                )
             )
-        )
-        took = time.perf_counter() - t0
-        results["paced"] = {
-            "follow_ups": sum(done),
-            "seconds": round(took, 2),
-            "per_second": round(sum(done) / took),
-            **bystander.figures(since),
-        }
+            took = time.perf_counter() - t0
+            return {
+                "follow_ups": sum(done),
+                "seconds": round(took, 2),
+                "per_second": round(sum(done) / took),
+                **bystander.figures(since),
+            }
+
+        results["follow"] = await followers(0, 0.0)
+        say(f"  follow: {results['follow']}")
+        # the same at a steadier pace: about ``rate`` follow-ups a second in all
+        results["paced"] = await followers(1000, players / rate)
         say(f"  paced: {results['paced']}")
 
         since = bystander.window()
