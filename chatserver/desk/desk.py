@@ -266,9 +266,5 @@ class RequestDesk(ServiceLevels):
             return None
 
 
-def _constant(body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
-    return lambda: body
-
-
 def _id() -> str:
     return "n_" + secrets.token_hex(12)

@@ -12,7 +12,9 @@ from ..core.requests import format_request_number
 from ..protocol import message_dict
 from ..store import AttachmentRecord, RequestRecord
 
-__all__ = ["iso", "public_status"]
+__all__ = ["TRANSCRIPT_MAX", "iso", "public_status"]
+
+TRANSCRIPT_MAX = 200  # messages of its chats a player's view of a request carries
 
 
 def iso(t: float | None) -> str | None:
@@ -46,8 +48,10 @@ def public_status(rec: RequestRecord, *, transcript: bool = False) -> dict[str, 
             for f in rec.followups
         ],
     }
-    if transcript:
+    if transcript:  # its latest messages: a frame of bounded size, whatever the chats
         said = [m for m in rec.messages if m.sender is not Sender.SYSTEM]
+        out["transcript_complete"] = len(said) <= TRANSCRIPT_MAX
+        said = said[-TRANSCRIPT_MAX:]
         out["transcript"] = [
             {k: v for k, v in message_dict(m).items() if k in ("from", "name", "text", "ts")}
             | ({"file": m.file.name} if m.file is not None else {})
