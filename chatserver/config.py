@@ -167,6 +167,8 @@ class Settings:
     # with the widget (the link adds #cs-request=<secret>); empty: this server's request page
     follow_url: str = ""
     request_link_days: float = 14.0  # how long such a link works
+    # the operator's own notification templates (tr.txt, en.txt; docs/integration.md)
+    notification_templates_dir: str = ""
     # console single sign-on through OpenID Connect (empty issuer: off)
     oidc_issuer: str = ""
     oidc_client_id: str = ""
@@ -313,6 +315,10 @@ class Settings:
         check_template(self.sms_template)
         if self.confirm_close_days <= 0:
             raise ConfigError("confirm_close_days must be greater than 0")
+        if self.notification_templates_dir and not os.path.isdir(self.notification_templates_dir):
+            raise ConfigError(
+                f"notification_templates_dir {self.notification_templates_dir!r} is not a folder"
+            )
         if self.request_link_days <= 0:
             raise ConfigError("request_link_days must be greater than 0")
         if self.follow_url and (

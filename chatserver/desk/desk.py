@@ -29,7 +29,7 @@ from ..store.outbox import (
 )
 from ..store.transitions import Transition
 from ..webhooks import request_updated_body
-from .messages import compose, lang_of
+from .messages import Composer, lang_of
 from .targets import REPLY_CLEAR, ServiceLevels
 
 __all__ = ["RequestDesk"]
@@ -63,6 +63,7 @@ class RequestDesk(ServiceLevels):
         self.topics: Mapping[str, Topic] = routing.topics
         self.clock = clock
         self.poke = poke  # the outboxes: something was queued
+        self.composer = Composer(settings.notification_templates_dir)
         # targets missed since start, for /metrics (desk.targets)
         self.breaches = dict.fromkeys(TARGETS, 0)
 
@@ -92,7 +93,9 @@ class RequestDesk(ServiceLevels):
             return []
         now = self.clock()
         follow, link_hash = self.follow_link(locale)
-        msg = compose(kind, lang_of(locale), shown, status, follow=follow, answer=answer, note=note)
+        msg = self.composer.compose(
+            kind, lang_of(locale), shown, status, follow=follow, answer=answer, note=note
+        )
         rows = []
         if email and s.smtp_host:
             rows.append((_id(), number, kind, "email", email, msg.subject, msg.text, now, now))
