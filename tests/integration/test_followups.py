@@ -70,7 +70,13 @@ async def test_a_follow_up_reaches_the_inbox_and_the_answer_reaches_the_player(
         # the team's inbox has it; an agent replies from the request's page
         async with httpx.AsyncClient(base_url=server.http) as http:
             await sign_in(http, "ayse")
-            assert number in (await http.get("/console/inbox")).text
+            inbox = (await http.get("/console/inbox")).text
+            assert number in inbox
+            r = await http.post(  # Ayşe takes it from the inbox
+                f"/console/requests/{number}/take", data={"csrf": field(inbox, "csrf")}
+            )
+            assert r.status_code == 303
+            assert ">yours<" in (await http.get("/console/inbox")).text
             page = await http.get(f"/console/requests/{number}")
             assert "Dekont: 12345" in page.text
             r = await http.post(
