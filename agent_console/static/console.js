@@ -71,6 +71,7 @@
     c.department = summary.department;
     c.queuedAt = summary.queued_at;
     c.assignedAt = summary.assigned_at;
+    c.continues = summary.continues || null; // a later chat on an earlier request
     (summary.history || []).forEach(function (m) { c.messages.set(m.seq, m); });
     (summary.notes || []).forEach(function (n) { c.notes.set(n.id + ":" + n.agent.id, n); });
     c.lastSeq = Math.max(c.lastSeq || 0, summary.last_seq || 0);
@@ -231,6 +232,10 @@
       ? T("verified by {how}", { how: T(c.player.verified_by === "token" ? "site sign-in" : "account check") }) + " · " + T("member {id}", { id: c.player.member_id })
       : T("guest, not verified");
     $("p-wait").textContent = minutes(c.assignedAt - c.queuedAt);
+    var cont = $("p-continues");
+    cont.textContent = "";
+    $("p-continues-row").hidden = !c.continues;
+    if (c.continues) cont.appendChild(h("a", { href: "/console/requests/" + encodeURIComponent(c.continues), class: "mono", text: c.continues }));
     var ul = $("earlier");
     ul.textContent = "";
     if (c.earlier === undefined) loadEarlier(c);

@@ -15,6 +15,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import shot
 from tests.browser.helpers import open_widget, w
+from tests.browser.test_console import sign_in as console_sign_in
 from tests.integration.test_console_http import field, sign_in
 from tests.integration.test_files import png
 from tests.integration.test_routing_identity import SECRET, identity, member_chat
@@ -116,3 +117,33 @@ async def test_a_signed_in_member_picks_from_their_requests(serve: Serve, new_pa
         req = w(player).locator(".req")
         await expect(req.locator(".rnum")).to_have_text(number)
         await expect(req.locator(".msg.agent")).to_contain_text("Çekiminiz onaylandı.")
+
+
+async def test_a_later_chat_shows_its_request_in_the_console(serve: Serve, new_page) -> None:  # type: ignore[no-untyped-def]
+    """The player writes on their request from the widget while its agent is free: the chat
+    opens in her console workspace, and the player card names the request it continues."""
+    async with serve() as srv:
+        await make_agent(srv, "ayse", name="Ayşe")
+        console = await new_page(locale="en-GB")
+        await console_sign_in(console, srv, "ayse")
+        p, _ = await start_chat(srv, name="Mehmet", email="mehmet@example.com")
+        await p.expect("assigned")
+        await p.send("end")
+        number = (await p.expect("ended"))["request_number"]
+        await p.close()
+
+        player = await new_page(locale="en-GB")
+        await open_widget(player, srv, "en")
+        await w(player).get_by_role("button", name="Follow a request").click()
+        await w(player).locator("#cs-fol-number").fill(number)
+        await w(player).locator("#cs-fol-contact").fill("mehmet@example.com")
+        await w(player).locator("#cs-fol-contact").press("Enter")
+        await w(player).locator("#cs-fol-text").fill("About this request again")
+        await w(player).locator(".req + div button.primary").click()
+        await console.get_by_role("button", name="Mehmet").last.click()  # the new chat
+        await expect(console.get_by_text("About this request again")).to_be_visible()
+        card = console.get_by_role("complementary", name="Player")
+        await expect(card.locator("#p-continues")).to_have_text(number)
+        await console.get_by_role("textbox", name="Message").fill("Welcome back")
+        await console.get_by_role("textbox", name="Message").press("Enter")
+        await expect(w(player).get_by_text("Welcome back")).to_be_visible()
