@@ -442,7 +442,7 @@
       oninput: function () { typing(); }
     });
     ui.send = h("button", { type: "button", class: "primary", text: t("chat.send"), onclick: function () { sendMessage(); } });
-    ui.file = h("input", { type: "file", hidden: true, multiple: true, accept: "image/*,application/pdf,text/plain",
+    ui.file = h("input", { type: "file", id: "cs-file", hidden: true, multiple: true, accept: "image/*,application/pdf,text/plain",
       onchange: function () { Array.prototype.forEach.call(ui.file.files, attach); ui.file.value = ""; } });
     ui.attach = h("button", { type: "button", class: "icon", "aria-label": t("file.attach"), title: t("file.attach"),
       onclick: function () { ui.file.click(); } }, [icon(CLIP)]);
@@ -1011,7 +1011,7 @@
     f.result = h("div", { class: "req", tabindex: "-1" });
     f.mine = h("ul", { class: "suggestions small", hidden: true, "aria-label": t("follow.mine") });
     f.send = h("button", { class: "primary", type: "button", text: t("chat.send"), onclick: followUp });
-    f.file = h("input", { type: "file", hidden: true, accept: "image/*,application/pdf,text/plain",
+    f.file = h("input", { type: "file", id: "cs-fol-file", hidden: true, accept: "image/*,application/pdf,text/plain",
       onchange: function () { if (f.file.files[0]) followFile(f.file.files[0]); f.file.value = ""; } });
     f.attach = h("button", { type: "button", class: "icon", "aria-label": t("file.attach"), title: t("file.attach"),
       onclick: function () { f.file.click(); } }, [icon(CLIP)]);

@@ -40,7 +40,7 @@ async def test_player_attaches_an_image_and_the_agent_a_document(serve: Serve, n
 
         await (
             w(page)
-            .locator("input[type=file]")
+            .locator("#cs-file")
             .set_input_files({"name": "dekont.png", "mimeType": "image/png", "buffer": png()})
         )
         thumb = w(page).locator(".msg.player .file img")
@@ -61,7 +61,7 @@ async def test_player_attaches_an_image_and_the_agent_a_document(serve: Serve, n
         # a renamed program is refused, in the player's language, with a retry
         await (
             w(page)
-            .locator("input[type=file]")
+            .locator("#cs-file")
             .set_input_files(
                 {
                     "name": "foto.png",

@@ -77,7 +77,7 @@ async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: s
         # and the receipt itself, as a file on the request
         await (
             w(player)
-            .locator(".req + div input[type=file]")
+            .locator("#cs-fol-file")
             .set_input_files({"name": "dekont.png", "mimeType": "image/png", "buffer": png()})
         )
         await expect(req.locator(".msg.player").last).to_contain_text("dekont.png")
