@@ -23,19 +23,15 @@ from asyncpg.pool import PoolConnectionProxy
 from ..exceptions import ClientError, StoreError
 from ..security import safe_url
 from .base import CreateRequest, EnqueueWebhooks, Op
-from .sql import (
+from .batches import (
     REQUEST_INSERT,
     REQUEST_NUMBER_ATTEMPTS,
-    WEBHOOK_INSERT,
-    Conflict,
-    Row,
-    SqlStore,
     batch_plan,
-    migrations,
     request_created,
     request_params,
-    webhook_rows,
 )
+from .outbox import WEBHOOK_INSERT, webhook_rows
+from .sql import Conflict, Row, SqlStore, migrations
 
 __all__ = ["PostgresStore", "numbered"]
 

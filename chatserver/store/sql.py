@@ -1,4 +1,5 @@
-"""What the SQLite and PostgreSQL stores share: the statements, the rows, the queries.
+"""What the SQLite and PostgreSQL stores share: the queries (the group commit's statements
+are in ``batches``, the rows' records in ``rows``).
 
 ``SqlStore`` holds every query of the ``Store`` interface, written once in the SQL both
 databases speak (``?`` placeholders; the PostgreSQL driver numbers them). A driver
@@ -12,98 +13,45 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from importlib import resources
-from itertools import groupby
 from typing import Any, TypeVar
 
-from ..core.conversation import ChatState, Conversation, FileInfo, Message, Note, Player, Sender
+from ..core.conversation import ChatState, Conversation, Message, Note, Player
 from ..core.identity import Member
 from ..exceptions import ConflictError, NotFoundError
 from ..privacy.policy import Scope
 from .accounts import AccountQueries
 from .base import (
-    AddAttachment,
-    AppendMessage,
-    AppendNote,
     AttachmentRecord,
     CannedResponse,
     ChatRecord,
-    CreateChat,
-    CreateRequest,
-    CreateSession,
     Delivery,
-    EnqueueWebhooks,
     FloorStats,
     FollowUp,
-    Op,
-    RateRequest,
-    RecordRefusal,
     RequestEvent,
     RequestRecord,
     RequestSummary,
-    SaveChat,
     SessionRecord,
 )
 from .kb import KbQueries
 from .lifecycle import LifecycleQueries
-from .outbox import ATTACHMENT_INSERT, EVENT_INSERT, WEBHOOK_INSERT, attachment_row, webhook_rows
 from .privacy import PrivacyQueries
 from .qa import QaQueries
 from .reports import ReportQueries
+from .rows import (
+    CHAT_COLUMNS,
+    CHAT_FROM,
+    MESSAGES,
+    attachment_of,
+    chat_record,
+    delivery_of,
+    message_of,
+    note_of,
+)
 from .tx import Conflict, Row, Tx
 
-__all__ = [
-    "EVENT_INSERT",
-    "REQUEST_INSERT",
-    "REQUEST_NUMBER_ATTEMPTS",
-    "Conflict",
-    "Row",
-    "SqlStore",
-    "Tx",
-    "WEBHOOK_INSERT",
-    "batch_plan",
-    "migrations",
-    "request_created",
-    "webhook_rows",
-]
+__all__ = ["Conflict", "Row", "SqlStore", "Tx", "migrations"]
 
 T = TypeVar("T")
-
-REQUEST_NUMBER_ATTEMPTS = 8
-REQUEST_INSERT = (
-    "INSERT INTO requests (number, chat_id, status, created_at, updated_at,"
-    " resolution, resolution_note, priority, awaiting_since, answer_token_hash, sla_budget,"
-    " sla_since, sla_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (number) DO NOTHING"
-)
-
-
-def request_created(op: CreateRequest, number: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """What a new request's transaction also writes: its history (opened, and awaiting
-    the player's confirmation if it starts so), then what ``op.then`` adds."""
-    events: list[tuple[Any, ...]] = [
-        (number, op.created_at, "system", None, "open", None, "status")
-    ]
-    if op.status != "open":
-        events.append(
-            (number, op.created_at, op.actor, "open", op.status, op.resolution_note, "status")
-        )
-    out: list[tuple[str, list[tuple[Any, ...]]]] = [
-        (EVENT_INSERT, events),
-        ("UPDATE chats SET request_number = ? WHERE id = ?", [(number, op.chat_id)]),
-    ]
-    if op.then is not None:
-        out += op.then(number)
-    return out
-
-
-def request_params(op: CreateRequest, number: str) -> tuple[Any, ...]:
-    awaiting = op.created_at if op.status == "awaiting_confirmation" else None
-    running = op.created_at if op.sla_due is not None else None
-    return (
-        number, op.chat_id, op.status, op.created_at, op.created_at, op.resolution,
-        op.resolution_note, op.priority, awaiting, op.answer_token_hash, op.sla_budget,
-        running, op.sla_due,
-    )  # fmt: skip
 
 
 def migrations(folder: str = "migrations") -> list[tuple[int, str, str]]:
@@ -114,281 +62,6 @@ def migrations(folder: str = "migrations") -> list[tuple[int, str, str]]:
             version = int(entry.name.split("_", 1)[0])
             out.append((version, entry.name, entry.read_text(encoding="utf-8")))
     return sorted(out)
-
-
-_INSERT = {
-    CreateSession: "INSERT INTO sessions (id, token_hash, created_at, locale) VALUES (?, ?, ?, ?)",
-    CreateChat: (
-        "INSERT INTO chats (id, session_id, state, player_name, player_username, player_email,"
-        " topic, locale, department, priority, member_id, verified_by, created_at, queued_at,"
-        " player_phone, request_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    RecordRefusal: (
-        "INSERT INTO refusals (at, reason, member_id, username, email, topic, session_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
-    ),
-    SaveChat: (
-        "UPDATE chats SET state = ?, agent_id = ?, department = ?, requeued = ?,"
-        " assigned_at = ?, first_response_at = ?, ended_at = ?, ended_by = ? WHERE id = ?"
-    ),
-    RateRequest: (
-        "UPDATE requests SET resolved = ?, rating = ?, rating_comment = ?, rated_at = ?,"
-        " updated_at = ?, nps = ? WHERE number = ?"
-    ),
-    AppendNote: (
-        "INSERT INTO notes (chat_id, agent_id, client_id, author_name, text, after_seq, ts)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
-    ),
-    AppendMessage: (
-        "INSERT INTO messages (chat_id, seq, client_id, author, sender, agent_id, author_name,"
-        " text, event, ts, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    AddAttachment: ATTACHMENT_INSERT,
-}
-
-
-def _params(op: Op) -> tuple[Any, ...]:
-    if isinstance(op, AppendMessage):
-        m = op.message
-        return (
-            m.chat_id,
-            m.seq,
-            m.id,
-            m.author_key,
-            m.sender.value,
-            m.agent_id,
-            m.author_name,
-            m.text,
-            m.event,
-            m.ts,
-            m.file.id if m.file is not None else None,
-        )
-    if isinstance(op, AddAttachment):
-        return attachment_row(op.attachment)
-    if isinstance(op, SaveChat):
-        return (
-            op.state,
-            op.agent_id,
-            op.department,
-            int(op.requeued),
-            op.assigned_at,
-            op.first_response_at,
-            op.ended_at,
-            op.ended_by,
-            op.id,
-        )
-    if isinstance(op, CreateChat):
-        p = op.player
-        return (
-            op.id,
-            op.session_id,
-            op.state,
-            p.name,
-            p.username,
-            p.email,
-            p.topic,
-            p.locale,
-            op.department,
-            op.priority,
-            p.member_id,
-            p.verified_by,
-            op.created_at,
-            op.queued_at,
-            p.phone,
-            op.request_number,
-        )
-    if isinstance(op, RecordRefusal):
-        return (op.at, op.reason, op.member_id, op.username, op.email, op.topic, op.session_id)
-    if isinstance(op, CreateSession):
-        return (op.id, op.token_hash, op.created_at, op.locale)
-    if isinstance(op, AppendNote):
-        n = op.note
-        return (n.chat_id, n.agent_id, n.id, n.author_name, n.text, n.after_seq, n.ts)
-    if isinstance(op, RateRequest):
-        return (
-            int(op.resolved),
-            op.rating,
-            op.comment,
-            op.rated_at,
-            op.rated_at,
-            op.nps,
-            op.number,
-        )
-    raise TypeError(f"no statement for {type(op).__name__}")
-
-
-_CHAT_COLUMNS = """
-    c.id, c.session_id, c.state, c.player_name, c.player_username, c.player_email, c.topic,
-    c.locale, c.agent_id, a.name AS agent_name, c.requeued, c.created_at, c.queued_at,
-    c.department, c.priority, c.member_id, c.verified_by, c.player_phone,
-    c.assigned_at, c.first_response_at, c.ended_at, c.ended_by,
-    (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.chat_id = c.id) AS last_seq,
-    coalesce(r.number, CASE WHEN c.ended_at IS NOT NULL THEN c.request_number END)
-        AS request_number
-"""
-_CHAT_FROM = """
-    FROM chats c
-    LEFT JOIN agents a ON a.id = c.agent_id
-    LEFT JOIN requests r ON r.chat_id = c.id
-"""
-
-
-def _chat_record(row: Row) -> ChatRecord:
-    return ChatRecord(
-        id=row["id"],
-        session_id=row["session_id"],
-        state=row["state"],
-        name=row["player_name"],
-        username=row["player_username"],
-        email=row["player_email"],
-        topic=row["topic"],
-        locale=row["locale"],
-        agent_id=row["agent_id"],
-        agent_name=row["agent_name"],
-        department=row["department"],
-        priority=row["priority"],
-        member_id=row["member_id"],
-        verified_by=row["verified_by"],
-        phone=row["player_phone"],
-        created_at=row["created_at"],
-        queued_at=row["queued_at"],
-        assigned_at=row["assigned_at"],
-        first_response_at=row["first_response_at"],
-        ended_at=row["ended_at"],
-        ended_by=row["ended_by"],
-        last_seq=row["last_seq"],
-        request_number=row["request_number"],
-    )
-
-
-_MESSAGES = """
-    SELECT m.*, f.name AS f_name, f.content_type AS f_type, f.size AS f_size,
-           f.sha256 AS f_sha256, f.width AS f_width, f.height AS f_height,
-           f.thumb_key AS f_thumb
-    FROM messages m LEFT JOIN attachments f ON f.id = m.file_id
-"""
-
-
-def _message(row: Row) -> Message:
-    file = None
-    if row["file_id"] is not None:
-        file = FileInfo(
-            id=row["file_id"],
-            name=row["f_name"],
-            content_type=row["f_type"],
-            size=row["f_size"],
-            sha256=row["f_sha256"],
-            width=row["f_width"],
-            height=row["f_height"],
-            thumbnail=row["f_thumb"] is not None,
-        )
-    return Message(
-        chat_id=row["chat_id"],
-        seq=row["seq"],
-        id=row["client_id"],
-        sender=Sender(row["sender"]),
-        text=row["text"],
-        ts=row["ts"],
-        agent_id=row["agent_id"],
-        author_name=row["author_name"],
-        event=row["event"],
-        file=file,
-    )
-
-
-def _attachment(row: Row) -> AttachmentRecord:
-    return AttachmentRecord(
-        id=row["id"],
-        chat_id=row["chat_id"],
-        name=row["name"],
-        content_type=row["content_type"],
-        size=row["size"],
-        sha256=row["sha256"],
-        storage_key=row["storage_key"],
-        thumb_key=row["thumb_key"],
-        width=row["width"],
-        height=row["height"],
-        uploaded_by=row["uploaded_by"],
-        created_at=row["created_at"],
-        session_id=row["session_id"] if "session_id" in row.keys() else "",
-        department=row["department"] if "department" in row.keys() else "",
-        chat_agent_id=row["chat_agent_id"] if "chat_agent_id" in row.keys() else None,
-    )
-
-
-def _delivery(row: Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        event=row["event"],
-        url=row["url"],
-        body=row["body"],
-        created_at=row["created_at"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        status=row["status"],
-        last_error=row["last_error"],
-        delivered_at=row["delivered_at"],
-    )
-
-
-def _note(row: Row) -> Note:
-    return Note(
-        chat_id=row["chat_id"],
-        id=row["client_id"],
-        agent_id=row["agent_id"],
-        author_name=row["author_name"],
-        text=row["text"],
-        after_seq=row["after_seq"],
-        ts=row["ts"],
-    )
-
-
-Step = CreateRequest | EnqueueWebhooks | tuple[str, list[tuple[Any, ...]]]
-
-# Within a batch, ops are put in this order of kinds (stably: the ops of one kind keep
-# theirs), so that each kind is one statement: a burst's pairings arrive as (session,
-# chat) for each of a turn's chats, then (assignment, "joined") for each, which in the
-# order given was a statement per op. A kind needs rows only of kinds before it (a chat
-# its session, a message or a file its chat, a message its file); what the others do
-# touches other rows, so the transaction's outcome is the same. Requests and webhook
-# deliveries stay where they are, and nothing moves across them (a rating names a
-# request, a delivery the number a request drew).
-_ORDER: dict[type, int] = {
-    CreateSession: 0,
-    CreateChat: 1,
-    AddAttachment: 2,
-    SaveChat: 3,
-    AppendMessage: 4,
-    AppendNote: 5,
-    RateRequest: 6,
-    RecordRefusal: 7,
-}
-assert _ORDER.keys() == _INSERT.keys(), "every kind with a statement has its place"
-
-
-def batch_plan(ops: Sequence[Op]) -> list[Step]:
-    """The statements a group commit needs, in order: between requests and webhook
-    deliveries (which stay as they are: request numbers are drawn as they are inserted),
-    the ops in ``_ORDER`` of their kinds, each kind's run one ``(sql, rows)``."""
-    steps: list[Step] = []
-    run: list[Op] = []
-    for op in ops:
-        if isinstance(op, CreateRequest | EnqueueWebhooks):
-            steps += _in_order(run)
-            steps.append(op)
-            run = []
-        else:
-            run.append(op)
-    steps += _in_order(run)
-    return steps
-
-
-def _in_order(run: list[Op]) -> list[Step]:
-    """One ``(sql, rows)`` per kind of ``run``, in ``_ORDER``."""
-    return [
-        (_INSERT[kind], [_params(op) for op in group])
-        for kind, group in groupby(sorted(run, key=lambda op: _ORDER[type(op)]), key=type)
-    ]
 
 
 class SqlStore(
@@ -414,26 +87,26 @@ class SqlStore(
 
     async def live_chats(self) -> list[tuple[Conversation, SessionRecord]]:
         rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS}, s.token_hash, s.created_at AS s_created,"
-            f" s.locale AS s_locale, c.request_number AS continues {_CHAT_FROM}"
+            f"SELECT {CHAT_COLUMNS}, s.token_hash, s.created_at AS s_created,"
+            f" s.locale AS s_locale, c.request_number AS continues {CHAT_FROM}"
             " JOIN sessions s ON s.id = c.session_id"
             " WHERE c.state != 'ended' ORDER BY c.queued_at"
         )
         msgs: dict[str, list[Message]] = {}
         for mrow in await self._fetch(
-            _MESSAGES + " WHERE m.chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
+            MESSAGES + " WHERE m.chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
             " ORDER BY m.chat_id, m.seq"
         ):
-            msgs.setdefault(mrow["chat_id"], []).append(_message(mrow))
+            msgs.setdefault(mrow["chat_id"], []).append(message_of(mrow))
         notes: dict[str, list[Note]] = {}
         for nrow in await self._fetch(
             "SELECT * FROM notes WHERE chat_id IN (SELECT id FROM chats WHERE state != 'ended')"
             " ORDER BY chat_id, after_seq, ts"
         ):
-            notes.setdefault(nrow["chat_id"], []).append(_note(nrow))
+            notes.setdefault(nrow["chat_id"], []).append(note_of(nrow))
         out = []
         for row in rows:
-            rec = _chat_record(row)
+            rec = chat_record(row)
             chat = Conversation(
                 id=rec.id,
                 session_id=rec.session_id,
@@ -476,25 +149,25 @@ class SqlStore(
 
     async def latest_chat(self, session_id: str) -> ChatRecord | None:
         rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS} {_CHAT_FROM} WHERE c.session_id = ?"
+            f"SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE c.session_id = ?"
             " ORDER BY c.created_at DESC LIMIT 1",
             (session_id,),
         )
-        return _chat_record(rows[0]) if rows else None
+        return chat_record(rows[0]) if rows else None
 
     async def messages(self, chat_id: str, after_seq: int = 0) -> list[Message]:
         rows = await self._fetch(
-            _MESSAGES + " WHERE m.chat_id = ? AND m.seq > ? ORDER BY m.seq", (chat_id, after_seq)
+            MESSAGES + " WHERE m.chat_id = ? AND m.seq > ? ORDER BY m.seq", (chat_id, after_seq)
         )
-        return [_message(r) for r in rows]
+        return [message_of(r) for r in rows]
 
     async def request(self, number: str) -> RequestRecord | None:
         rows = await self._fetch(
-            f"SELECT {_CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
+            f"SELECT {CHAT_COLUMNS}, r.status AS r_status, r.created_at AS r_created,"
             " r.updated_at AS r_updated, r.resolved, r.rating, r.rating_comment, r.nps,"
             " r.resolution, r.resolution_note, r.priority AS r_priority, r.owner_agent_id,"
             " r.awaiting_since, r.sla_due, r.sla_breached_at, r.reply_due, r.reply_breached_at"
-            f" {_CHAT_FROM} WHERE r.number = ?",
+            f" {CHAT_FROM} WHERE r.number = ?",
             (number,),
         )
         if not rows:
@@ -502,13 +175,13 @@ class SqlStore(
         row = rows[0]
         # every chat of the request in order: the first, then those the player opened later
         chats = [
-            _chat_record(c)
+            chat_record(c)
             for c in await self._fetch(
-                f"SELECT {_CHAT_COLUMNS} {_CHAT_FROM} WHERE c.request_number = ?"
+                f"SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE c.request_number = ?"
                 " ORDER BY c.created_at, c.id",
                 (number,),
             )
-        ] or [_chat_record(row)]
+        ] or [chat_record(row)]
         ids = [c.id for c in chats]
         marks = ", ".join("?" for _ in ids)
         messages = [m for c in chats for m in await self.messages(c.id)]
@@ -517,7 +190,7 @@ class SqlStore(
             status=row["r_status"],
             created_at=row["r_created"],
             updated_at=row["r_updated"],
-            chat=_chat_record(row),
+            chat=chat_record(row),
             chats=chats,
             messages=messages,
             resolved=None if row["resolved"] is None else bool(row["resolved"]),
@@ -540,7 +213,7 @@ class SqlStore(
                 )
             ],
             notes=[
-                _note(n)
+                note_of(n)
                 for n in await self._fetch(
                     f"SELECT * FROM notes WHERE chat_id IN ({marks}) ORDER BY after_seq, ts", ids
                 )
@@ -554,7 +227,7 @@ class SqlStore(
                 )
             ],
             attachments=[
-                _attachment(a)
+                attachment_of(a)
                 for a in await self._fetch(
                     f"SELECT * FROM attachments WHERE chat_id IN ({marks}) ORDER BY created_at",
                     ids,
@@ -686,7 +359,7 @@ class SqlStore(
             " FROM attachments f JOIN chats c ON c.id = f.chat_id WHERE f.id = ?",
             (file_id,),
         )
-        return _attachment(rows[0]) if rows else None
+        return attachment_of(rows[0]) if rows else None
 
     async def lookup_request(self, number: str, contact: str) -> RequestRecord | None:
         rec = await self.request(number)
@@ -704,7 +377,7 @@ class SqlStore(
             " ORDER BY next_attempt_at LIMIT ?",
             (now, limit),
         )
-        return [_delivery(r) for r in rows]
+        return [delivery_of(r) for r in rows]
 
     async def delivery_result(
         self, delivery_id: str, *, now: float, error: str | None, retry_at: float | None
@@ -729,7 +402,7 @@ class SqlStore(
         rows = await self._fetch(
             "SELECT * FROM webhook_deliveries ORDER BY created_at DESC, id LIMIT ?", (limit,)
         )
-        return [_delivery(r) for r in rows]
+        return [delivery_of(r) for r in rows]
 
     async def redeliver(self, delivery_id: str, now: float) -> bool:
         async def work(w: Tx) -> bool:

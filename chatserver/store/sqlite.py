@@ -38,19 +38,15 @@ import aiosqlite
 
 from ..exceptions import ClientError, StoreError
 from .base import CreateRequest, EnqueueWebhooks, Op
-from .sql import (
+from .batches import (
     REQUEST_INSERT,
     REQUEST_NUMBER_ATTEMPTS,
-    WEBHOOK_INSERT,
-    Conflict,
-    Row,
-    SqlStore,
     batch_plan,
-    migrations,
     request_created,
     request_params,
-    webhook_rows,
 )
+from .outbox import WEBHOOK_INSERT, webhook_rows
+from .sql import Conflict, Row, SqlStore, migrations
 from .worker import Worker
 
 __all__ = ["SqliteStore"]

@@ -18,7 +18,7 @@ from chatserver.store import (
     Op,
     SaveChat,
 )
-from chatserver.store.sql import batch_plan
+from chatserver.store.batches import batch_plan
 from chatserver.store.sqlite import SqliteStore
 
 
@@ -204,19 +204,32 @@ def sync_places(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch, slow: dict[int, float]
 ) -> list[bool]:
     """Record, for every WAL sync from now on, whether it ran on the event loop's thread;
-    the n-th sync takes ``slow[n]`` seconds. The real sync is left out: how long this
-    machine's disk takes under load must not decide where the next sync runs."""
+    the n-th sync takes ``slow[n]`` seconds of the store's clock, which nothing else moves.
+    The real sync is left out: how long this machine's disk (or a busy moment of its CPU)
+    takes must not decide where the next sync runs."""
     import threading
     import time
 
+    from chatserver.store import sqlite
+
     loop_thread = threading.get_ident()
     where: list[bool] = []
+    clock = [0.0]  # the store times its syncs on this clock, which only the syncs move
+
+    class Time:
+        def __getattr__(self, name: str) -> object:
+            return getattr(time, name)
+
+        @staticmethod
+        def perf_counter() -> float:
+            return clock[0]
 
     def sync() -> None:
         where.append(threading.get_ident() == loop_thread)
-        time.sleep(slow.get(len(where), 0.0))
+        clock[0] += slow.get(len(where), 0.0)
 
     monkeypatch.setattr(store, "_sync_wal", sync)
+    monkeypatch.setattr(sqlite, "time", Time())
     return where
 
 
