@@ -77,8 +77,9 @@ def create_app(
             hub.notifier = make_notifier(settings, hub.pools.mail)
             hub.dispatcher = dispatcher
             hub.desk = RequestDesk(
-                store, settings, hub.routing, clock=hub.clock, poke=hub.poke_webhooks
-            )
+                store, settings, hub.routing, clock=hub.clock, poke=hub.poke_webhooks,
+                changed=hub.request_changed,
+            )  # fmt: skip
             hub.notifications = notifications_for(settings, store)
             hub.notifications.start()
             hub.desk_timers = DeskTimers(hub.desk, settings, clock=hub.clock)

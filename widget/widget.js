@@ -1046,6 +1046,7 @@
   // the request as the server shows it to its player (a ``request`` frame)
   function showRequest(r) {
     var f = ui.fol;
+    st.follow.shown = r.number;
     f.submit.disabled = false;
     f.send.disabled = false;
     f.form.hidden = true;
@@ -1399,10 +1400,13 @@
         ended(f);
         break;
       case "request":
-        showRequest(f);
+        if (st.kbView === "follow") showRequest(f); // (not one that comes after a chat opened)
         break;
       case "requests":
         showMine(f.requests);
+        break;
+      case "request_changed": // a reply or a status on the request being shown: fetch it again
+        if (st.kbView === "follow" && st.follow && st.follow.shown === f.request_number) send(asked({ type: "look_up" }));
         break;
       case "following":
         following(f);

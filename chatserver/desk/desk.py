@@ -56,6 +56,7 @@ class RequestDesk(ServiceLevels):
         *,
         clock: Callable[[], float],
         poke: Callable[[], None] = lambda: None,
+        changed: Callable[[str], None] = lambda number: None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -63,6 +64,7 @@ class RequestDesk(ServiceLevels):
         self.topics: Mapping[str, Topic] = routing.topics
         self.clock = clock
         self.poke = poke  # the outboxes: something was queued
+        self.changed = changed  # a request changed (players looking at it are told)
         self.composer = Composer(settings.notification_templates_dir)
         # targets missed since start, for /metrics (desk.targets)
         self.breaches = dict.fromkeys(TARGETS, 0)
@@ -179,6 +181,7 @@ class RequestDesk(ServiceLevels):
             extras=extras, timing=self.timing,
         )  # fmt: skip
         self.poke()
+        self.changed(number)
         if rec.status in (Status.RESOLVED.value, Status.CLOSED.value):
             await self._pick_for_review(rec)
         return rec
@@ -241,6 +244,7 @@ class RequestDesk(ServiceLevels):
             note=None, now=now, extras=extras, timing=self.timing,
         )  # fmt: skip
         self.poke()
+        self.changed(number)
         return after
 
     async def change_status(

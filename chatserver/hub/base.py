@@ -22,7 +22,7 @@ from ..exceptions import StoreError
 from ..files import FileStore
 from ..mail import Notifier
 from ..pools import Pools
-from ..protocol import message_dict, note_dict, to_ms
+from ..protocol import encode, message_dict, note_dict, to_ms
 from ..store import Store
 from ..throttle import FailureThrottle, Window
 from ..webhooks import Dispatcher
@@ -139,6 +139,12 @@ class HubBase:
     def unsubscribe(self, conn: Connection, topic: str) -> None:
         self.bus.unsubscribe(topic, conn)
         conn.topics.discard(topic)
+
+    def request_changed(self, number: str) -> None:
+        """Tell the players looking at a request (``look_up``) that it changed."""
+        shown = format_request_number(number)
+        frame = encode({"type": "request_changed", "request_number": shown})
+        self.bus.publish(f"request:{number}", frame)
 
     def _unwatch(self, live: LiveChat, agent_id: int | None) -> None:
         """The agent's consoles stop receiving the chat's frames."""

@@ -51,6 +51,7 @@ async def follow_up(
     session.followed = hub.following(rec, live)
     conn.send(session.followed)
     if live is None:  # the request as it is now, with their words on it
+        _watch(hub, conn, rec.number)
         conn.send({"type": "request", **public_status(rec, transcript=True)})
 
 
@@ -79,7 +80,23 @@ async def look_up(hub: Hub, conn: Connection, session: PlayerSession, frame: Loo
     """The player's view of an earlier request (``request``), for the widget's "Follow a
     request"."""
     rec = await _find(hub, conn, session, frame)
+    _watch(hub, conn, rec.number)
     conn.send({"type": "request", **public_status(rec, transcript=True)})
+
+
+WATCHED_MAX = 5  # requests one connection hears about at once
+
+
+def _watch(hub: Hub, conn: Connection, number: str) -> None:
+    """The connection hears ``request_changed`` for this request from now on (for a few
+    requests at most: past that, another one's is dropped)."""
+    topic = f"request:{number}"
+    if topic in conn.topics:
+        return
+    watched = sorted(t for t in conn.topics if t.startswith("request:"))
+    for old in watched[: max(0, len(watched) - WATCHED_MAX + 1)]:
+        hub.unsubscribe(conn, old)
+    hub.subscribe(conn, topic)
 
 
 async def _find(

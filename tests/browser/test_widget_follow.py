@@ -74,6 +74,14 @@ async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: s
             await sign_in(http, "ayse")
             inbox = (await http.get("/console/inbox")).text
             assert number in inbox
+            # her answer appears in the open view by itself
+            page = await http.get(f"/console/requests/{number}")
+            r = await http.post(
+                f"/console/requests/{number}/reply",
+                data={"csrf": field(page.text, "csrf"), "text": "Dekontu aldık, teşekkürler."},
+            )
+            assert r.status_code == 303
+        await expect(req.locator(".msg.agent").last).to_contain_text("Dekontu aldık")
         # and the receipt itself, as a file on the request
         await (
             w(player)

@@ -14,6 +14,7 @@ import httpx
 
 from chatserver.core.requests import format_request_number, request_number_from_bits
 from chatserver.transcripts import entries
+from tests.integration.test_console_http import field, sign_in
 from tests.integration.test_files import png
 from tests.integration.test_routing_identity import SECRET, identity, member_chat
 from tests.integration.test_webhooks import Receiver
@@ -110,6 +111,16 @@ async def test_a_later_chat_on_the_same_request(serve: Serve) -> None:
         await q.expect_error("request_not_found")
         await q.send("look_up", number=number, contact="mehmet@example.com")
         assert (await q.expect("request"))["messages"] == view["messages"]
+        # the team answers on the request: the player looking at it hears so at once
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            await sign_in(http, "ayse")
+            page = await http.get(f"/console/requests/{number}")
+            r = await http.post(
+                f"/console/requests/{number}/reply",
+                data={"csrf": field(page.text, "csrf"), "text": "Yanıtladık"},
+            )
+            assert r.status_code == 303
+        assert (await q.expect("request_changed"))["request_number"] == number
 
 
 async def test_a_signed_in_member_sees_their_own_requests(serve: Serve) -> None:
