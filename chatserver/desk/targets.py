@@ -15,7 +15,7 @@ from ..core.lifecycle import Step
 from ..core.sla import SlaClock, SlaPolicy, deadline, elapsed, policy_for
 from ..core.topics import RoutingConfig
 from ..store import EnqueueWebhooks, Store
-from ..store.outbox import EVENT_INSERT, WEBHOOK_INSERT, webhook_rows
+from ..store.outbox import WEBHOOK_INSERT, webhook_rows
 from ..store.transitions import SlaState
 from ..webhooks import request_updated_body
 
@@ -26,6 +26,11 @@ Rows = list[tuple[str, list[tuple[Any, ...]]]]
 # nothing owed to a follow-up any more: it was answered, or the request moved on
 REPLY_CLEAR = "UPDATE requests SET reply_due = NULL WHERE number = ?"
 _REPLY_DUE = "UPDATE requests SET reply_due = ?, reply_breached_at = NULL WHERE number = ?"
+# a history entry about a service level, at the request's status as it is
+_SLA_EVENT = (
+    "INSERT INTO request_events (number, at, actor, from_status, to_status, note, kind)"
+    " SELECT number, ?, 'system', status, status, ?, 'sla' FROM requests WHERE number = ?"
+)
 
 
 class ServiceLevels:
@@ -81,11 +86,12 @@ class ServiceLevels:
         took = elapsed(conv.created_at, conv.first_response_at or now, hours, tz)
         return took if took > policy.first_response else None
 
-    def first_response_rows(self, number: str, status: str, took: float, now: float) -> Rows:
-        """What a missed first answer writes on the request: history, webhook."""
+    def first_response_rows(self, number: str, took: float, now: float) -> Rows:
+        """What a missed first answer writes on the request: history (at the status the
+        request has when it is written), webhook."""
         self.breaches["first_response"] += 1
         note = f"The first-response target was missed: the first answer took {_span(took)}."
-        rows: Rows = [(EVENT_INSERT, [(number, now, "system", status, status, note, "sla")])]
+        rows: Rows = [(_SLA_EVENT, [(now, note, number)])]
         return rows + self._breach_hook(number, "first_response", now)
 
     # -- the team's next answer --------------------------------------------------------------

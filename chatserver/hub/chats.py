@@ -338,7 +338,7 @@ class ChatsMixin(HubBase):
         assert self.desk is not None
         late = self.desk.first_response_missed(conv, conv.ended_at or self.clock())
         if late is not None:  # its first answer came later than its target
-            rows = self.desk.first_response_rows(number, "open", late, self.clock())
+            rows = self.desk.first_response_rows(number, late, self.clock())
             try:
                 await self.store.record(rows)
             except StoreError as exc:
@@ -404,7 +404,7 @@ class ChatsMixin(HubBase):
                 number, "created", "open", email=email, phone=phone, locale=p.locale
             )
             if late is not None:  # its first answer came later than its target
-                rows += desk.first_response_rows(number, request.status, late, request.created_at)
+                rows += desk.first_response_rows(number, late, request.created_at)
             if link is not None:
                 rows += desk.notifications(
                     number, "awaiting_confirmation", "awaiting_confirmation",
