@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .. import __version__
+from ..config import WEBHOOK_EVENTS
 from .openapi_privacy import PATHS as PRIVACY_PATHS
 
 __all__ = ["SPEC", "spec"]
@@ -142,6 +143,12 @@ SPEC: dict[str, Any] = {
                     "status": {"type": "string"},
                     "topic": {"type": "string"},
                     "history": {"type": "array", "items": {"type": "object"}},
+                    "messages": {
+                        "type": "array",
+                        "items": {"type": "object"},
+                        "description": "written on the request after its chats: from, name,"
+                        " text, at, and file {name, type, size} when one was added",
+                    },
                 },
             },
             "WebhookBody": {
@@ -149,7 +156,7 @@ SPEC: dict[str, Any] = {
                 "description": "Signed: X-Chatserver-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "
                 "'<t>.<body>'>; de-duplicate on X-Chatserver-Delivery",
                 "properties": {
-                    "event": {"enum": ["chat.ended", "request.updated"]},
+                    "event": {"enum": list(WEBHOOK_EVENTS)},
                     "request": {"type": "object"},
                     "player": {"type": "object"},
                     "chat": {"type": "object"},
@@ -248,6 +255,41 @@ SPEC: dict[str, Any] = {
                     }
                 ),
                 "responses": {"201": _json(_ref("PublicStatus")), **_ERR},
+            }
+        },
+        "/api/requests/followup/files": {
+            "post": {
+                "summary": "The player adds a file to their request after its chats",
+                "requestBody": {
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {
+                                    "number": {"type": "string"},
+                                    "contact": {"type": "string"},
+                                    "identity": {
+                                        "type": "string",
+                                        "description": "the member's token, with number",
+                                    },
+                                    "link": {
+                                        "type": "string",
+                                        "description": "a notification link's secret",
+                                    },
+                                    "text": {"type": "string"},
+                                    "file": {"type": "string", "format": "binary"},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "201": _json(_ref("PublicStatus")),
+                    **_ERR,
+                    "413": _json(_ref("Error"), "Too large"),
+                    "415": _json(_ref("Error"), "Type not allowed (decided by content)"),
+                },
             }
         },
         "/api/requests/{number}": {

@@ -181,6 +181,7 @@ async def test_openapi_describes_the_api(server: RunningServer) -> None:
         "/api/requests/{number}/status",
         "/api/requests/{number}/transcript",
         "/api/requests/lookup",
+        "/api/requests/followup/files",
         "/api/chats/{chat}/files",
         "/api/files/{file}",
         "/api/privacy/subjects",
