@@ -24,8 +24,18 @@ from tests.support import RunningServer, agent, make_agent, start_chat
 Serve = Callable[..., AbstractAsyncContextManager[RunningServer]]
 
 T = {
-    "tr": {"follow": "Bir talebi takip edin", "status": "Açık", "kept": "talebinize eklendi"},
-    "en": {"follow": "Follow a request", "status": "Open", "kept": "is on your request"},
+    "tr": {
+        "follow": "Bir talebi takip edin",
+        "status": "Açık",
+        "kept": "talebinize eklendi",
+        "log": "Görüşme",
+    },
+    "en": {
+        "follow": "Follow a request",
+        "status": "Open",
+        "kept": "is on your request",
+        "log": "Conversation",
+    },
 }
 
 
@@ -98,8 +108,9 @@ async def test_following_a_request_in_the_widget(serve: Serve, new_page, lang: s
         got = await a.expect("assigned")
         assert got["continues"] == number
         await a.send("message", chat=got["chat"], id="a1", text="Buradayım, bakıyorum.")
-        await expect(w(player).locator(".log .msg.agent")).to_contain_text("Buradayım")
-        await expect(w(player).locator(".log .msg.player")).to_contain_text("konuşabilir")
+        chat_log = w(player).get_by_role("log", name=t["log"], exact=True)  # the chat's own
+        await expect(chat_log.locator(".msg.agent")).to_contain_text("Buradayım")
+        await expect(chat_log.locator(".msg.player")).to_contain_text("konuşabilir")
         await a.send("end", chat=got["chat"], resolution="resolved")
         await expect(w(player).locator(".number")).to_have_text(number)
 
