@@ -58,12 +58,11 @@ async def test_the_console_tells_things_apart(
         await console.get_by_role("textbox", name="Message").fill("Hemen bakıyorum")
         await console.get_by_role("textbox", name="Message").press("Enter")
         await expect(console.locator(".msg.agent")).to_contain_text("Hemen bakıyorum")
-        mine = await console.locator(".msg.agent").evaluate(
-            "e => getComputedStyle(e).backgroundColor"
-        )
-        theirs = await console.locator(".msg.player").evaluate(
-            "e => getComputedStyle(e).backgroundColor"
-        )
+        # found and measured in one go: the console draws the log anew on each frame, and an
+        # element found first may be gone (no style) by the time it is measured
+        colour = "sel => getComputedStyle(document.querySelector(sel)).backgroundColor"
+        mine = await console.evaluate(colour, ".msg.agent")
+        theirs = await console.evaluate(colour, ".msg.player")
         light, dark = sorted((_luminance(mine), _luminance(theirs)))
         assert (dark + 0.05) / (light + 0.05) >= 3, (mine, theirs)
         await shot(console, f"console-chat-{size}")
